@@ -1,0 +1,76 @@
+"""Organizations: the members of the platform, on either side of the market."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utcnow
+
+ORGANIZATION_KINDS = (
+    "japanese_company",
+    "partner_company",
+    "financial_institution",
+    "consultant",
+    "public_body",
+)
+ORGANIZATION_STATUSES = ("pending", "approved", "rejected", "suspended")
+# List fields stored as JSON on the row and indexed in organization_tag for filtering.
+TAGGED_FIELDS = ("technology_categories", "target_countries", "sectors")
+
+
+class Organization(Base):
+    """A member organization and its profile."""
+
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    technology_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    website: Mapped[str] = mapped_column(String(500), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    tags: Mapped[list[OrganizationTag]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", lazy="selectin"
+    )
+    users: Mapped[list["User"]] = relationship(back_populates="organization")  # noqa: F821
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == "approved"
+
+
+class OrganizationTag(Base):
+    """One value of a list field (category, target country, sector), for filtering in SQL."""
+
+    __tablename__ = "organization_tag"
+    __table_args__ = (Index("ix_organization_tag_field_value", "field", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+
+    organization: Mapped[Organization] = relationship(back_populates="tags")

@@ -1,0 +1,118 @@
+"""Reference data loader: countries, technology categories, CTCN technologies, JCM methodologies."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from models import Country, CtcnTechnology, Methodology, TechnologyCategory
+
+DATA_DIR = Path(__file__).parent / "data"
+
+# CTCN (area, sector) -> our category; a few CTCN categories override by keyword.
+CTCN_SECTOR_MAP = {
+    ("Mitigation", "Renewable energy"): "renewable_energy",
+    ("Mitigation", "Energy efficiency"): "energy_efficiency",
+    ("Mitigation", "Transport"): "transport",
+    ("Mitigation", "Forestry"): "forestry_redd",
+    ("Mitigation", "Agriculture"): "agriculture",
+    ("Mitigation", "Waste Management"): "waste",
+    ("Mitigation", "Carbon Fixation and Abatement"): "ccus",
+    ("Adaptation", "Water"): "water",
+    ("Adaptation", "Agriculture and Forestry"): "agriculture",
+    ("Adaptation", "Industry"): "climate",
+    ("Adaptation", "Coastal Zones"): "climate",
+    ("Adaptation", "Early Warning and Environmental Assessment"): "climate",
+    ("Adaptation", "Human Health"): "climate",
+    ("Adaptation", "Infrastructure and Urban planning"): "climate",
+    ("Adaptation", "Marine and Fisheries"): "water",
+}
+CTCN_KEYWORDS = (
+    ("hydrogen", "hydrogen"),
+    ("fuel cell", "hydrogen"),
+    ("carbon capture", "ccus"),
+    ("cogeneration", "effective_energy_use"),
+    ("combined heat", "effective_energy_use"),
+    ("waste heat", "effective_energy_use"),
+    ("smart grid", "effective_energy_use"),
+    ("storage", "effective_energy_use"),
+    ("recycl", "waste_recycling"),
+    ("soil", "soil"),
+    ("refrigerant", "fluorocarbons"),
+    ("fluor", "fluorocarbons"),
+    ("air pollution", "air"),
+    ("air quality", "air"),
+)
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    """Rows of a CSV file in seeds/data."""
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def ctcn_category(area: str, sector: str, category: str, technology: str) -> str | None:
+    """Our category for a CTCN technology: keywords first, then the sector mapping."""
+    text = f"{category} {technology}".lower()
+    for keyword, slug in CTCN_KEYWORDS:
+        if keyword in text:
+            return slug
+    return CTCN_SECTOR_MAP.get((area, sector))
+
+
+def _upsert(session: Session, model, key: str, rows: list[dict]) -> int:
+    existing = {getattr(obj, key): obj for obj in session.scalars(select(model))}
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            session.add(model(**row))
+        else:
+            for name, value in row.items():
+                setattr(obj, name, value)
+    return len(rows)
+
+
+def load_reference(session: Session) -> dict[str, int]:
+    """Load or refresh all reference tables (idempotent); returns row counts."""
+    countries = [
+        {"iso2": r["iso2"], "name": r["name"], "is_jcm_partner": True,
+         "jcm_signed_on": date.fromisoformat(r["jcm_signed_on"]) if r["jcm_signed_on"] else None,
+         "registered_projects": int(r["registered_jcm_projects_in_pipeline"] or 0), "source": r["source"]}
+        for r in read_csv("jcm_partner_countries.csv")
+    ]
+    countries.append({"iso2": "JP", "name": "Japan", "is_jcm_partner": False, "jcm_signed_on": None,
+                      "registered_projects": None, "source": "ISO 3166-1"})
+    categories = [
+        {"slug": r["slug"], "group": r["group"], "position": int(r["position"]), "name_en": r["name_en"],
+         "name_ja": r["name_ja"], "description_en": r["description_en"], "description_ja": r["description_ja"],
+         "source": r["source"]}
+        for r in read_csv("technology_categories.csv")
+    ]
+    methodologies = [
+        {"number": r["methodology_no"], "proposed_number": r["proposed_no"], "country_code": r["country_code"],
+         "sectoral_scope": r["sectoral_scope"], "title": r["title"], "version": r["version"],
+         "status": r["status"], "source_url": r["source_url"]}
+        for r in read_csv("jcm_methodologies.csv")
+    ]
+    counts = {
+        "countries": _upsert(session, Country, "iso2", countries),
+        "technology_categories": _upsert(session, TechnologyCategory, "slug", categories),
+        "methodologies": _upsert(session, Methodology, "number", methodologies),
+    }
+    session.flush()
+    # CTCN rows have no natural key: replace them as a whole.
+    session.execute(delete(CtcnTechnology))
+    ctcn = read_csv("ctcn_technology_taxonomy.csv")
+    session.add_all(
+        CtcnTechnology(area=r["area_as_listed"], sector=r["sector"], category=r["category"],
+                       technology=r["technology"], source=r["source"],
+                       category_slug=ctcn_category(r["area_as_listed"], r["sector"], r["category"], r["technology"]))
+        for r in ctcn
+    )
+    counts["ctcn_technologies"] = len(ctcn)
+    session.flush()
+    return counts

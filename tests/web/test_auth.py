@@ -1,0 +1,70 @@
+"""Sign-up, login, logout, CSRF and throttling."""
+
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from models import Organization, User
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, create_user, login
+
+SIGNUP = {"full_name": "Aiko Tanaka", "email": "Aiko@Example.com", "password": "long enough pw",
+          "password_confirm": "long enough pw", "organization_name": "Tanaka Chillers", "kind": "japanese_company",
+          "country": "JP", "language": "ja", "time_zone": "Asia/Tokyo"}
+
+
+def test_signup_creates_pending_user_and_organization(client, session):
+    token = csrf_token(client, "/signup")
+    response = client.post("/signup", data=SIGNUP | {"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    user = session.scalar(select(User).where(User.email == "aiko@example.com"))
+    assert user is not None and user.language == "ja"
+    assert user.organization.status == "pending"
+    assert user.organization.name == "Tanaka Chillers"
+
+
+def test_signup_with_bad_input_keeps_values_and_marks_fields(client, session):
+    token = csrf_token(client, "/signup")
+    bad = SIGNUP | {"email": "not-an-email", "password_confirm": "different", "csrf_token": token}
+    response = client.post("/signup", data=bad)
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.find("input", {"name": "organization_name"})["value"] == "Tanaka Chillers"
+    assert soup.find(id="e-email") is not None
+    assert soup.find(id="e-password") is not None
+    assert session.scalar(select(Organization).where(Organization.name == "Tanaka Chillers")) is None
+
+
+def test_post_without_csrf_token_is_refused(client, session):
+    response = client.post("/signup", data=SIGNUP)
+    assert response.status_code == 403
+    assert session.scalar(select(User)) is None
+
+
+def test_login_with_wrong_password_is_refused_then_throttled(client, session, settings):
+    user = create_user(session)
+    session.commit()
+    token = csrf_token(client, "/login")
+    for _ in range(settings.login_max_failures):
+        response = client.post("/login", data={"email": user.email, "password": "wrong", "csrf_token": token})
+        assert response.status_code == 400
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 429
+
+
+def test_login_then_logout(client, session):
+    user = create_user(session)
+    session.commit()
+    login(client, user)
+    assert user.email in client.get("/").text
+    token = csrf_token(client)
+    client.post("/logout", data={"csrf_token": token})
+    assert user.email not in client.get("/").text
+
+
+def test_login_next_refuses_other_sites(client, session):
+    user = create_user(session)
+    session.commit()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token,
+                                           "next": "//evil.example.com/"}, follow_redirects=False)
+    assert response.headers["location"].startswith("/") and not response.headers["location"].startswith("//")

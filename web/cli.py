@@ -1,0 +1,84 @@
+"""The `matchmaker` command line."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from web.settings import Settings
+
+app = typer.Typer(help="JCM Matchmaker: partner matching for Joint Crediting Mechanism projects.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _session_factory(settings: Settings):
+    from models.session import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
+    """Create or migrate the schema of MATCHMAKER_DATABASE_URL (the only way a schema is made)."""
+    from models.session import make_engine
+    from web.db import upgrade_database
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine, revision)
+    engine.dispose()
+    typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8000, help="Port to listen on."),
+          reload: bool = typer.Option(False, help="Restart on code changes (development).")) -> None:
+    """Serve the web site (and, unless MATCHMAKER_RUN_SCHEDULER=false, the scheduled jobs)."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO)
+    uvicorn.run("web.main:app", host=host, port=port, reload=reload, proxy_headers=False)
+
+
+@app.command("create-organizer")
+def create_organizer(email: str = typer.Argument(..., help="Email address of the organizer."),
+                     password: Optional[str] = typer.Option(
+                         None, help="Password; default: read MATCHMAKER_ORGANIZER_PASSWORD or ask."),
+                     name: str = typer.Option("", help="Full name.")) -> None:
+    """Create an organizer account (or promote an existing user)."""
+    from models.session import session_scope
+    from web.errors import DomainError
+    from web.services.accounts import create_organizer as create
+
+    password = password or os.environ.get("MATCHMAKER_ORGANIZER_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        with session_scope(_session_factory(Settings())) as session:
+            user = create(session, email, password, name)
+            typer.echo(f"organizer {user.email} ready")
+    except (DomainError, ValueError) as exc:
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(2)
+
+
+from web.commands import data as _data, matching as _matching, seed as _seed  # noqa: E402
+
+for _module in (_data, _seed, _matching):
+    _module.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

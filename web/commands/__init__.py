@@ -1,0 +1,1 @@
+"""Command-line commands per area; each module defines `register(app)`."""

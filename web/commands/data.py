@@ -1,0 +1,7 @@
+"""`matchmaker` commands: data (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the CLI."""

@@ -1,0 +1,27 @@
+"""Routers per area, registered in this order by the app factory."""
+
+from web.routes import (
+    auth,
+    directory,
+    home,
+    language,
+    organizations,
+    organizer,
+    prematching,
+    profile,
+    requests,
+    technologies,
+)
+
+ROUTERS = [
+    home.router,
+    auth.router,
+    language.router,
+    profile.router,
+    organizations.router,
+    directory.router,
+    technologies.router,
+    organizer.router,
+    prematching.router,
+    requests.router,
+]

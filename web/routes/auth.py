@@ -1,0 +1,124 @@
+"""Sign-up, login, logout and password reset."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from web.deps import DbSession, Form, OptionalUser
+from web.errors import DomainError, ValidationFailed
+from web.i18n import _, country_choices, current_language
+from web.security import session_stamp
+from web.services import accounts
+from web.services.organizations import kind_choices
+from web.templating import render
+from web.urls import safe_next
+
+router = APIRouter()
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def start_session(request: Request, user) -> None:
+    """Log the user in: a fresh session with its own CSRF token and the user's language."""
+    request.session.clear()
+    request.session.update(uid=user.id, stamp=session_stamp(user.password_hash),
+                           csrf=secrets.token_urlsafe(32), lang=user.language)
+
+
+def _signup_page(request: Request, values: dict, errors: dict, status_code: int = 200):
+    return render(request, "auth/signup.html", {
+        "values": values, "errors": errors, "kinds": kind_choices(),
+        "countries": country_choices(current_language()), "time_zones": accounts.TIME_ZONES,
+    }, status_code=status_code)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request):
+    """The sign-up form."""
+    return _signup_page(request, {"language": current_language(), "time_zone": "Asia/Tokyo"}, {})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(request: Request, session: DbSession, form: Form):
+    """Create the account and its organization (pending), then log in."""
+    values = {key: str(value) for key, value in form.items() if key not in ("password", "password_confirm", "csrf_token")}
+    try:
+        user = accounts.sign_up(session, {key: str(value) for key, value in form.items()})
+    except ValidationFailed as exc:
+        return _signup_page(request, values, exc.field_errors, status_code=422)
+    start_session(request, user)
+    return RedirectResponse("/profile?welcome=1", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: OptionalUser, next: str = "/"):
+    """The login form."""
+    return render(request, "auth/login.html", {"values": {"next": safe_next(next)}, "errors": {}})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, session: DbSession, form: Form):
+    """Check the credentials (throttled) and start a session."""
+    email, target = str(form.get("email", "")), safe_next(str(form.get("next", "")))
+    try:
+        user = accounts.authenticate(session, request.app.state.settings, email, str(form.get("password", "")),
+                                     _client_ip(request))
+    except DomainError as exc:
+        session.commit()  # keep the failed attempt for throttling even though the request fails
+        return render(request, "auth/login.html", {"values": {"email": email, "next": target},
+                                                   "error": exc.message}, status_code=exc.status_code)
+    start_session(request, user)
+    if target == "/":
+        target = "/organizer/applications" if user.is_organizer else "/prematching"
+        if not user.is_organizer and (user.organization is None or not user.organization.is_approved):
+            target = "/profile"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request):
+    """End the session, keeping the chosen language."""
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request):
+    """Ask for a reset link."""
+    return render(request, "auth/forgot.html", {"values": {}, "sent": False})
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot(request: Request, session: DbSession, form: Form):
+    """Send a reset link; the page says the same whether or not the account exists."""
+    email = str(form.get("email", "")).strip()
+    if email:
+        accounts.request_password_reset(session, request.app.state.settings, email)
+    return render(request, "auth/forgot.html", {"values": {"email": email}, "sent": True})
+
+
+@router.get("/password/reset/{token}", response_class=HTMLResponse)
+def reset_form(request: Request, session: DbSession, token: str):
+    """Choose a new password with a valid link."""
+    accounts.find_reset_token(session, token)
+    return render(request, "auth/reset.html", {"token": token, "errors": {}})
+
+
+@router.post("/password/reset/{token}", response_class=HTMLResponse)
+def reset(request: Request, session: DbSession, token: str, form: Form):
+    """Set the new password and log in."""
+    try:
+        user = accounts.reset_password(session, token, str(form.get("password", "")),
+                                       str(form.get("password_confirm", "")))
+    except ValidationFailed as exc:
+        return render(request, "auth/reset.html", {"token": token, "errors": exc.field_errors}, status_code=422)
+    start_session(request, user)
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,5 @@
+"""organizations routes (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""organizer routes (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""profile routes (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

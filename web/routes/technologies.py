@@ -1,0 +1,5 @@
+"""technologies routes (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

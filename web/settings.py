@@ -1,0 +1,45 @@
+"""Application settings, read from MATCHMAKER_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform; documented in docs/settings.md."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matchmaker.db'}",
+        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that signs session cookies and tokens. Empty: a random key is made per process (development only).",
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public address used in emailed links.")
+    default_language: str = Field(default="en", description="UI language for visitors who chose none (en or ja).")
+    default_time_zone: str = Field(default="Asia/Tokyo", description="Time zone for visitors who chose none.")
+    smtp_host: str = Field(default="", description="SMTP server; empty writes outgoing mail to the log instead.")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_sender: str = Field(default="JCM Matchmaker <no-reply@localhost>", description="From address of emails.")
+    smtp_username: str = Field(default="", description="SMTP login name, if the server needs one.")
+    smtp_password: str = Field(default="", description="SMTP password, if the server needs one.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    embedding_model: str = Field(
+        default="",
+        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2.",
+    )
+    session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
+    secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")
+    login_max_failures: int = Field(default=5, description="Failed logins allowed per email or address in the window.")
+    login_window_seconds: int = Field(default=900, description="Window in which failed logins are counted.")
+    password_reset_hours: int = Field(default=2, description="Hours a password reset link stays valid.")
+    run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
+    page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")

@@ -1,0 +1,23 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("click", function (event) {
+  // List editors: "Add" clones an empty row, "Remove" drops a row (the plain form keeps working without JS).
+  var add = event.target.closest("[data-list-add]");
+  if (add) {
+    event.preventDefault();
+    var list = document.getElementById(add.getAttribute("data-list-add"));
+    var template = list && list.querySelector("template");
+    if (template) {
+      var row = template.content.firstElementChild.cloneNode(true);
+      list.querySelector("ul").appendChild(row);
+      var input = row.querySelector("input, textarea");
+      if (input) input.focus();
+    }
+    return;
+  }
+  var remove = event.target.closest("[data-list-remove]");
+  if (remove) {
+    event.preventDefault();
+    var item = remove.closest("li");
+    if (item) item.remove();
+  }
+});

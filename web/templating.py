@@ -1,0 +1,82 @@
+"""Jinja2 environment and the render helper that picks page or fragment by HX-Request."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from web import i18n
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def is_htmx(request: Request) -> bool:
+    """True for an htmx request that swaps part of a page (not a boosted navigation)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def format_datetime(value: datetime | None, time_zone: str = "UTC", fmt: str = "medium") -> str:
+    """A UTC datetime shown in a time zone and the current language."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    local = value.astimezone(ZoneInfo(time_zone))
+    return babel_format_datetime(local, format=fmt, locale=i18n.current_language()) + " " + local.strftime("%Z")
+
+
+def make_environment() -> Environment:
+    """The one Jinja2 environment: autoescaping on, gettext from the request's language."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml", "txt"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["country_name"] = i18n.country_name
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.filters["datetime"] = format_datetime
+    return env
+
+
+class Renderer:
+    """Renders templates with the context every page needs."""
+
+    def __init__(self) -> None:
+        self.env = make_environment()
+
+    def base_context(self, request: Request) -> dict[str, Any]:
+        user = getattr(request.state, "user", None)
+        return {
+            "request": request,
+            "user": user,
+            "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
+            "language": i18n.current_language(),
+            "time_zone": (user.time_zone if user else request.app.state.settings.default_time_zone),
+            "settings": request.app.state.settings,
+        }
+
+    def render_string(self, template: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(template).render(context)
+
+    def render(self, request: Request, template: str, context: dict[str, Any] | None = None, *,
+               fragment: str | None = None, status_code: int = 200,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+        """The full page, or only its fragment when htmx asks for it."""
+        name = fragment if fragment and is_htmx(request) else template
+        full = self.base_context(request) | (context or {})
+        return HTMLResponse(self.render_string(name, full), status_code=status_code, headers=headers)
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, **kwargs: Any) -> HTMLResponse:
+    """Shortcut: render with the app's renderer."""
+    return request.app.state.renderer.render(request, template, context, **kwargs)
