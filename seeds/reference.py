@@ -6,7 +6,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Country, CtcnTechnology, Methodology, TechnologyCategory
@@ -104,15 +104,23 @@ def load_reference(session: Session) -> dict[str, int]:
         "methodologies": _upsert(session, Methodology, "number", methodologies),
     }
     session.flush()
-    # CTCN rows have no natural key: replace them as a whole.
-    session.execute(delete(CtcnTechnology))
+    # CTCN rows are keyed by their four names: update in place so ids stay stable across seeds.
+    existing = {(t.area, t.sector, t.category, t.technology): t for t in session.scalars(select(CtcnTechnology))}
     ctcn = read_csv("ctcn_technology_taxonomy.csv")
-    session.add_all(
-        CtcnTechnology(area=r["area_as_listed"], sector=r["sector"], category=r["category"],
-                       technology=r["technology"], source=r["source"],
-                       category_slug=ctcn_category(r["area_as_listed"], r["sector"], r["category"], r["technology"]))
-        for r in ctcn
-    )
+    wanted = set()
+    for r in ctcn:
+        key = (r["area_as_listed"], r["sector"], r["category"], r["technology"])
+        wanted.add(key)
+        slug = ctcn_category(*key)
+        row = existing.get(key)
+        if row is None:
+            session.add(CtcnTechnology(area=key[0], sector=key[1], category=key[2], technology=key[3],
+                                       source=r["source"], category_slug=slug))
+        else:
+            row.source, row.category_slug = r["source"], slug
+    for key, row in existing.items():
+        if key not in wanted:
+            session.delete(row)
     counts["ctcn_technologies"] = len(ctcn)
     session.flush()
     return counts
