@@ -24,6 +24,8 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
+        # Detach first: rollback would expire the loaded user, and the error page still shows its header.
+        session.expunge_all()
         session.rollback()
         raise
     finally:

@@ -1,5 +1,34 @@
-"""directory routes (being built)."""
+"""The member directory: approved organizations, filtered and paginated."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.deps import DbSession, Member
+from web.i18n import country_name, current_language
+from web.services import directory
+from web.services.organizations import kind_choices, kind_label
+from web.templating import render
 
 router = APIRouter()
+
+
+@router.get("/directory", response_class=HTMLResponse)
+def show_directory(request: Request, session: DbSession, user: Member):
+    """Approved organizations with filters; htmx gets only the results fragment."""
+    settings = request.app.state.settings
+    filters = directory.Filters.from_params(request.query_params)
+    results = directory.search_directory(session, filters, directory.parse_page(request.query_params.get("page")),
+                                         settings.page_size)
+    language = current_language()
+    categories = directory.categories(session)
+    countries = sorted(((code, country_name(code)) for code in directory.countries_in_use(session)),
+                       key=lambda item: item[1])
+    return render(request, "directory/index.html", {
+        "active_tab": "directory", "filters": filters, "results": results,
+        "kinds": kind_choices(), "kind_label": kind_label, "countries": countries,
+        "categories": [(cat.slug, cat.name(language)) for cat in categories],
+        "category_names": {cat.slug: cat.name(language) for cat in categories},
+        "sectors": [(sector, sector) for sector in directory.sector_choices(session)],
+    }, fragment="directory/_results.html", headers={"Vary": "HX-Request"})

@@ -1,5 +1,33 @@
-"""organizations routes (being built)."""
+"""An organization's public profile, as members see it."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.deps import CurrentUser, DbSession
+from web.errors import Forbidden
+from web.i18n import _, current_language
+from web.services import directory
+from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
+from web.templating import render
 
 router = APIRouter()
+
+
+@router.get("/organizations/{org_id}", response_class=HTMLResponse)
+def show_organization(request: Request, session: DbSession, user: CurrentUser, org_id: int):
+    """The public part of a profile: approved members and organizers see approved ones; anyone sees their own."""
+    own = user.organization_id == org_id
+    can_browse = directory.can_view_profiles(user)
+    if not (own or can_browse):
+        raise Forbidden(_("Your organization has not been approved yet. You can edit your profile while you wait."),
+                        code="not_approved")
+    org = get_visible_organization(session, org_id, user)
+    language = current_language()
+    names = {cat.slug: cat.name(language) for cat in directory.categories(session)}
+    return render(request, "organizations/show.html", {
+        "active_tab": "directory", "org": org, "own": own, "can_browse": can_browse, "kind": kind_label(org.kind),
+        "category_names": [names.get(slug, slug) for slug in org.technology_categories],
+        "status_label": _(STATUS_LABELS.get(org.status, org.status)),
+    }, fragment="organizations/_profile.html", headers={"Vary": "HX-Request"})

@@ -1,5 +1,100 @@
-"""profile routes (being built)."""
+"""The member's own profile: organization details, contact person, account settings."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from models import User
+from web.deps import CurrentUser, DbSession, Form
+from web.errors import Forbidden, ValidationFailed
+from web.i18n import N_, _, country_choices, country_name, current_language
+from web.services import directory, profile
+from web.services.accounts import TIME_ZONES
+from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
+from web.templating import render
 
 router = APIRouter()
+
+FLASHES = {
+    "welcome": N_("Welcome! Your account is ready. "
+                  "Complete your profile while an organizer reviews your organization."),
+    "saved": N_("Your profile was saved."),
+    "account": N_("Your account settings were saved."),
+}
+
+
+def _profile_page(request: Request, session, user: User, *, values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None, account_values: dict[str, str] | None = None,
+                  account_errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    org = user.organization
+    partner_codes = profile.partner_country_codes(session)
+    context: dict[str, Any] = {
+        "active_tab": None, "org": org, "errors": errors or {},
+        "account": account_values or {"language": user.language, "time_zone": user.time_zone},
+        "account_errors": account_errors or {}, "time_zones": TIME_ZONES,
+        "flash_message": _profile_flash(request),
+    }
+    if org is not None:
+        if values is None:
+            values = profile.split_other_codes(profile.profile_values(org), partner_codes)
+        percent, missing = profile_completeness(org)
+        language = current_language()
+        context |= {
+            "values": values, "percent": percent, "missing": missing,
+            "status_label": _(STATUS_LABELS.get(org.status, org.status)),
+            "kind_editable": profile.kind_is_editable(org), "kinds": kind_choices(),
+            "countries": country_choices(language),
+            "partner_countries": sorted(((code, country_name(code)) for code in partner_codes), key=lambda c: c[1]),
+            "categories": directory.categories(session),
+        }
+    return render(request, "profile/edit.html", context, fragment="profile/_profile.html", status_code=status_code)
+
+
+def _profile_flash(request: Request) -> str:
+    params = request.query_params
+    for key in ("welcome", "saved"):
+        if params.get(key) == "1":
+            return _(FLASHES[key])
+    if params.get("saved") == "account":
+        return _(FLASHES["account"])
+    return ""
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def show_profile(request: Request, session: DbSession, user: CurrentUser):
+    """The profile form of the user's own organization (pending members too)."""
+    return _profile_page(request, session, user)
+
+
+@router.post("/profile", response_class=HTMLResponse)
+def save_profile(request: Request, session: DbSession, user: CurrentUser, form: Form):
+    """Save the user's own organization; ids in the form are ignored, the organization is the user's."""
+    org = user.organization
+    if org is None:
+        raise Forbidden(_("Your account has no organization profile to edit."), code="no_organization")
+    values = profile.read_profile_form(form)
+    add, remove = str(form.get("list_add", "")), str(form.get("list_remove", ""))
+    if add or remove:
+        # The Add/Remove buttons without JavaScript: show the form again with the row changed, save nothing.
+        return _profile_page(request, session, user, values=profile.edit_list(values, add, remove))
+    try:
+        profile.update_profile(session, org, values)
+    except ValidationFailed as exc:
+        return _profile_page(request, session, user, values=values, errors=exc.field_errors, status_code=422)
+    return RedirectResponse("/profile?saved=1", status_code=303)
+
+
+@router.post("/profile/account", response_class=HTMLResponse)
+def save_account(request: Request, session: DbSession, user: CurrentUser, form: Form):
+    """Save the user's language and time zone."""
+    values = {"language": str(form.get("language", "")), "time_zone": str(form.get("time_zone", ""))}
+    try:
+        profile.update_account(session, user, values["language"], values["time_zone"])
+    except ValidationFailed as exc:
+        return _profile_page(request, session, user, account_values=values, account_errors=exc.field_errors,
+                             status_code=422)
+    request.session["lang"] = user.language
+    return RedirectResponse("/profile?saved=account", status_code=303)

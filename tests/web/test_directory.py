@@ -1,0 +1,130 @@
+"""The directory: approved organizations only, filters in SQL, pagination, htmx fragment."""
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.factories import create_organization, create_user, login
+
+HTMX = pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["page", "htmx"])
+
+
+def names(response) -> list[str]:
+    soup = BeautifulSoup(response.text, "html.parser")
+    return [a.text.strip() for a in soup.select("#directory-results .org-card h3 a")]
+
+
+@pytest.fixture
+def member_client(client, session):
+    """A client logged in as a member of an approved organization (named 'Zz Viewer', listed last)."""
+    user = create_user(session, organization=create_organization(session, name="Zz Viewer", country="TH"))
+    session.commit()
+    login(client, user)
+    return client
+
+
+@pytest.fixture
+def orgs(session):
+    """A small directory covering every filter."""
+    create_organization(session, name="Alpha Solar", country="JP", offers=["Rooftop solar PV"], sectors=["Hotels"],
+                        technology_categories=["renewable_energy"], is_demo=True)
+    create_organization(session, name="Beta Chillers", country="JP", offers=["Absorption chillers"],
+                        sectors=["Food processing"], technology_categories=["energy_efficiency"])
+    create_organization(session, name="Gamma Foods", kind="partner_company", country="ID",
+                        needs=["Efficient cooling for cold storage"], sectors=["Food processing"])
+    create_organization(session, name="Pending Co", status="pending", sectors=["Hotels"])
+    create_organization(session, name="Rejected Co", status="rejected")
+    session.commit()
+
+
+@HTMX
+def test_directory_lists_only_approved_organizations(member_client, orgs, headers):
+    response = member_client.get("/directory", headers=headers)
+    assert response.status_code == 200
+    assert names(response) == ["Alpha Solar", "Beta Chillers", "Gamma Foods", "Zz Viewer"]
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert (soup.find("html") is None) == bool(headers)
+    if headers:
+        assert soup.find().get("id") == "directory-results"
+    else:
+        form = soup.find("form", id="directory-filters")
+        assert form["method"] == "get" and form["hx-target"] == "#directory-results"
+    assert soup.select_one(".org-card .badge-demo") is not None
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("kind=partner_company", ["Gamma Foods"]),
+    ("country=ID", ["Gamma Foods"]),
+    ("category=energy_efficiency", ["Beta Chillers"]),
+    ("sector=Food+processing", ["Beta Chillers", "Gamma Foods"]),
+    ("sector=Hotels", ["Alpha Solar"]),
+    ("q=CHILLERS", ["Beta Chillers"]),
+    ("q=cold+storage", ["Gamma Foods"]),
+    ("q=cold+solar", []),
+    ("q=100%25", []),
+    ("kind=japanese_company&sector=Food+processing", ["Beta Chillers"]),
+])
+def test_directory_filters(member_client, orgs, query, expected):
+    assert names(member_client.get(f"/directory?{query}")) == expected
+
+
+def test_directory_sector_choices_come_from_approved_tags(member_client, orgs):
+    soup = BeautifulSoup(member_client.get("/directory").text, "html.parser")
+    options = [o["value"] for o in soup.select("select[name=sector] option") if o["value"]]
+    assert options == ["Food processing", "Hotels"]
+
+
+def test_directory_empty_state_offers_clearing(member_client, orgs):
+    soup = BeautifulSoup(member_client.get("/directory?q=nothing-like-this").text, "html.parser")
+    assert soup.select_one("#directory-results .empty-state") is not None
+    assert soup.select_one('#directory-results a[href="/directory"]') is not None
+
+
+@HTMX
+def test_directory_pagination_keeps_filters(member_client, session, settings, headers):
+    for n in range(settings.page_size + 3):
+        create_organization(session, name=f"Solar {n:02d}", sectors=["Power"])
+    session.commit()
+    first = member_client.get("/directory?sector=Power", headers=headers)
+    assert len(names(first)) == settings.page_size
+    soup = BeautifulSoup(first.text, "html.parser")
+    assert "23" in soup.select_one(".results-meta").text
+    next_link = soup.select_one(".pagination a[rel=next]")["href"]
+    assert "sector=Power" in next_link and "page=2" in next_link
+    second = member_client.get(next_link, headers=headers)
+    assert names(second) == ["Solar 20", "Solar 21", "Solar 22"]
+    assert "page=1" in BeautifulSoup(second.text, "html.parser").select_one(".pagination a[rel=prev]")["href"]
+
+
+def test_directory_bad_page_number_shows_first_page(member_client, orgs):
+    assert names(member_client.get("/directory?page=abc")) [0] == "Alpha Solar"
+
+
+@HTMX
+def test_directory_refused_to_pending_members(client, session, headers):
+    user = create_user(session, organization=create_organization(session, status="pending"))
+    session.commit()
+    login(client, user)
+    response = client.get("/directory", headers=headers)
+    assert response.status_code == 403
+    assert "not been approved" in response.text
+    assert client.get("/profile", headers=headers).status_code == 200
+
+
+@HTMX
+def test_directory_anonymous_redirected_to_login(client, headers):
+    response = client.get("/directory", headers=headers, follow_redirects=False)
+    location = response.headers.get("HX-Redirect") or response.headers.get("location")
+    assert location.startswith("/login")
+
+
+def test_directory_open_to_organizers(client, session, orgs):
+    user = create_user(session, role="organizer")
+    session.commit()
+    login(client, user)
+    assert "Gamma Foods" in names(client.get("/directory"))
+
+
+def test_directory_history_restore_gets_full_page(member_client, orgs):
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    soup = BeautifulSoup(member_client.get("/directory?kind=partner_company", headers=headers).text, "html.parser")
+    assert soup.find("html") is not None and soup.find("form", id="directory-filters") is not None
