@@ -1,6 +1,8 @@
 """SQLAlchemy 2 models: one module per aggregate. Imports SQLAlchemy only."""
 
 from models.base import Base
+from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, MeetingRequestEvent, ThreadRead
+from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
 from models.organization import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, Organization, OrganizationTag
 from models.reference import Country, CtcnTechnology, Methodology, TechnologyCategory
 from models.user import USER_ROLES, LoginAttempt, PasswordResetToken, User
@@ -10,13 +12,22 @@ __all__ = [
     "Country",
     "CtcnTechnology",
     "LoginAttempt",
+    "MEETING_STATUSES",
+    "MeetingMessage",
+    "MeetingRequest",
+    "MeetingRequestEvent",
     "Methodology",
+    "NOTIFICATION_KINDS",
+    "Notification",
+    "NotificationPreference",
     "ORGANIZATION_KINDS",
     "ORGANIZATION_STATUSES",
     "Organization",
     "OrganizationTag",
+    "OutboxEmail",
     "PasswordResetToken",
     "TechnologyCategory",
+    "ThreadRead",
     "USER_ROLES",
     "User",
 ]

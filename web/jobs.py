@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete
 
 from models import LoginAttempt, PasswordResetToken
@@ -26,12 +27,42 @@ def purge_expired_security_rows(session_factory, window_seconds: int) -> int:
     return (attempts or 0) + (tokens or 0)
 
 
-def register_jobs(scheduler: BackgroundScheduler, session_factory, settings) -> None:
+def expire_meeting_requests(session_factory, settings) -> int:
+    """Expire pending meeting requests past their date; returns how many."""
+    from web.services.meetings import expire_due_requests
+
+    with session_scope(session_factory) as session:
+        return expire_due_requests(session, settings)
+
+
+def remind_expiring_requests(session_factory, settings) -> int:
+    """Notify recipients of requests expiring within two days (once each); returns notifications made."""
+    from web.services.meetings import notify_expiring_requests
+
+    with session_scope(session_factory) as session:
+        return notify_expiring_requests(session, settings)
+
+
+def send_outbox(session_factory, settings) -> dict:
+    """Send due emails from the outbox, with retries and backoff."""
+    from web.services.outbox import send_due_emails
+
+    return send_due_emails(session_factory, settings)
+
+
+# (function, interval in minutes) of the meeting-request jobs; each claims its rows, so two processes are safe.
+MEETING_JOBS = ((expire_meeting_requests, 15), (remind_expiring_requests, 60), (send_outbox, 1))
+
+
+def register_jobs(scheduler: BaseScheduler, session_factory, settings) -> None:
     """Add every job; later areas add theirs here."""
     scheduler.add_job(
         purge_expired_security_rows, "interval", hours=1, id="purge_security_rows", replace_existing=True,
         args=[session_factory, settings.login_window_seconds], coalesce=True, max_instances=1,
     )
+    for job, minutes in MEETING_JOBS:
+        scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,
+                          args=[session_factory, settings], coalesce=True, max_instances=1)
 
 
 def start_scheduler(app) -> BackgroundScheduler:

@@ -42,4 +42,5 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, description="Window in which failed logins are counted.")
     password_reset_hours: int = Field(default=2, description="Hours a password reset link stays valid.")
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
+    request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")

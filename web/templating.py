@@ -19,7 +19,9 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 def is_htmx(request: Request) -> bool:
     """True for an htmx request that swaps part of a page (not a boosted navigation)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    # A history-restore request (back button after hx-push-url, cache miss) needs the full page.
+    return (request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def format_datetime(value: datetime | None, time_zone: str = "UTC", fmt: str = "medium") -> str:
@@ -48,6 +50,13 @@ def make_environment() -> Environment:
     return env
 
 
+def _unread_notifications(request: Request) -> int:
+    """Unread notifications of the logged-in user, for the navigation (queried only when called)."""
+    from web.services.notifications import unread_count_for_request  # late: keeps templating free of services at import
+
+    return unread_count_for_request(request)
+
+
 class Renderer:
     """Renders templates with the context every page needs."""
 
@@ -63,6 +72,8 @@ class Renderer:
             "language": i18n.current_language(),
             "time_zone": (user.time_zone if user else request.app.state.settings.default_time_zone),
             "settings": request.app.state.settings,
+            # Counted only when base.html calls it (fragments skip the query); routes may pass their own.
+            "unread_notifications": lambda: _unread_notifications(request),
         }
 
     def render_string(self, template: str, context: dict[str, Any]) -> str:

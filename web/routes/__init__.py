@@ -1,10 +1,12 @@
 """Routers per area, registered in this order by the app factory."""
 
 from web.routes import (
+    api,
     auth,
     directory,
     home,
     language,
+    notifications,
     organizations,
     organizer,
     prematching,
@@ -24,4 +26,6 @@ ROUTERS = [
     organizer.router,
     prematching.router,
     requests.router,
+    notifications.router,
+    api.router,
 ]

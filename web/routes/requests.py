@@ -1,33 +1,198 @@
-"""Requests sent, Requests received, Matches and Events tabs (filled by later features)."""
+"""Meeting requests: new request, Requests sent, Requests received, Matches with threads, Events tab."""
+
+from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.deps import Member
-from web.templating import render
+from models import MEETING_STATUSES
+from web.deps import DbSession, Form, Member
+from web.errors import DomainError, ValidationFailed
+from web.i18n import _
+from web.services import meetings, messages, notifications
+from web.services.organizations import get_visible_organization, kind_label
+from web.templating import is_htmx, render
+from web.urls import safe_next
 
 router = APIRouter()
+TAB_TEMPLATES = {"sent": "requests/sent.html", "received": "requests/received.html", "matches": "requests/matches.html"}
+# htmx swaps 2xx only: let a row or thread show its own 409/422 message in place.
+SWAP_ERRORS = "if ([409, 422].includes(event.detail.xhr.status)) { event.detail.shouldSwap = true; event.detail.isError = false; }"
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _row_context(session, user, req, box: str, **extra) -> dict:
+    unread = messages.unread_counts(session, user, [req.id]) if req.status == "accepted" else {}
+    return {"req": req, "box": box, "unread": unread, "own_org_id": user.organization_id,
+            "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS} | extra
+
+
+def _tab(request: Request, session, user, box: str, status: str, q: str):
+    rows, counts = meetings.list_requests(session, user, box, status if status in MEETING_STATUSES else "", q)
+    unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
+    context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
+               "statuses": MEETING_STATUSES, "unread": unread, "own_org_id": user.organization_id,
+               "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS}
+    return render(request, TAB_TEMPLATES[box], context, fragment="requests/_request_list.html")
 
 
 @router.get("/requests/sent", response_class=HTMLResponse)
-def requests_sent(request: Request, user: Member):
+def requests_sent(request: Request, session: DbSession, user: Member, status: str = "", q: str = ""):
     """Meeting requests the member's organization has sent."""
-    return render(request, "requests/sent.html", {"active_tab": "sent"})
+    return _tab(request, session, user, "sent", status, q)
 
 
 @router.get("/requests/received", response_class=HTMLResponse)
-def requests_received(request: Request, user: Member):
+def requests_received(request: Request, session: DbSession, user: Member, status: str = "", q: str = ""):
     """Meeting requests the member's organization has received."""
-    return render(request, "requests/received.html", {"active_tab": "received"})
+    return _tab(request, session, user, "received", status, q)
 
 
 @router.get("/matches", response_class=HTMLResponse)
-def matches(request: Request, user: Member):
+def matches(request: Request, session: DbSession, user: Member, q: str = ""):
     """Accepted requests in either direction."""
-    return render(request, "requests/matches.html", {"active_tab": "matches"})
+    return _tab(request, session, user, "matches", "", q)
 
 
 @router.get("/events", response_class=HTMLResponse)
 def events(request: Request, user: Member):
-    """Seminar events with pre-arranged meetings."""
+    """Seminar events with pre-arranged meetings (another feature fills this tab)."""
     return render(request, "events/index.html", {"active_tab": "events"})
+
+
+def _new_page(request: Request, session, user, org_id: int, values: dict, errors: dict, status_code: int = 200):
+    target = get_visible_organization(session, org_id, user)
+    refusal, existing = "", None
+    try:
+        meetings.check_can_request(session, user, target.id)
+    except DomainError as exc:
+        refusal = exc.message
+        if user.organization_id:
+            existing = meetings.open_request_between(session, user.organization_id, target.id)
+        status_code = exc.status_code
+    return render(request, "requests/new.html", {
+        "active_tab": "prematching", "target": target, "values": values, "errors": errors, "refusal": refusal,
+        "existing": existing, "kind_label": kind_label, "max_message": meetings.MAX_MESSAGE,
+    }, status_code=status_code)
+
+
+@router.get("/requests/new", response_class=HTMLResponse)
+def new_request_form(request: Request, session: DbSession, user: Member, to: int, event_id: int | None = None):
+    """The form to request a meeting with an organization."""
+    return _new_page(request, session, user, to, {"event_id": event_id or ""}, {})
+
+
+@router.post("/requests/new", response_class=HTMLResponse)
+def new_request(request: Request, session: DbSession, user: Member, form: Form, to: int | None = None):
+    """Send the request; bad input re-renders the form with everything typed kept."""
+    target_id = to or _int(form.get("to"))
+    values = {"message": str(form.get("message", "")), "topics": str(form.get("topics", "")),
+              "event_id": str(form.get("event_id", ""))}
+    try:
+        req = meetings.request_meeting(session, _settings(request), user, target_id, values["message"],
+                                       form.getlist("topics"), values["event_id"])
+    except ValidationFailed as exc:
+        return _new_page(request, session, user, target_id, values, exc.field_errors, status_code=422)
+    return RedirectResponse(f"/requests/{req.id}?sent=1", status_code=303)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError(_("Choose an organization to send the request to."), code="missing_recipient")
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_detail(request: Request, session: DbSession, user: Member, request_id: int, sent: int = 0):
+    """One request with its history, for either party or an organizer."""
+    req = meetings.get_request_for(session, user, request_id)
+    box = "sent" if req.requester_org_id == user.organization_id else "received"
+    notifications.mark_all_read(session, user, req.id)
+    return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
+        "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
+    })
+
+
+def _after_transition(request: Request, session, user, req, box: str, form, default: str):
+    if is_htmx(request):
+        return render(request, "requests/_request_row.html", _row_context(session, user, req, box))
+    return RedirectResponse(safe_next(str(form.get("next", "")), default), status_code=303)
+
+
+def _act(request: Request, session, user, request_id: int, form, box: str, action, default: str):
+    try:
+        req = action()
+    except meetings.RequestConflict as exc:
+        if not is_htmx(request):
+            raise
+        req = meetings.get_request_for(session, user, request_id)
+        return render(request, "requests/_request_row.html", _row_context(session, user, req, box, row_error=exc.message),
+                      status_code=exc.status_code)
+    return _after_transition(request, session, user, req, box, form, default.format(id=req.id))
+
+
+@router.post("/requests/{request_id}/accept", response_class=HTMLResponse)
+def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+    """The recipient accepts; htmx gets the updated row, a plain post goes to the match."""
+    return _act(request, session, user, request_id, form, "received",
+                lambda: meetings.accept_meeting(session, _settings(request), user, request_id), "/matches/{id}")
+
+
+@router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
+def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+    """The recipient declines, with an optional reason."""
+    return _act(request, session, user, request_id, form, "received",
+                lambda: meetings.decline_meeting(session, _settings(request), user, request_id,
+                                                 str(form.get("reason", ""))), "/requests/received")
+
+
+@router.post("/requests/{request_id}/cancel", response_class=HTMLResponse)
+def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+    """The requester withdraws a pending request."""
+    return _act(request, session, user, request_id, form, "sent",
+                lambda: meetings.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
+
+
+def _thread_context(session, user, req, last_read: int, values: dict | None = None, errors: dict | None = None):
+    return {"req": req, "messages": messages.list_messages(session, req), "last_read": last_read,
+            "values": values or {}, "errors": errors or {}, "can_post": req.involves(user.organization_id),
+            "own_org_id": user.organization_id,
+            "max_body": messages.MAX_BODY, "swap_errors": SWAP_ERRORS}
+
+
+@router.get("/matches/{request_id}", response_class=HTMLResponse)
+def match_thread(request: Request, session: DbSession, user: Member, request_id: int):
+    """A match: the other side's contact person and the message thread (marked read on view)."""
+    req = messages.get_match_for(session, user, request_id)
+    last_read = messages.last_read_id(session, user, req)
+    if req.involves(user.organization_id):
+        messages.mark_thread_read(session, user, req)
+    notifications.mark_all_read(session, user, req.id)
+    context = _thread_context(session, user, req, last_read) | {
+        "active_tab": "matches", "other": req.other_org(user.organization_id),
+        "unread_notifications": lambda: notifications.unread_count(session, user),
+    }
+    return render(request, "requests/match.html", context, fragment="requests/_thread.html")
+
+
+@router.post("/matches/{request_id}", response_class=HTMLResponse)
+def post_message(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+    """Add a message; htmx gets the thread back with it appended, a plain post is redirected to the thread."""
+    body = str(form.get("body", ""))
+    try:
+        messages.post_message(session, _settings(request), user, request_id, body)
+    except ValidationFailed as exc:
+        req = messages.get_match_for(session, user, request_id)
+        context = _thread_context(session, user, req, messages.last_read_id(session, user, req),
+                                  {"body": body}, exc.field_errors)
+        context |= {"active_tab": "matches", "other": req.other_org(user.organization_id)}
+        return render(request, "requests/match.html", context, fragment="requests/_thread.html", status_code=422)
+    if is_htmx(request):
+        req = messages.get_match_for(session, user, request_id)
+        return render(request, "requests/_thread.html",
+                      _thread_context(session, user, req, messages.last_read_id(session, user, req)))
+    return RedirectResponse(f"/matches/{request_id}#thread-end", status_code=303)

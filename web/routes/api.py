@@ -1,0 +1,196 @@
+"""JSON API v1 for meeting requests, matches and messages (session cookie + X-CSRF-Token for writes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from models import MeetingMessage, MeetingRequest, Organization, User
+from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token
+from web.services import meetings, messages
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. request_exists, not_found, csrf_failed.")
+    message: str = Field(description="Human-readable explanation in the user's language.")
+    fields: dict[str, str] = Field(default_factory=dict, description="Per-field messages for invalid input.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422)}
+router = APIRouter(prefix="/api/v1", tags=["meetings"], responses=ERRORS)
+
+
+class Me(BaseModel):
+    user_id: int
+    email: str
+    organization_id: int | None
+    is_organizer: bool
+    csrf_token: str = Field(description="Send it back in the X-CSRF-Token header on every POST.")
+
+
+class OrganizationRef(BaseModel):
+    id: int
+    name: str
+    country: str
+    kind: str
+
+
+class Contact(BaseModel):
+    name: str
+    email: str
+    phone: str
+
+
+class MeetingRequestOut(BaseModel):
+    id: int
+    status: Literal["pending", "accepted", "declined", "cancelled", "expired"]
+    direction: Literal["sent", "received", "other"] = Field(description="Seen from the caller's organization.")
+    requester: OrganizationRef
+    recipient: OrganizationRef
+    message: str
+    topics: list[str]
+    event_id: int | None
+    decline_reason: str
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+
+
+class MeetingRequestCreate(BaseModel):
+    to_organization_id: int
+    message: str = Field(max_length=meetings.MAX_MESSAGE, description="Required, up to 2,000 characters.")
+    topics: list[str] = Field(default_factory=list, description="Topics or technologies of interest.")
+    event_id: int | None = None
+
+
+class DeclineBody(BaseModel):
+    reason: str = Field(default="", max_length=meetings.MAX_REASON, description="Optional; the requester sees it.")
+
+
+class MatchOut(BaseModel):
+    request: MeetingRequestOut
+    partner: OrganizationRef
+    contact: Contact = Field(description="The partner organization's contact person.")
+    unread_messages: int
+
+
+class MessageOut(BaseModel):
+    id: int
+    request_id: int
+    author_name: str
+    author_organization_id: int
+    body: str
+    created_at: datetime
+
+
+class MessageCreate(BaseModel):
+    body: str = Field(max_length=messages.MAX_BODY, description="Required, up to 5,000 characters.")
+
+
+def _org(org: Organization) -> OrganizationRef:
+    return OrganizationRef(id=org.id, name=org.name, country=org.country, kind=org.kind)
+
+
+def _request_out(req: MeetingRequest, user: User) -> MeetingRequestOut:
+    direction = ("sent" if req.requester_org_id == user.organization_id
+                 else "received" if req.recipient_org_id == user.organization_id else "other")
+    return MeetingRequestOut(id=req.id, status=req.status, direction=direction, requester=_org(req.requester_org),
+                             recipient=_org(req.recipient_org), message=req.message, topics=list(req.topics or []),
+                             event_id=req.event_id, decline_reason=req.decline_reason, created_at=req.created_at,
+                             expires_at=req.expires_at, responded_at=req.responded_at)
+
+
+def _message_out(message: MeetingMessage) -> MessageOut:
+    author = message.author_user.full_name if message.author_user else ""
+    return MessageOut(id=message.id, request_id=message.request_id, author_name=author,
+                      author_organization_id=message.author_org_id, body=message.body, created_at=message.created_at)
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+@router.get("/me", response_model=Me)
+def me(request: Request, user: CurrentUser) -> Me:
+    """Who is logged in, and the CSRF token to send with writes."""
+    return Me(user_id=user.id, email=user.email, organization_id=user.organization_id,
+              is_organizer=user.is_organizer, csrf_token=ensure_csrf_token(request))
+
+
+@router.get("/requests", response_model=list[MeetingRequestOut])
+def list_requests(session: DbSession, user: Member, box: Literal["sent", "received"] = "received",
+                  status: str = "", q: str = "") -> list[MeetingRequestOut]:
+    """Requests the caller's organization sent or received, optionally by status and partner name."""
+    rows, _counts = meetings.list_requests(session, user, box, status, q)
+    return [_request_out(req, user) for req in rows]
+
+
+@router.post("/requests", response_model=MeetingRequestOut, status_code=201)
+def create_request(request: Request, session: DbSession, user: Member, body: MeetingRequestCreate) -> MeetingRequestOut:
+    """Request a meeting with another approved organization."""
+    req = meetings.request_meeting(session, _settings(request), user, body.to_organization_id, body.message,
+                                   body.topics, body.event_id)
+    return _request_out(req, user)
+
+
+@router.get("/requests/{request_id}", response_model=MeetingRequestOut)
+def get_request(session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+    """One request (either party or an organizer)."""
+    return _request_out(meetings.get_request_for(session, user, request_id), user)
+
+
+@router.post("/requests/{request_id}/accept", response_model=MeetingRequestOut)
+def accept_request(request: Request, session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+    """Accept a request your organization received."""
+    return _request_out(meetings.accept_meeting(session, _settings(request), user, request_id), user)
+
+
+@router.post("/requests/{request_id}/decline", response_model=MeetingRequestOut)
+def decline_request(request: Request, session: DbSession, user: Member, request_id: int,
+                    body: DeclineBody | None = None) -> MeetingRequestOut:
+    """Decline a request your organization received, with an optional reason."""
+    reason = body.reason if body else ""
+    return _request_out(meetings.decline_meeting(session, _settings(request), user, request_id, reason), user)
+
+
+@router.post("/requests/{request_id}/cancel", response_model=MeetingRequestOut)
+def cancel_request(request: Request, session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+    """Withdraw a pending request your organization sent."""
+    return _request_out(meetings.cancel_meeting(session, _settings(request), user, request_id), user)
+
+
+@router.get("/matches", response_model=list[MatchOut])
+def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut]:
+    """Accepted requests in either direction, with the partner's contact person."""
+    rows, _counts = meetings.list_requests(session, user, "matches", "", q)
+    unread = messages.unread_counts(session, user, [req.id for req in rows])
+    result = []
+    for req in rows:
+        partner = req.other_org(user.organization_id)
+        result.append(MatchOut(request=_request_out(req, user), partner=_org(partner),
+                               contact=Contact(name=partner.contact_name, email=partner.contact_email,
+                                               phone=partner.contact_phone),
+                               unread_messages=unread.get(req.id, 0)))
+    return result
+
+
+@router.get("/matches/{request_id}/messages", response_model=list[MessageOut])
+def list_messages(session: DbSession, user: Member, request_id: int) -> list[MessageOut]:
+    """The thread of a match, oldest first; marks it read for the caller."""
+    req = messages.get_match_for(session, user, request_id)
+    if req.involves(user.organization_id):
+        messages.mark_thread_read(session, user, req)
+    return [_message_out(message) for message in messages.list_messages(session, req)]
+
+
+@router.post("/matches/{request_id}/messages", response_model=MessageOut, status_code=201)
+def post_message(request: Request, session: DbSession, user: Member, request_id: int, body: MessageCreate) -> MessageOut:
+    """Write in the thread of a match."""
+    return _message_out(messages.post_message(session, _settings(request), user, request_id, body.body))

@@ -1,0 +1,264 @@
+"""Meeting-request verbs: request, accept, decline, cancel, expire; lists, counts and feedback pairs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import MEETING_STATUSES, MeetingRequest, MeetingRequestEvent, Organization, User
+from models.base import utcnow
+from models.meeting import pair_key
+from web.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from web.i18n import N_, _
+from web.services import notifications
+
+MAX_MESSAGE = 2000
+MAX_REASON = 2000
+MAX_TOPICS = 20
+MAX_TOPIC_LENGTH = 100
+EXPIRING_WINDOW = timedelta(days=2)
+STATUS_LABELS = {
+    "pending": N_("Pending"),
+    "accepted": N_("Accepted"),
+    "declined": N_("Declined"),
+    "cancelled": N_("Cancelled"),
+    "expired": N_("Expired"),
+}
+
+
+class RequestConflict(DomainError):
+    """The request is not in a state that allows this (already answered, expired, duplicate)."""
+
+    status_code = 409
+    code = "request_conflict"
+
+
+def status_label(status: str) -> str:
+    """A status in the UI language."""
+    return _(STATUS_LABELS.get(status, status))
+
+
+def clean_topics(raw: Any) -> list[str]:
+    """Topics from a list or a comma/newline separated string: trimmed, de-duplicated, order kept."""
+    items = raw if isinstance(raw, (list, tuple)) else [raw or ""]
+    topics: list[str] = []
+    for item in items:
+        for part in str(item).replace("\n", ",").split(","):
+            part = part.strip()
+            if part and part not in topics:
+                topics.append(part)
+    return topics
+
+
+def validate_request_input(message: str, topics: Any, event_id: Any) -> tuple[str, list[str], int | None]:
+    """The cleaned message, topics and event id, or ValidationFailed with the fields at fault."""
+    errors: dict[str, str] = {}
+    message = (message or "").strip()
+    if not message:
+        errors["message"] = _("Write a short message: who you are and what you would like to discuss.")
+    elif len(message) > MAX_MESSAGE:
+        errors["message"] = _("Keep the message to 2,000 characters.")
+    cleaned = clean_topics(topics)
+    if len(cleaned) > MAX_TOPICS or any(len(topic) > MAX_TOPIC_LENGTH for topic in cleaned):
+        errors["topics"] = _("Give at most 20 topics of up to 100 characters each.")
+    event: int | None = None
+    if event_id not in (None, ""):
+        try:
+            event = int(event_id)
+        except (TypeError, ValueError):
+            errors["event_id"] = _("Unknown event.")
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), field_errors=errors)
+    return message, cleaned, event
+
+
+def open_request_between(session: Session, org_a: int, org_b: int) -> MeetingRequest | None:
+    """The pending request between two organizations, in either direction."""
+    return session.scalar(select(MeetingRequest).where(MeetingRequest.open_pair_key == pair_key(org_a, org_b)))
+
+
+def check_can_request(session: Session, user: User, to_org_id: int) -> Organization:
+    """The recipient, if the user may send it a request now; otherwise a clear refusal."""
+    own = user.organization
+    if own is None or not own.is_approved:
+        raise Forbidden(_("Only members of an approved organization can request meetings."), code="not_approved")
+    target = session.get(Organization, to_org_id)
+    if target is None:
+        raise NotFound(_("There is no such organization."))
+    if target.id == own.id:
+        raise DomainError(_("You cannot request a meeting with your own organization."), code="own_organization")
+    if not target.is_approved:
+        raise DomainError(_("You can only request meetings with approved organizations."), code="recipient_not_approved")
+    if open_request_between(session, own.id, target.id) is not None:
+        raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
+    return target
+
+
+def _record(session: Session, req: MeetingRequest, from_status: str | None, to_status: str,
+            actor: User | None, note: str = "") -> None:
+    session.add(MeetingRequestEvent(request_id=req.id, from_status=from_status, to_status=to_status,
+                                    actor_user_id=actor.id if actor else None, note=note))
+    session.flush()
+
+
+def request_meeting(session: Session, settings, user: User, to_org_id: int, message: str,
+                    topics: Any = None, event_id: Any = None) -> MeetingRequest:
+    """Send a meeting request from the user's organization to another approved one."""
+    target = check_can_request(session, user, to_org_id)
+    message, cleaned, event = validate_request_input(message, topics, event_id)
+    now = utcnow()
+    req = MeetingRequest(requester_org_id=user.organization_id, recipient_org_id=target.id, requester_user_id=user.id,
+                         message=message, topics=cleaned, event_id=event, status="pending",
+                         open_pair_key=pair_key(user.organization_id, target.id), created_at=now,
+                         expires_at=now + timedelta(days=settings.request_expiry_days))
+    try:
+        with session.begin_nested():
+            session.add(req)
+    except IntegrityError:
+        # Another request for this pair was created at the same moment.
+        raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
+    _record(session, req, None, "pending", user)
+    notifications.notify_org(session, settings, target.id, "request_new", req)
+    return req
+
+
+def get_request_for(session: Session, user: User, request_id: int) -> MeetingRequest:
+    """A request the user may see (either party, or an organizer); 404 for anyone else."""
+    req = session.get(MeetingRequest, request_id)
+    if req is None or not (user.is_organizer or req.involves(user.organization_id)):
+        raise NotFound(_("There is no such request."))
+    return req
+
+
+def _transition(session: Session, req: MeetingRequest, to_status: str, actor: User | None, note: str = "",
+                *, now: datetime | None = None, **values: Any) -> bool:
+    """Move a pending request with one conditional UPDATE: of two concurrent changes exactly one wins."""
+    now = now or utcnow()
+    due = MeetingRequest.expires_at <= now if to_status == "expired" else MeetingRequest.expires_at > now
+    result = session.execute(
+        update(MeetingRequest)
+        .where(MeetingRequest.id == req.id, MeetingRequest.status == "pending", due)
+        .values(status=to_status, open_pair_key=None, responded_at=now, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(req)
+    if result.rowcount != 1:
+        return False
+    _record(session, req, "pending", to_status, actor, note)
+    return True
+
+
+def _respond(session: Session, user: User, request_id: int, side: str) -> MeetingRequest:
+    req = get_request_for(session, user, request_id)
+    org_id = req.recipient_org_id if side == "recipient" else req.requester_org_id
+    if user.organization_id != org_id:
+        if side == "recipient":
+            raise Forbidden(_("Only the organization that received the request can answer it."))
+        raise Forbidden(_("Only the organization that sent the request can cancel it."))
+    return req
+
+
+def _refuse_not_pending(req: MeetingRequest) -> None:
+    if req.status == "pending":
+        raise RequestConflict(_("This request has expired."), code="request_expired")
+    raise RequestConflict(_("This request is no longer pending: %(status)s.") % {"status": status_label(req.status)},
+                          code="request_not_pending")
+
+
+def accept_meeting(session: Session, settings, user: User, request_id: int) -> MeetingRequest:
+    """The recipient accepts: the two organizations are matched."""
+    req = _respond(session, user, request_id, "recipient")
+    if not _transition(session, req, "accepted", user):
+        _refuse_not_pending(req)
+    notifications.notify_org(session, settings, req.requester_org_id, "request_accepted", req)
+    return req
+
+
+def decline_meeting(session: Session, settings, user: User, request_id: int, reason: str = "") -> MeetingRequest:
+    """The recipient declines, optionally with a reason the requester sees."""
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(_("Keep the reason to 2,000 characters."),
+                               field_errors={"reason": _("Keep the reason to 2,000 characters.")})
+    req = _respond(session, user, request_id, "recipient")
+    if not _transition(session, req, "declined", user, reason, decline_reason=reason):
+        _refuse_not_pending(req)
+    notifications.notify_org(session, settings, req.requester_org_id, "request_declined", req)
+    return req
+
+
+def cancel_meeting(session: Session, settings, user: User, request_id: int) -> MeetingRequest:
+    """The requester withdraws a pending request."""
+    req = _respond(session, user, request_id, "requester")
+    if not _transition(session, req, "cancelled", user):
+        _refuse_not_pending(req)
+    notifications.notify_org(session, settings, req.recipient_org_id, "request_cancelled", req)
+    return req
+
+
+def expire_due_requests(session: Session, settings, now: datetime | None = None) -> int:
+    """Expire pending requests past their date (scheduler); returns how many this call expired."""
+    now = now or utcnow()
+    ids = session.scalars(select(MeetingRequest.id).where(MeetingRequest.status == "pending",
+                                                          MeetingRequest.expires_at <= now)).all()
+    expired = 0
+    for request_id in ids:
+        req = session.get(MeetingRequest, request_id)
+        if req is not None and _transition(session, req, "expired", None, now=now):
+            expired += 1
+            notifications.notify_org(session, settings, req.requester_org_id, "request_expired", req)
+    return expired
+
+
+def notify_expiring_requests(session: Session, settings, now: datetime | None = None) -> int:
+    """Remind recipients of requests expiring within two days, once per request and user."""
+    now = now or utcnow()
+    reqs = session.scalars(select(MeetingRequest).where(
+        MeetingRequest.status == "pending", MeetingRequest.expires_at > now,
+        MeetingRequest.expires_at <= now + EXPIRING_WINDOW)).all()
+    return sum(notifications.notify_org(session, settings, req.recipient_org_id, "request_expiring", req,
+                                        dedupe_prefix=f"expiring:{req.id}") for req in reqs)
+
+
+def _box_filter(box: str, org_id: int | None):
+    if box == "sent":
+        return MeetingRequest.requester_org_id == org_id
+    if box == "received":
+        return MeetingRequest.recipient_org_id == org_id
+    return (MeetingRequest.status == "accepted") & or_(MeetingRequest.requester_org_id == org_id,
+                                                       MeetingRequest.recipient_org_id == org_id)
+
+
+def list_requests(session: Session, user: User, box: str, status: str = "", q: str = "",
+                  limit: int = 200) -> tuple[list[MeetingRequest], dict[str, int]]:
+    """Requests in a tab (sent, received or matches), filtered, with counts per status for the search."""
+    conditions = [_box_filter(box, user.organization_id)]
+    text = q.strip()
+    if text:
+        # The name searched is the other side's, whichever column that is.
+        own = user.organization_id
+        names = select(Organization.id).where(Organization.name.icontains(text, autoescape=True))
+        conditions.append(or_((MeetingRequest.requester_org_id != own) & MeetingRequest.requester_org_id.in_(names),
+                              (MeetingRequest.recipient_org_id != own) & MeetingRequest.recipient_org_id.in_(names)))
+    counts = dict(session.execute(select(MeetingRequest.status, func.count()).where(*conditions)
+                                  .group_by(MeetingRequest.status)).all())
+    counts = {key: counts.get(key, 0) for key in MEETING_STATUSES} | {"all": sum(counts.values())}
+    if status in MEETING_STATUSES:
+        conditions.append(MeetingRequest.status == status)
+    order = MeetingRequest.responded_at.desc() if box == "matches" else MeetingRequest.created_at.desc()
+    rows = session.scalars(select(MeetingRequest).where(*conditions).order_by(order, MeetingRequest.id.desc())
+                           .limit(limit)).all()
+    return list(rows), counts
+
+
+def feedback_pairs(session: Session) -> list[tuple[int, int, int]]:
+    """(requester org, recipient org, label) for the matching engine: 1 accepted, 0 declined or expired."""
+    rows = session.execute(select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id,
+                                  MeetingRequest.status)
+                           .where(MeetingRequest.status.in_(("accepted", "declined", "expired")))
+                           .order_by(MeetingRequest.id)).all()
+    return [(requester, recipient, 1 if status == "accepted" else 0) for requester, recipient, status in rows]

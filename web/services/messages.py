@@ -1,0 +1,84 @@
+"""Message threads of matches (accepted requests), with a last-read mark per user."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import MeetingMessage, MeetingRequest, ThreadRead, User
+from web.errors import Forbidden, NotFound, ValidationFailed
+from web.i18n import _
+from web.services import notifications
+from web.services.meetings import get_request_for
+
+MAX_BODY = 5000
+
+
+def get_match_for(session: Session, user: User, request_id: int) -> MeetingRequest:
+    """An accepted request the user may see (either party or an organizer); 404 otherwise."""
+    req = get_request_for(session, user, request_id)
+    if req.status != "accepted":
+        raise NotFound(_("There is no such match."))
+    return req
+
+
+def list_messages(session: Session, req: MeetingRequest) -> list[MeetingMessage]:
+    """The thread, oldest first (newest at the bottom)."""
+    return list(session.scalars(select(MeetingMessage).where(MeetingMessage.request_id == req.id)
+                                .order_by(MeetingMessage.id)))
+
+
+def last_read_id(session: Session, user: User, req: MeetingRequest) -> int:
+    """The last message id the user has seen in the thread (0 if none)."""
+    mark = session.get(ThreadRead, (user.id, req.id))
+    return mark.last_read_message_id if mark else 0
+
+
+def mark_thread_read(session: Session, user: User, req: MeetingRequest, message_id: int | None = None) -> None:
+    """Move the user's read mark to the given (or the latest) message; it never moves back."""
+    if message_id is None:
+        message_id = session.scalar(select(func.max(MeetingMessage.id))
+                                    .where(MeetingMessage.request_id == req.id)) or 0
+    mark = session.get(ThreadRead, (user.id, req.id))
+    if mark is None:
+        session.add(ThreadRead(user_id=user.id, request_id=req.id, last_read_message_id=message_id))
+    elif message_id > mark.last_read_message_id:
+        mark.last_read_message_id = message_id
+    session.flush()
+
+
+def unread_counts(session: Session, user: User, request_ids: list[int]) -> dict[int, int]:
+    """Messages from others after the user's read mark, per thread."""
+    if not request_ids:
+        return {}
+    mark = select(ThreadRead.last_read_message_id).where(ThreadRead.user_id == user.id,
+                                                         ThreadRead.request_id == MeetingMessage.request_id)
+    rows = session.execute(
+        select(MeetingMessage.request_id, func.count())
+        .where(MeetingMessage.request_id.in_(request_ids),
+               MeetingMessage.author_org_id != (user.organization_id or 0),
+               MeetingMessage.id > func.coalesce(mark.scalar_subquery(), 0))
+        .group_by(MeetingMessage.request_id)
+    ).all()
+    return dict(rows)
+
+
+def post_message(session: Session, settings, user: User, request_id: int, body: str) -> MeetingMessage:
+    """Add a message to a match's thread and notify the other organization."""
+    req = get_match_for(session, user, request_id)
+    if not req.involves(user.organization_id):
+        raise Forbidden(_("Only the two matched organizations can write in this thread."))
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(_("Write a message first."), field_errors={"body": _("Write a message first.")})
+    if len(body) > MAX_BODY:
+        raise ValidationFailed(_("Keep a message to 5,000 characters."),
+                               field_errors={"body": _("Keep a message to 5,000 characters.")})
+    message = MeetingMessage(request_id=req.id, author_user_id=user.id, author_org_id=user.organization_id, body=body)
+    session.add(message)
+    session.flush()
+    mark_thread_read(session, user, req, message.id)
+    other = req.other_org(user.organization_id)
+    notifications.notify_org(session, settings, other.id, "message_new", req, dedupe_prefix=f"message:{message.id}",
+                             extra={"message": message, "author": user})
+    return message
