@@ -1,0 +1,95 @@
+"""`matchmaker import` and `matchmaker export` on a scratch SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from web.cli import app
+
+BENCHMARK = Path("/work/shared/data/jcm-benchmark/dev")
+FOLD_FILES = sorted(BENCHMARK.glob("fold*/organizations.jsonl"))
+GOOD = {"id": "a-1", "name": "Alpha Solar", "kind": "japanese_company", "country": "JP", "offers": ["PV"]}
+
+
+@pytest.fixture
+def scratch_db(tmp_path, monkeypatch):
+    """A fresh migrated SQLite file named by MATCHMAKER_DATABASE_URL (no reference data yet)."""
+    url = f"sqlite:///{tmp_path / 'scratch.db'}"
+    monkeypatch.setenv("MATCHMAKER_DATABASE_URL", url)
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def organization_count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT count(*) FROM organization")).scalar_one()
+    engine.dispose()
+    return value
+
+
+def write(tmp_path: Path, name: str, content: str) -> str:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.skipif(not FOLD_FILES, reason="benchmark data not available")
+@pytest.mark.parametrize("fold", FOLD_FILES, ids=lambda path: path.parent.name)
+def test_import_benchmark_fold_on_fresh_database(scratch_db, fold):
+    lines = sum(1 for line in fold.read_text(encoding="utf-8").splitlines() if line.strip())
+    result = run("import", str(fold))
+    assert result.exit_code == 0, result.output
+    assert f"created {lines}, updated 0, unchanged 0" in result.stdout
+    assert organization_count(scratch_db) == lines
+    again = run("import", str(fold))
+    assert f"created 0, updated 0, unchanged {lines}" in again.stdout
+
+
+def test_import_rejected_file_exits_1_and_writes_nothing(scratch_db, tmp_path):
+    path = write(tmp_path, "orgs.jsonl", json.dumps(GOOD) + "\n" + json.dumps(GOOD | {"id": "b", "country": "XX"}) + "\n")
+    result = run("import", path)
+    assert result.exit_code == 1
+    assert "line 2: country:" in result.stderr and "nothing written" in result.stderr
+    assert organization_count(scratch_db) == 0
+    partial = run("import", path, "--partial")
+    assert partial.exit_code == 0 and "created 1" in partial.stdout and "skipped 1" in partial.stdout
+    assert organization_count(scratch_db) == 1
+
+
+def test_import_dry_run_writes_nothing(scratch_db, tmp_path):
+    path = write(tmp_path, "orgs.jsonl", json.dumps(GOOD) + "\n")
+    result = run("import", path, "--dry-run")
+    assert result.exit_code == 0 and "would create 1" in result.stdout
+    assert organization_count(scratch_db) == 0
+
+
+def test_import_csv_with_format_option(scratch_db, tmp_path):
+    path = write(tmp_path, "orgs.txt", "id,name,kind,country,offers\nc-1,Beta,japanese_company,JP,A;B\n")
+    result = run("import", path, "--format", "csv")
+    assert result.exit_code == 0 and "created 1" in result.stdout, result.output
+
+
+def test_export_to_stdout_and_file_round_trips(scratch_db, tmp_path):
+    path = write(tmp_path, "orgs.jsonl", json.dumps(GOOD) + "\n")
+    run("import", path)
+    stdout = run("export")
+    assert stdout.exit_code == 0 and json.loads(stdout.stdout.splitlines()[0]) == GOOD
+    out = tmp_path / "out.csv"
+    assert run("export", "--output", str(out), "--format", "csv", "--approved-only").exit_code == 0
+    again = run("import", str(out))
+    assert again.exit_code == 0 and "created 0, updated 0, unchanged 1" in again.stdout
+
+
+def test_export_rejects_unknown_format(scratch_db):
+    assert run("export", "--format", "xml").exit_code == 2

@@ -1,0 +1,206 @@
+"""The interchange service: reading, checking, planning, applying and exporting organizations."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Organization
+from tests.factories import create_organization, create_user
+from web.services.uploads import UploadStore
+from web.services.interchange import (
+    ImportRejected,
+    apply_import,
+    detect_format,
+    export_organizations,
+    import_organizations,
+    plan_import,
+)
+
+GOOD = {"id": "a-1", "name": "Alpha Solar", "kind": "japanese_company", "country": "JP",
+        "description": "Rooftop PV", "offers": ["Solar PV", "O&M"], "technology_categories": ["renewable_energy"],
+        "target_countries": ["VN", "ID"], "website": "https://alpha.example.com", "source": "test list"}
+PARTNER = {"id": "p-1", "name": "Hanoi Dairy", "kind": "partner_company", "country": "VN",
+           "needs": ["Cut diesel use"], "sectors": ["food"]}
+
+
+def jsonl(*records) -> str:
+    return "\n".join(json.dumps(record, ensure_ascii=False) for record in records) + "\n"
+
+
+def count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Organization))
+
+
+def by_external_id(session, external_id: str) -> Organization:
+    return session.scalar(select(Organization).where(Organization.external_id == external_id))
+
+
+def test_import_creates_approved_organizations_with_tags(session):
+    plan, result = import_organizations(session, jsonl(GOOD, PARTNER))
+    assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
+    org = by_external_id(session, "a-1")
+    assert org.status == "approved" and org.offers == ["Solar PV", "O&M"] and org.source == "test list"
+    assert {(tag.field, tag.value) for tag in org.tags} >= {("target_countries", "VN"),
+                                                            ("technology_categories", "renewable_energy")}
+
+
+def test_import_errors_have_line_numbers_and_nothing_is_written(session):
+    bad_country = GOOD | {"id": "a-2", "country": "Japan"}
+    no_name = PARTNER | {"id": "p-2", "name": ""}
+    plan = plan_import(session, jsonl(GOOD, bad_country, "not an object", no_name).replace('"not an object"', "[1]"))
+    messages = [str(error) for error in plan.errors]
+    assert messages[0].startswith("line 2: country: Enter a two-letter ISO 3166 country code")
+    assert messages[1] == "line 3: Each line must be one JSON object."
+    assert messages[2].startswith("line 4: name:")
+    with pytest.raises(ImportRejected):
+        apply_import(session, plan)
+    assert count(session) == 0
+
+
+def test_import_partial_writes_valid_lines_only(session):
+    plan, result = import_organizations(session, jsonl(GOOD, PARTNER | {"kind": "startup"}), partial=True)
+    assert (result.created, result.skipped) == (1, 1)
+    assert [str(error) for error in plan.errors] == [
+        "line 2: kind: Choose one of: japanese_company, partner_company, financial_institution, consultant, public_body."]
+    assert by_external_id(session, "p-1") is None
+
+
+def test_import_bad_json_line_is_reported(session):
+    plan = plan_import(session, jsonl(GOOD) + "{broken\n")
+    assert len(plan.errors) == 1 and str(plan.errors[0]).startswith("line 2: Not valid JSON")
+
+
+def test_import_wrong_types_are_errors(session):
+    plan = plan_import(session, jsonl(GOOD | {"offers": "one string", "name": 7}))
+    assert {(error.field, error.message) for error in plan.errors} == {
+        ("name", "Must be a string."), ("offers", "Must be a list of strings.")}
+
+
+def test_import_missing_id_is_an_error(session):
+    record = dict(GOOD)
+    del record["id"]
+    plan = plan_import(session, jsonl(record))
+    assert [(error.line, error.field) for error in plan.errors] == [(1, "id")]
+
+
+def test_import_duplicate_ids_in_one_file_are_errors(session):
+    plan = plan_import(session, jsonl(GOOD, PARTNER, GOOD | {"name": "Again"}))
+    assert [str(error) for error in plan.errors] == ["line 3: id: The id a-1 already appears on line 1."]
+
+
+def test_import_unknown_fields_warn_once_per_field_with_lines(session):
+    plan, result = import_organizations(session, jsonl(GOOD | {"employees": 5}, PARTNER | {"employees": 9, "ceo": "X"}))
+    assert result.created == 2 and not plan.errors
+    assert plan.warnings == ['Unknown field "employees" ignored (lines 1, 2).', 'Unknown field "ceo" ignored (line 2).']
+
+
+def test_import_maps_category_aliases_with_warning(session):
+    plan, result = import_organizations(session, jsonl(GOOD | {"technology_categories": ["REDD+", "Energy efficiency"]}))
+    assert by_external_id(session, "a-1").technology_categories == ["forestry", "energy_efficiency"]
+    assert any("REDD+" in warning and "forestry" in warning for warning in plan.warnings)
+
+
+def test_import_same_id_updates_and_keeps_status(session):
+    existing = create_organization(session, external_id="a-1", name="Old", status="suspended")
+    user = create_user(session, organization=existing)
+    session.commit()
+    plan = plan_import(session, jsonl(GOOD))
+    assert [(line.action, line.changed) for line in plan.lines] == [
+        ("update", ["name", "description", "offers", "technology_categories", "target_countries", "website", "source"])]
+    apply_import(session, plan)
+    session.commit()
+    session.expire_all()
+    assert count(session) == 1
+    org = by_external_id(session, "a-1")
+    assert org.id == existing.id and org.name == "Alpha Solar" and org.status == "suspended"
+    assert user.organization_id == org.id
+
+
+def test_import_without_source_keeps_recorded_source(session):
+    import_organizations(session, jsonl(GOOD))
+    record = dict(GOOD)
+    del record["source"]
+    plan, result = import_organizations(session, jsonl(record))
+    assert result.unchanged == 1 and by_external_id(session, "a-1").source == "test list"
+
+
+def test_csv_import_splits_lists_on_semicolons_with_bom(session):
+    text = ("\ufeffid,name,kind,country,offers,target_countries,extra\n"
+            'c-1,"Beta, Inc.",japanese_company,jp,"Heat pumps; Chillers",VN;TH,x\n'
+            "\n"
+            "c-2,Gamma,partner_company,TH,,,\n")
+    plan, result = import_organizations(session, text.encode("utf-8"), filename="list.csv")
+    assert plan.format == "csv" and result.created == 2 and not plan.errors
+    assert plan.warnings == ['Unknown field "extra" ignored (line 2).']
+    org = by_external_id(session, "c-1")
+    assert org.name == "Beta, Inc." and org.country == "JP"
+    assert org.offers == ["Heat pumps", "Chillers"] and org.target_countries == ["VN", "TH"]
+    assert [line.line for line in plan.lines] == [2, 4]
+
+
+def test_csv_errors_report_the_file_line(session):
+    text = "id,name,kind,country\nc-1,Beta,japanese_company,JP\nc-2,Gamma,partner_company,ZZ\n"
+    plan = plan_import(session, text, "csv")
+    assert [str(error).split(":")[0:2] for error in plan.errors] == [["line 3", " country"]]
+
+
+def test_detect_format_by_extension_and_content():
+    assert detect_format('{"id": 1}', "x.txt") == "jsonl"
+    assert detect_format("id,name", None) == "csv"
+    assert detect_format("id,name", "orgs.jsonl") == "jsonl"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_then_import_changes_nothing(session, fmt):
+    formula = PARTNER | {"id": "p-9", "name": "=HYPERLINK(\"x\")", "description": "Line one\nline two, \"quoted\""}
+    import_organizations(session, jsonl(GOOD, PARTNER, formula))
+    signed_up = create_organization(session, external_id=None, name="Site Member", status="pending")
+    session.commit()
+    out = io.StringIO()
+    assert export_organizations(session, out, fmt) == 4
+    if fmt == "csv":
+        assert "'=HYPERLINK" in out.getvalue()
+    before = count(session)
+    plan, result = import_organizations(session, out.getvalue(), fmt)
+    assert not plan.errors and (result.created, result.updated, result.unchanged) == (0, 0, 4)
+    assert count(session) == before
+    assert by_external_id(session, "p-9").name == "=HYPERLINK(\"x\")"
+    assert session.get(Organization, signed_up.id).external_id is None
+
+
+def test_export_jsonl_follows_the_format(session):
+    import_organizations(session, jsonl(GOOD, PARTNER))
+    create_organization(session, external_id="pending-1", status="pending")
+    out = io.StringIO()
+    export_organizations(session, out, "jsonl", approved_only=True)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0] == GOOD and list(records[0]) == list(GOOD)
+    assert records[1] == PARTNER
+    assert len(records) == 2
+
+
+def test_site_id_import_updates_the_signed_up_organization(session):
+    org = create_organization(session, external_id=None, name="Site Member")
+    session.commit()
+    plan, result = import_organizations(session, jsonl({"id": f"mm-{org.id}", "name": "Site Member Ltd",
+                                                        "kind": "japanese_company", "country": "JP"}))
+    assert result.updated == 1 and result.created == 0
+    assert session.get(Organization, org.id).external_id == f"mm-{org.id}"
+
+
+def test_upload_store_refuses_bad_and_unknown_tokens(tmp_path):
+    from web.errors import ValidationFailed
+
+    store = UploadStore(tmp_path)
+    token = store.save(b"data")
+    assert store.load(token) == b"data"
+    for bad in ("../../etc/passwd", "A" * 32, ""):
+        with pytest.raises(ValidationFailed):
+            store.load(bad)
+    store.discard(token)
+    with pytest.raises(ValidationFailed):
+        store.load(token)
