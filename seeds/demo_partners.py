@@ -47,7 +47,7 @@ class Group:
     need: str
 
 
-FORESTRY = Group("Forestry", "forestry and land-restoration company", ("forestry_redd",),
+FORESTRY = Group("Forestry", "forestry and land-restoration company", ("forestry",),
                  "Forest monitoring with satellites and drones, and MRV for forest carbon")
 GROUPS = {
     "Solar": Group("Solar Power", "independent power producer developing grid-connected and rooftop solar plants",
@@ -111,7 +111,7 @@ GROUPS = {
                             "CO2 capture, utilization and storage"),
 }
 CATEGORY_FALLBACK = {"Renewables": "renewable_energy", "Efficiency": "energy_efficiency",
-                     "Fuel switch": "renewable_energy", "Sinks": "forestry_redd", "GHG management": "climate"}
+                     "Fuel switch": "renewable_energy", "Sinks": "forestry", "GHG management": "climate"}
 DEFAULT_GROUP = Group("Climate Solutions", "company preparing an emission-reduction project", (),
                       "Japanese low-carbon technology and help with monitoring and carbon credits")
 # Words in a title that add a category the activity type alone misses.

@@ -18,7 +18,7 @@ CTCN_SECTOR_MAP = {
     ("Mitigation", "Renewable energy"): "renewable_energy",
     ("Mitigation", "Energy efficiency"): "energy_efficiency",
     ("Mitigation", "Transport"): "transport",
-    ("Mitigation", "Forestry"): "forestry_redd",
+    ("Mitigation", "Forestry"): "forestry",
     ("Mitigation", "Agriculture"): "agriculture",
     ("Mitigation", "Waste Management"): "waste",
     ("Mitigation", "Carbon Fixation and Abatement"): "ccus",
