@@ -87,3 +87,23 @@ def test_organization_profile_unknown_id_is_404(client, session):
     session.commit()
     login(client, viewer)
     assert client.get("/organizations/999999").status_code == 404
+
+
+def test_profile_shows_contact_only_after_an_accepted_request(client, session):
+    from models import MeetingRequest
+    from models.base import utcnow
+    from tests.factories import create_organization, create_user, login
+
+    mine = create_organization(session, kind="partner_company", country="VN")
+    other = create_organization(session, contact_name="Ken Sato", contact_email="ken@example.com")
+    user = create_user(session, organization=mine)
+    session.commit()
+    login(client, user)
+    page = client.get(f"/organizations/{other.id}").text
+    assert "ken@example.com" not in page
+    assert f'id="request-button-{other.id}"' in page
+    session.add(MeetingRequest(requester_org_id=mine.id, recipient_org_id=other.id, requester_user_id=user.id,
+                               message="Let us meet", status="accepted", expires_at=utcnow()))
+    session.commit()
+    page = client.get(f"/organizations/{other.id}").text
+    assert "ken@example.com" in page and "Ken Sato" in page

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
-from web.services import directory
+from web.services import directory, meetings
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 
@@ -25,9 +25,11 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
                         code="not_approved")
     org = get_visible_organization(session, org_id, user)
     language = current_language()
+    match, open_request = meetings.relation_between(session, user.organization_id, org.id)
     names = {cat.slug: cat.name(language) for cat in directory.categories(session)}
     return render(request, "organizations/show.html", {
         "active_tab": "directory", "org": org, "own": own, "can_browse": can_browse, "kind": kind_label(org.kind),
         "category_names": [names.get(slug, slug) for slug in org.technology_categories],
         "status_label": _(STATUS_LABELS.get(org.status, org.status)),
+        "match": match, "open_request": open_request,
     }, fragment="organizations/_profile.html", headers={"Vary": "HX-Request"})

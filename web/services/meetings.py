@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,17 @@ def validate_request_input(message: str, topics: Any, event_id: Any) -> tuple[st
 def open_request_between(session: Session, org_a: int, org_b: int) -> MeetingRequest | None:
     """The pending request between two organizations, in either direction."""
     return session.scalar(select(MeetingRequest).where(MeetingRequest.open_pair_key == pair_key(org_a, org_b)))
+
+
+def relation_between(session: Session, viewer_org_id: int | None, org_id: int) -> tuple[MeetingRequest | None, MeetingRequest | None]:
+    """The newest accepted request (a match) and the open request between two organizations, if any."""
+    if viewer_org_id is None or viewer_org_id == org_id:
+        return None, None
+    pair = or_(and_(MeetingRequest.requester_org_id == viewer_org_id, MeetingRequest.recipient_org_id == org_id),
+               and_(MeetingRequest.requester_org_id == org_id, MeetingRequest.recipient_org_id == viewer_org_id))
+    match = session.scalar(select(MeetingRequest).where(pair, MeetingRequest.status == "accepted")
+                           .order_by(MeetingRequest.id.desc()).limit(1))
+    return match, open_request_between(session, viewer_org_id, org_id)
 
 
 def check_can_request(session: Session, user: User, to_org_id: int) -> Organization:
