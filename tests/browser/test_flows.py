@@ -1,0 +1,137 @@
+"""End-to-end flows in a real browser (Debian's Chromium) against a real server."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import select
+
+from models import Organization
+from tests.factories import PASSWORD, create_organization, create_user
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(base + "/login")
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+def log_out(page) -> None:
+    page.click("form[action='/logout'] button")
+    page.wait_for_load_state()
+
+
+def test_signup_approval_profile_edit_directory_search(browser, live_server, session, screenshot_dir):
+    organizer = create_user(session, role="organizer", organization=None, email="organizer@example.com")
+    create_organization(session, name="Sakura Chillers", kind="japanese_company",
+                        offers=["High-efficiency centrifugal chillers"])
+    session.commit()
+    page = browser.new_page()
+
+    # Sign up: a partner-country company, pending.
+    page.goto(live_server + "/signup")
+    page.fill("#f-full_name", "Nguyen Van An")
+    page.fill("#f-email", "an@example.com")
+    page.fill("#f-password", "a long password")
+    page.fill("#f-password_confirm", "a long password")
+    page.fill("#f-organization_name", "Mekong Textiles")
+    page.select_option("#f-kind", "partner_company")
+    page.select_option("#f-country", "VN")
+    page.click("form[action='/signup'] button[type=submit]")
+    page.wait_for_url("**/profile**")
+    assert "Waiting for approval" in page.inner_text("main")
+    page.goto(live_server + "/directory")
+    assert "not been approved" in page.inner_text("main")
+    log_out(page)
+
+    # The organizer approves it with htmx: the row swaps in place.
+    log_in(page, live_server, organizer.email)
+    page.goto(live_server + "/organizer/applications")
+    org_id = session.scalar(select(Organization.id).where(Organization.name == "Mekong Textiles"))
+    row = page.locator(f"#application-{org_id}")
+    row.get_by_role("button", name="Approve").click()
+    page.wait_for_function(f"!document.querySelector('#application-{org_id} .badge-pending')")
+    page.screenshot(path=os.path.join(screenshot_dir, "organizer-applications.png"), full_page=True)
+    log_out(page)
+
+    # The member edits the profile: a need and a category.
+    log_in(page, live_server, "an@example.com", "a long password")
+    page.goto(live_server + "/profile")
+    page.locator("#list-needs [data-list-add]").click()
+    page.locator("#list-needs textarea[name=needs]").last.fill("Cooling energy savings at a textile plant")
+    page.fill("#f-description", "Spinning and dyeing mill with 1,800 employees; cooling is our largest electricity cost.")
+    page.check("input[name=technology_categories][value=energy_efficiency]")
+    page.get_by_role("button", name="Save profile").last.click()
+    page.wait_for_url("**/profile?saved=1")
+    assert "Cooling energy savings at a textile plant" in [
+        page.locator("#list-needs textarea[name=needs]").nth(i).input_value()
+        for i in range(page.locator("#list-needs textarea[name=needs]").count())]
+
+    # Directory: live search with htmx finds the chiller maker and the new member.
+    page.goto(live_server + "/directory")
+    page.fill("input[name=q]", "chillers")
+    page.wait_for_function("(t => t.includes('Sakura Chillers') && !t.includes('Mekong Textiles'))"
+                           "(document.querySelector('#directory-results').innerText)")
+    page.fill("input[name=q]", "textile")
+    page.wait_for_function("(t => t.includes('Mekong Textiles') && !t.includes('Sakura Chillers'))"
+                           "(document.querySelector('#directory-results').innerText)")
+    assert "q=textile" in page.url  # hx-push-url keeps the search shareable
+    page.screenshot(path=os.path.join(screenshot_dir, "directory-search.png"), full_page=True)
+
+    # Japanese UI: the language switch is remembered.
+    page.click("button[name=language][value=ja]")
+    page.wait_for_load_state()
+    page.goto(live_server + "/directory")
+    assert page.get_attribute("html", "lang") == "ja"
+    page.screenshot(path=os.path.join(screenshot_dir, "directory-ja.png"), full_page=True)
+
+
+def test_request_accept_and_messages(browser, live_server, session, screenshot_dir):
+    partner = create_organization(session, name="Mekong Textiles", kind="partner_company", country="VN",
+                                  contact_name="Nguyen Van An", contact_email="an@example.com")
+    maker = create_organization(session, name="Sakura Chillers", kind="japanese_company",
+                                contact_name="Aiko Tanaka", contact_email="aiko@example.com")
+    requester = create_user(session, organization=partner)
+    recipient = create_user(session, organization=maker)
+    session.commit()
+    page = browser.new_page()
+
+    log_in(page, live_server, requester.email)
+    page.goto(f"{live_server}/organizations/{maker.id}")
+    assert "aiko@example.com" not in page.inner_text("main")
+    page.get_by_role("button", name="Request meeting").click()
+    page.get_by_label("Message").fill("We would like to replace three old chillers at our mill.")
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_load_state()
+    page.goto(live_server + "/requests/sent")
+    assert "Sakura Chillers" in page.inner_text("main")
+    log_out(page)
+
+    log_in(page, live_server, recipient.email)
+    page.goto(live_server + "/requests/received")
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_function("document.querySelector('main').innerText.includes('Accepted')")
+    page.goto(live_server + "/matches")
+    page.get_by_role("link", name="Open conversation").first.click()
+    page.wait_for_load_state()
+    assert "an@example.com" in page.inner_text("main")
+    page.get_by_label("Message").fill("Happy to visit the mill next month.")
+    page.get_by_role("button", name="Send message").click()
+    page.wait_for_function("document.querySelector('#thread').innerText.includes('visit the mill')")
+    log_out(page)
+
+    log_in(page, live_server, requester.email)
+    page.goto(live_server + "/matches")
+    page.get_by_role("link", name="Open conversation").first.click()
+    page.wait_for_load_state()
+    assert "Happy to visit the mill next month." in page.inner_text("#thread")
+    assert "aiko@example.com" in page.inner_text("main")
+    page.get_by_label("Message").fill("Great, the first week works for us.")
+    page.get_by_role("button", name="Send message").click()
+    page.wait_for_function("document.querySelector('#thread').innerText.includes('first week')")
+    page.screenshot(path=os.path.join(screenshot_dir, "match-thread.png"), full_page=True)
