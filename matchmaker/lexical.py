@@ -1,0 +1,91 @@
+"""TF-IDF lexical similarity between one side's offers and the other side's needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+# Chosen by measurement on the JCM dev set (see benchmarks/match_quality.py --lexical):
+# word 1-2 grams keep concrete terms ("centrifugal chiller") that quote well as reasons.
+DEFAULT_ANALYZER = "word"
+
+
+def make_vectorizer(analyzer: str = DEFAULT_ANALYZER) -> TfidfVectorizer:
+    """Return an unfitted TF-IDF vectorizer for the given analyzer (word or char_wb)."""
+    if analyzer == "char_wb":
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1,
+                               lowercase=True, dtype=np.float32)
+    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1,
+                           lowercase=True, stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b",
+                           dtype=np.float32)
+
+
+@dataclass
+class LexicalModel:
+    """A TF-IDF vocabulary fitted on the corpus of all profiles' offer and need texts."""
+
+    vectorizer: TfidfVectorizer
+
+    @classmethod
+    def fit(cls, texts: list[str], analyzer: str = DEFAULT_ANALYZER) -> "LexicalModel":
+        """Fit the vocabulary and idf weights on a corpus."""
+        vectorizer = make_vectorizer(analyzer)
+        corpus = [t for t in texts if t.strip()] or ["empty"]
+        vectorizer.fit(corpus)
+        return cls(vectorizer)
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        """Return L2-normalised sparse TF-IDF rows (empty texts give empty rows)."""
+        return self.vectorizer.transform(texts).tocsr().astype(np.float32)
+
+    def feature_names(self) -> np.ndarray:
+        """Return the vocabulary terms by column (cached: sklearn rebuilds it per call)."""
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = self.vectorizer.get_feature_names_out()
+        return names
+
+    def shared_terms(self, rows_a: list[tuple[np.ndarray, np.ndarray]], rows_b: list[tuple[np.ndarray, np.ndarray]],
+                     limit: int = 3) -> list[str]:
+        """Return the heaviest terms paired sparse rows (indices, values) share, heaviest first."""
+        weights: dict[int, float] = {}
+        for (ia, va), (ib, vb) in zip(rows_a, rows_b):
+            common, pa, pb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
+            for j, w in zip(common.tolist(), (va[pa] * vb[pb]).tolist()):
+                weights[j] = weights.get(j, 0.0) + w
+        names = self.feature_names()
+        terms: list[str] = []
+        for j in sorted(weights, key=weights.get, reverse=True):
+            term = str(names[j])
+            # A unigram inside an already chosen bigram reads as repetition.
+            if any(term in t.split() or t in term for t in terms):
+                continue
+            terms.append(term)
+            if len(terms) == limit:
+                break
+        return terms
+
+
+def sparse_row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (column indices, values) of one CSR row without scipy's per-call overhead."""
+    lo, hi = m.indptr[i], m.indptr[i + 1]
+    return m.indices[lo:hi], m.data[lo:hi]
+
+
+def similarity_to_all(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matrix) -> np.ndarray:
+    """Return the cosine of one sparse query row against every row, given the transposed matrix."""
+    n = rows_t.shape[1]
+    terms, values = query
+    if len(terms) == 0:
+        return np.zeros(n, dtype=np.float32)
+    # Walk only the postings of the query's terms: cost follows their document frequency, not N.
+    starts, stops = rows_t.indptr[terms], rows_t.indptr[terms + 1]
+    lengths = stops - starts
+    if lengths.sum() == 0:
+        return np.zeros(n, dtype=np.float32)
+    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+    weights = rows_t.data[take] * np.repeat(values, lengths)
+    return np.bincount(rows_t.indices[take], weights=weights, minlength=n).astype(np.float32)

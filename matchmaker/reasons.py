@@ -1,0 +1,120 @@
+"""Concrete, translatable reasons why a candidate is recommended to a viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from matchmaker.profiles import SUPPORTER, Profile
+from matchmaker.text import category_words
+
+
+def N_(s: str) -> str:
+    """Mark a template for gettext extraction without translating it here (Babel keyword N_)."""
+    return s
+
+
+OFFER_FOR_NEED = N_("offers “{offer}” for your need: “{need}”")
+NEED_FOR_OFFER = N_("needs “{need}”, which your offer “{offer}” addresses")
+WORKS_IN = N_("works in {country}")
+BASED_IN_TARGET = N_("based in {country}, one of your target countries")
+SHARED_TARGETS = N_("also active in {countries}")
+SUPPORTS_IN = N_("supports projects in {countries}")
+SHARED_CATEGORY = N_("both in {categories}")
+SHARED_SECTOR = N_("shared sector: {sectors}")
+SHARED_TERMS = N_("similar wording: {terms}")
+
+TEMPLATES: dict[str, str] = {
+    "offer_for_need": OFFER_FOR_NEED,
+    "need_for_offer": NEED_FOR_OFFER,
+    "works_in": WORKS_IN,
+    "based_in_target": BASED_IN_TARGET,
+    "shared_targets": SHARED_TARGETS,
+    "supports_in": SUPPORTS_IN,
+    "shared_category": SHARED_CATEGORY,
+    "shared_sector": SHARED_SECTOR,
+    "shared_terms": SHARED_TERMS,
+}
+
+# Params holding ISO2 codes or category slugs (space separated) that format_reason turns into names.
+_COUNTRY_PARAMS = ("country", "countries")
+_CATEGORY_PARAMS = ("categories",)
+QUOTE_LIMIT = 120
+# Below this cosine an offer/need pair is not quoted unless nothing else explains the match.
+MIN_QUOTE_SIMILARITY = 0.2
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: a template code and its parameters (codes stay codes until formatting)."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _identity(s: str) -> str:
+    return s
+
+
+def truncate(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Shorten a quoted item to about `limit` characters at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+def format_reason(reason: Reason, translate: Callable[[str], str] = _identity,
+                  country_names: Mapping[str, str] | None = None,
+                  category_names: Mapping[str, str] | None = None) -> str:
+    """Render a reason in the viewer's language; names come from the optional mappings, else codes."""
+    params = dict(reason.params)
+    for key in _COUNTRY_PARAMS:
+        if key in params:
+            params[key] = ", ".join((country_names or {}).get(c, c) for c in params[key].split())
+    for key in _CATEGORY_PARAMS:
+        if key in params:
+            params[key] = ", ".join((category_names or {}).get(c, category_words(c)) for c in params[key].split())
+    return translate(TEMPLATES[reason.code]).format(**params)
+
+
+def explain(viewer: Profile, other: Profile, pair: tuple[float, int, int], rev_pair: tuple[float, int, int],
+            shared_terms: list[str] | None = None, limit: int = 4) -> list[Reason]:
+    """Return the reasons `other` suits `viewer`, most concrete first.
+
+    pair is (cosine, viewer need item, other offer item); rev_pair is (cosine, other need item, viewer offer item).
+    """
+    out: list[Reason] = []
+    quotes = []
+    if pair[1] >= 0:
+        quotes.append((pair[0], Reason("offer_for_need", {"offer": truncate(other.offers[pair[2]]),
+                                                          "need": truncate(viewer.needs[pair[1]])})))
+    if rev_pair[1] >= 0:
+        quotes.append((rev_pair[0], Reason("need_for_offer", {"need": truncate(other.needs[rev_pair[1]]),
+                                                              "offer": truncate(viewer.offers[rev_pair[2]])})))
+    out.extend(r for sim, r in sorted(quotes, key=lambda q: -q[0]) if sim >= MIN_QUOTE_SIMILARITY)
+    if not out and shared_terms:
+        out.append(Reason("shared_terms", {"terms": ", ".join(shared_terms)}))
+    shared_targets = [c for c in other.target_countries if c in viewer.target_countries]
+    if other.side == SUPPORTER and other.target_countries:
+        where = [c for c in other.target_countries if c == viewer.country or c in shared_targets]
+        out.append(Reason("supports_in", {"countries": " ".join((where or list(other.target_countries))[:3])}))
+    elif viewer.country and viewer.country in other.target_countries:
+        out.append(Reason("works_in", {"country": viewer.country}))
+    elif other.country and other.country in viewer.target_countries:
+        out.append(Reason("based_in_target", {"country": other.country}))
+    elif shared_targets:
+        out.append(Reason("shared_targets", {"countries": " ".join(shared_targets[:3])}))
+    categories = [c for c in other.technology_categories if c in viewer.technology_categories]
+    if categories:
+        out.append(Reason("shared_category", {"categories": " ".join(categories[:2])}))
+    sectors = [s for s in other.sectors if s in viewer.sectors]
+    if sectors:
+        out.append(Reason("shared_sector", {"sectors": ", ".join(sectors[:2])}))
+    if shared_terms and out and out[0].code != "shared_terms" and len(out) < limit:
+        out.append(Reason("shared_terms", {"terms": ", ".join(shared_terms)}))
+    if not out and quotes:
+        # Nothing stronger to say: the closest pair is still the most concrete explanation.
+        out.append(max(quotes, key=lambda q: q[0])[1])
+    return out[:limit]

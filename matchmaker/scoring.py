@@ -1,0 +1,175 @@
+"""Score components for one query against a block of candidate rows, and their reciprocal fusion."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from matchmaker.index import MatchIndex
+from matchmaker.lexical import similarity_to_all, sparse_row
+
+COMPONENTS = ("dense", "lexical", "category", "country", "sector")
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the score components inside each side's interest in the other."""
+
+    dense: float = 0.35
+    lexical: float = 0.35
+    category: float = 0.1
+    country: float = 0.15
+    sector: float = 0.05
+    # Share of the best single offer/need pair in the dense signal (the rest is whole-profile texts).
+    item_share: float = 0.5
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the component weights by name."""
+        d = asdict(self)
+        d.pop("item_share")
+        return d
+
+
+DEFAULT_WEIGHTS = FusionWeights()
+
+
+@dataclass
+class Block:
+    """Per-candidate component arrays for one query over rows lo:hi of the index."""
+
+    lo: int
+    hi: int
+    x_dense: np.ndarray  # candidates' offers against the query's needs
+    y_dense: np.ndarray  # the query's offers against candidates' needs
+    x_lex: np.ndarray
+    y_lex: np.ndarray
+    category: np.ndarray
+    country: np.ndarray
+    sector: np.ndarray
+
+
+def _matvec(matrix: np.ndarray, vec: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    if not vec.any():
+        return np.zeros(hi - lo, np.float32)
+    return matrix[lo:hi] @ vec
+
+
+def country_fit(index: MatchIndex, a: int, lo: int, hi: int) -> np.ndarray:
+    """Return 1 where a candidate works in the query's country or sits in one of its targets, 0.5 for shared targets."""
+    p = index.profiles[a]
+    fit = np.zeros(hi - lo, np.float32)
+    targets = [index.country_code[c] for c in p.target_countries]
+    for c in targets:
+        # Both work in the same third country (e.g. a bank and a maker both active in Viet Nam).
+        rows = index.targeting.get(c)
+        if rows is not None:
+            rows = rows[(rows >= lo) & (rows < hi)] - lo
+            fit[rows] = 0.5
+    if targets:
+        fit[np.isin(index.country[lo:hi], np.array(targets, np.int32))] = 1.0
+    rows = index.targeting.get(index.country[a])
+    if rows is not None:
+        rows = rows[(rows >= lo) & (rows < hi)] - lo
+        fit[rows] = 1.0
+    return fit
+
+
+def overlap(masks: np.ndarray, mask: int, counts: np.ndarray | None, count: float) -> np.ndarray:
+    """Return the overlap coefficient |A and B| / min(|A|, |B|) from bitmasks (indicator without counts)."""
+    shared = np.bitwise_count(masks & np.int64(mask)).astype(np.float32)
+    if counts is None:
+        return (shared > 0).astype(np.float32)
+    denom = np.minimum(counts, np.float32(count))
+    return np.divide(shared, denom, out=np.zeros_like(shared), where=denom > 0)
+
+
+def score_block(index: MatchIndex, a: int, lo: int, hi: int) -> Block:
+    """Compute every component for query row `a` against rows lo:hi in a few vectorised passes."""
+    lex_x = similarity_to_all(sparse_row(index.lex_need, a), index.lex_offer_t)[lo:hi]
+    lex_y = similarity_to_all(sparse_row(index.lex_offer, a), index.lex_need_t)[lo:hi]
+    return Block(
+        lo, hi,
+        x_dense=_matvec(index.offer, index.need[a], lo, hi),
+        y_dense=_matvec(index.need, index.offer[a], lo, hi),
+        x_lex=lex_x, y_lex=lex_y,
+        category=overlap(index.category_mask[lo:hi], int(index.category_mask[a]),
+                         index.category_count[lo:hi], float(index.category_count[a])),
+        country=country_fit(index, a, lo, hi),
+        sector=overlap(index.sector_mask[lo:hi], int(index.sector_mask[a]), None, 0.0),
+    )
+
+
+def directional(alpha_a: float, alpha_b, x, y):
+    """Return each side's view of a text signal: x = candidate offers vs query needs, y = the reverse."""
+    # A side with needs is interested in what the other offers; a side without needs in who needs its offers.
+    return alpha_a * x + (1 - alpha_a) * y, alpha_b * y + (1 - alpha_b) * x
+
+
+def interests(alpha_a: float, alpha_b: np.ndarray | float, x_dense, y_dense, x_lex, y_lex,
+              category, country, sector, w: FusionWeights):
+    """Return (query's interest in candidates, candidates' interest in the query)."""
+    struct = w.category * category + w.country * country + w.sector * sector
+    dense_a, dense_b = directional(alpha_a, alpha_b, np.maximum(x_dense, 0), np.maximum(y_dense, 0))
+    lex_a, lex_b = directional(alpha_a, alpha_b, x_lex, y_lex)
+    return w.dense * dense_a + w.lexical * lex_a + struct, w.dense * dense_b + w.lexical * lex_b + struct
+
+
+def reciprocal(interest_a, interest_b):
+    """Return the harmonic mean of both sides' interests, so a match must suit both."""
+    interest_a = np.maximum(interest_a, 0)
+    interest_b = np.maximum(interest_b, 0)
+    total = interest_a + interest_b
+    return np.divide(2 * interest_a * interest_b, total, out=np.zeros_like(total), where=total > 1e-9)
+
+
+def block_scores(index: MatchIndex, a: int, block: Block, w: FusionWeights) -> np.ndarray:
+    """Return the reciprocal score of every candidate in a block (before item-level refinement)."""
+    ia, ib = interests(float(index.alpha[a]), index.alpha[block.lo:block.hi], block.x_dense, block.y_dense,
+                       block.x_lex, block.y_lex, block.category, block.country, block.sector, w)
+    return reciprocal(ia, ib)
+
+
+def best_item_pair(needs: np.ndarray, offers: np.ndarray) -> tuple[float, int, int]:
+    """Return (cosine, need index, offer index) of the closest need item and offer item, or (-1, -1, -1)."""
+    if len(needs) == 0 or len(offers) == 0:
+        return -1.0, -1, -1
+    sims = needs @ offers.T
+    i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+    return float(sims[i, j]), int(i), int(j)
+
+
+def best_items_many(queries: np.ndarray, items: np.ndarray, ptr: np.ndarray, rows: np.ndarray):
+    """Return per row (best cosine, query item, row item) between query items and each row's items.
+
+    Rows without items (or an empty query) get (-1, -1, -1). One matmul over the gathered items.
+    """
+    n = len(rows)
+    best = np.full(n, -1.0, np.float32)
+    q_idx = np.full(n, -1, np.int64)
+    r_idx = np.full(n, -1, np.int64)
+    starts, stops = ptr[rows], ptr[rows + 1]
+    counts = stops - starts
+    present = counts > 0
+    if len(queries) == 0 or not present.any():
+        return best, q_idx, r_idx
+    lengths = counts[present]
+    flat = np.repeat(starts[present] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) \
+        + np.arange(lengths.sum())
+    sims = queries @ items[flat].T  # (query items, gathered items)
+    col_best = sims.max(axis=0)
+    col_arg = sims.argmax(axis=0)
+    offsets = np.concatenate([[0], np.cumsum(counts[present])[:-1]])
+    seg_best = np.maximum.reduceat(col_best, offsets)
+    # Position of the maximum inside each segment: the first column equal to the segment's best.
+    owner = np.repeat(np.arange(len(offsets)), counts[present])
+    hit = col_best == seg_best[owner]
+    first = np.full(len(offsets), -1, np.int64)
+    positions = np.nonzero(hit)[0]
+    first_pos = positions[np.unique(owner[positions], return_index=True)[1]]
+    first[:] = first_pos
+    where = np.nonzero(present)[0]
+    best[where] = seg_best
+    q_idx[where] = col_arg[first]
+    r_idx[where] = first - offsets
+    return best, q_idx, r_idx
