@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from models import OutboxEmail
 from models.base import utcnow
+from tests.web.smtp_support import free_port, smtp_server  # noqa: F401  (fixture)
 from web.services import outbox
-
-
-class Inbox:
-    """aiosmtpd handler that keeps every message received."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.original_content or envelope.content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 def _settings(settings, port):

@@ -13,10 +13,10 @@ from models import LoginAttempt, PasswordResetToken, User
 from models.base import utcnow
 from web.errors import DomainError, TooManyAttempts, ValidationFailed
 from web.i18n import LANGUAGES, _, use_language
-from web.mail import send_mail
 from web.security import (
     DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token, token_digest, verify_password,
 )
+from web.services.outbox import enqueue_email
 from web.services.organizations import category_slugs, create_organization, validate_organization
 from web.settings import Settings
 
@@ -111,7 +111,7 @@ def authenticate(session: Session, settings: Settings, email: str, password: str
 
 
 def request_password_reset(session: Session, settings: Settings, email: str) -> None:
-    """Email a single-use reset link if the account exists (the answer is the same either way)."""
+    """Queue a single-use reset link if the account exists (the answer is the same either way)."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
@@ -126,7 +126,8 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
                  "Open this link within %(hours)d hours to choose a new password:\n%(link)s\n\n"
                  "If it was not you, ignore this email: your password stays as it is.") % {
             "hours": settings.password_reset_hours, "link": link}
-    send_mail(settings, user.email, subject, body)
+    # Through the outbox: a slow or failing mail server never holds up the page, and sending is retried.
+    enqueue_email(session, user.email, subject, body, language=user.language)
 
 
 def find_reset_token(session: Session, token: str) -> PasswordResetToken:
