@@ -6,7 +6,6 @@ import getpass
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer

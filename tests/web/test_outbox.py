@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
-import pytest
 from sqlalchemy import select
 
 from models import OutboxEmail

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, OptionalUser
 from web.errors import DomainError, ValidationFailed
-from web.i18n import _, country_choices, current_language
+from web.i18n import country_choices, current_language
 from web.security import session_stamp
 from web.services import accounts
 from web.services.organizations import kind_choices
