@@ -1,6 +1,6 @@
 """Recall@1/5/10 and MRR of the engine and baselines on the JCM benchmark folds.
 
-Usage: python benchmarks/match_quality.py [DIR] [--path engine|cli] [--weights dense=0.4,...] [--lexical word|char_wb]
+Usage: python benchmarks/match_quality.py [DIR] [--path cli|engine] [--weights dense=0.4,...] [--lexical word|char_wb]
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def parse_weights(text: str | None) -> FusionWeights:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dir", nargs="?", default=str(DEFAULT_DIR))
-    ap.add_argument("--path", choices=("engine", "cli"), default="engine")
+    ap.add_argument("--path", choices=("engine", "cli"), default="cli")
     ap.add_argument("--weights", default=None)
     ap.add_argument("--lexical", default="word", choices=("word", "char_wb"))
     args = ap.parse_args()

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models: one module per aggregate. Imports SQLAlchemy only."""
 
 from models.base import Base
+from models.matching import DismissedMatch, OrganizationEmbedding, TextEmbedding
 from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, MeetingRequestEvent, ThreadRead
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
 from models.organization import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, Organization, OrganizationTag
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "Country",
     "CtcnTechnology",
+    "DismissedMatch",
     "LoginAttempt",
     "MEETING_STATUSES",
     "MeetingMessage",
@@ -23,10 +25,12 @@ __all__ = [
     "ORGANIZATION_KINDS",
     "ORGANIZATION_STATUSES",
     "Organization",
+    "OrganizationEmbedding",
     "OrganizationTag",
     "OutboxEmail",
     "PasswordResetToken",
     "TechnologyCategory",
+    "TextEmbedding",
     "ThreadRead",
     "USER_ROLES",
     "User",

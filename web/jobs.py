@@ -50,12 +50,20 @@ def send_outbox(session_factory, settings) -> dict:
     return send_due_emails(session_factory, settings)
 
 
+def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
+    """Embed approved organizations whose profile texts are new or changed; returns how many."""
+    from web.services.matching_vectors import embed_pending_profiles as embed
+    from web.services.matching_vectors import embedder_from_settings
+
+    return embed(session_factory, embedder or embedder_from_settings(settings))
+
+
 # (function, interval in minutes) of the meeting-request jobs; each claims its rows, so two processes are safe.
 MEETING_JOBS = ((expire_meeting_requests, 15), (remind_expiring_requests, 60), (send_outbox, 1))
 
 
-def register_jobs(scheduler: BaseScheduler, session_factory, settings) -> None:
-    """Add every job; later areas add theirs here."""
+def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=None) -> None:
+    """Add every job; later areas add theirs here (embedder: the app's injected one, else from settings)."""
     scheduler.add_job(
         purge_expired_security_rows, "interval", hours=1, id="purge_security_rows", replace_existing=True,
         args=[session_factory, settings.login_window_seconds], coalesce=True, max_instances=1,
@@ -63,11 +71,17 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings) -> None:
     for job, minutes in MEETING_JOBS:
         scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,
                           args=[session_factory, settings], coalesce=True, max_instances=1)
+    # Soon after start too: profiles imported or edited while no process was embedding wait no longer.
+    scheduler.add_job(embed_pending_profiles, "interval", seconds=settings.embedding_interval_seconds,
+                      id="embed_pending_profiles", replace_existing=True, args=[session_factory, settings, embedder],
+                      coalesce=True, max_instances=1, next_run_time=utcnow() + timedelta(seconds=5))
 
 
 def start_scheduler(app) -> BackgroundScheduler:
     """Start the in-process scheduler for single-process deployments."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    register_jobs(scheduler, app.state.session_factory, app.state.settings)
+    register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
     scheduler.start()
+    # Kept so a page can ask for an early embedding run (web.services.matching.nudge_embedding).
+    app.state.scheduler = scheduler
     return scheduler

@@ -34,7 +34,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     embedding_model: str = Field(
         default="",
-        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2.",
+        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "
+        "`hashing` (or `hashing:DIM`) is a tiny deterministic word-hashing embedder for tests and development only.",
+    )
+    embedding_interval_seconds: int = Field(
+        default=30, description="Seconds between runs of the job that embeds new and changed profiles.",
+    )
+    matching_min_feedback: int = Field(
+        default=30,
+        description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
     )
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
     secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")

@@ -1,15 +1,97 @@
-"""Pre-Matching: recommended partners (the matching engine fills this tab)."""
+"""Pre-Matching: the organization's recommended partners, "Not interested" and its undo, hidden organizations."""
+
+from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.deps import Member
-from web.templating import render
+from web.deps import DbSession, Form, Member
+from web.i18n import country_name, current_language
+from web.services import matching
+from web.services.directory import categories as category_rows
+from web.services.matching_index import get_cache
+from web.services.matching_vectors import get_embedder
+from web.services.organizations import kind_choices, kind_label
+from web.templating import is_htmx, render
+from web.urls import safe_next
 
 router = APIRouter()
+HOME = "/prematching"
+
+
+def _state(request: Request, session):
+    return get_cache(request.app).state(session, get_embedder(request.app).name)
+
+
+def _weights(request: Request, session, state):
+    return get_cache(request.app).weights(session, state, request.app.state.settings.matching_min_feedback)
+
+
+def _card_context(next_url: str) -> dict:
+    return {"kind_label": kind_label, "next_url": next_url}
 
 
 @router.get("/prematching", response_class=HTMLResponse)
-def prematching(request: Request, user: Member):
-    """Recommended partners for the member's organization."""
-    return render(request, "prematching/index.html", {"active_tab": "prematching"})
+def prematching(request: Request, session: DbSession, user: Member):
+    """Recommended partners for the member's organization; htmx gets only the results fragment."""
+    filters = matching.Filters.from_params(request.query_params)
+    page = matching.parse_page(request.query_params.get("page"))
+    org = user.organization if user.organization is not None and user.organization.is_approved else None
+    language = current_language()
+    context = {"active_tab": "prematching", "filters": filters, "own_org": org, "status": "no_organization",
+               "results": None, "waiting": 0, "hidden_count": 0, "kinds": kind_choices(), "countries": [],
+               "categories": [(c.slug, c.name(language)) for c in category_rows(session)],
+               **_card_context(HOME + ("?" + filters.query_string(page=page) if page > 1 or not filters.is_empty() else ""))}
+    if org is not None:
+        state = _state(request, session)
+        context["waiting"] = len(state.waiting - {org.id})
+        context["hidden_count"] = len(matching.dismissed_organizations(session, org))
+        if state.index is not None:
+            codes = {p.country for p in state.index.profiles}
+            context["countries"] = sorted(((c, country_name(c)) for c in codes if c), key=lambda item: item[1])
+        if org.id in state:
+            context["status"] = "ready"
+            context["results"] = matching.recommendations_for(session, state, _weights(request, session, state), org,
+                                                              filters, page, request.app.state.settings.page_size)
+        else:
+            context["status"] = "preparing"
+            matching.nudge_embedding(request.app)
+    return render(request, "prematching/index.html", context, fragment="prematching/_results.html",
+                  headers={"Vary": "HX-Request"})
+
+
+@router.post("/prematching/dismiss/{org_id}", response_class=HTMLResponse)
+def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_id: int):
+    """Not interested: htmx swaps the card for an Undo card, a plain post goes back to the list."""
+    other = matching.dismiss_match(session, user, org_id)
+    next_url = safe_next(str(form.get("next", "")), HOME)
+    if is_htmx(request):
+        return render(request, "prematching/_dismissed_card.html", {"other": other, **_card_context(next_url)})
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.post("/prematching/restore/{org_id}", response_class=HTMLResponse)
+def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: int):
+    """Undo Not interested: htmx gets the recommendation back in place, a plain post goes back."""
+    other = matching.restore_match(session, user, org_id)
+    next_url = safe_next(str(form.get("next", "")), HOME)
+    if not is_htmx(request):
+        return RedirectResponse(next_url, status_code=303)
+    rec = None
+    if form.get("view") != "hidden":
+        state = _state(request, session)
+        rec = matching.recommendation_for(session, state, _weights(request, session, state), user.organization,
+                                          other.id)
+    if rec is None:
+        return render(request, "prematching/_restored.html", {"other": other})
+    return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url)})
+
+
+@router.get("/prematching/hidden", response_class=HTMLResponse)
+def hidden(request: Request, session: DbSession, user: Member):
+    """Organizations marked Not interested, each with Undo."""
+    org = matching.own_organization(user)
+    return render(request, "prematching/hidden.html", {
+        "active_tab": "prematching", "rows": matching.dismissed_organizations(session, org),
+        "kind_label": kind_label, "next_url": HOME + "/hidden",
+    }, fragment="prematching/_hidden.html", headers={"Vary": "HX-Request"})

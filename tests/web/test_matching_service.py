@@ -1,0 +1,197 @@
+"""Matching services: vectors embedded only on change, per model; the index cache; weights learned from feedback."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import func, select
+
+from matchmaker import DEFAULT_WEIGHTS, HashingEmbedder
+from models import OrganizationEmbedding, TextEmbedding
+from tests.web.matching_support import (
+    CountingEmbedder,
+    answered_request,
+    embed,
+    make_market,
+)
+from web.services import matching
+from web.services.matching_index import (
+    MatchingCache,
+    build_state,
+    feedback_examples,
+    weights_for,
+)
+from web.services.matching_vectors import make_embedder, pending_organizations
+
+
+def _count(session_factory, model, *where) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_embedding_job_embeds_each_text_once(session_factory, embedder):
+    with session_factory() as session:
+        make_market(session, "textile", "chiller")
+        session.commit()
+    counting = CountingEmbedder(embedder)
+    assert embed(session_factory, counting) == 2
+    first = len(counting.texts)
+    assert first == len(set(counting.texts)) > 0
+    assert _count(session_factory, TextEmbedding, TextEmbedding.model == embedder.name) == first
+    # Nothing changed: nothing is encoded again.
+    assert embed(session_factory, counting) == 0
+    assert len(counting.texts) == first
+
+
+def test_embedding_job_reembeds_only_changed_texts(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session, "textile", "chiller")
+        session.commit()
+        chiller_id = orgs["chiller"].id
+    counting = CountingEmbedder(embedder)
+    embed(session_factory, counting)
+    before = len(counting.texts)
+    with session_factory() as session:
+        from models import Organization
+
+        org = session.get(Organization, chiller_id)
+        org.offers = [*org.offers, "Heat pumps for hot water in hotels"]
+        session.commit()
+    assert embed(session_factory, counting) == 1
+    new_texts = counting.texts[before:]
+    # The new item and the whole-offer text; unchanged items and the other organization are reused.
+    assert "Heat pumps for hot water in hotels" in new_texts
+    assert len(new_texts) == 2
+
+
+def test_embedding_job_skips_pending_organizations(session_factory, embedder):
+    with session_factory() as session:
+        from tests.factories import create_organization
+
+        create_organization(session, status="pending", name="Waiting Co", offers=["Chillers"])
+        session.commit()
+    assert embed(session_factory, CountingEmbedder(embedder)) == 0
+
+
+def test_model_switch_reembeds_everything(session_factory):
+    with session_factory() as session:
+        make_market(session, "textile", "chiller", "solar")
+        session.commit()
+    small, other = CountingEmbedder(HashingEmbedder(32)), CountingEmbedder(HashingEmbedder(48))
+    assert embed(session_factory, small) == 3
+    assert embed(session_factory, other) == 3
+    assert sorted(other.texts) == sorted(small.texts)
+    assert _count(session_factory, OrganizationEmbedding, OrganizationEmbedding.model == "hashing-48") == 3
+    with session_factory() as session:
+        assert pending_organizations(session, "hashing-32") == []
+        vector = session.scalars(select(TextEmbedding).where(TextEmbedding.model == "hashing-48")).first()
+        assert vector.dim == 48 and len(np.frombuffer(vector.vector, dtype="<f4")) == 48
+
+
+def test_make_embedder_reads_hashing_settings():
+    assert make_embedder("hashing").name == "hashing-64"
+    assert make_embedder("hashing:16").dim == 16
+
+
+def test_index_leaves_out_organizations_without_vectors(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session, "textile", "chiller")
+        session.commit()
+    cache = MatchingCache()
+    with session_factory() as session:
+        state = cache.state(session, embedder.name)
+        assert state.index is None and state.waiting == {orgs["textile"].id, orgs["chiller"].id}
+    embed(session_factory, embedder)
+    with session_factory() as session:
+        state = cache.state(session, embedder.name)
+        assert orgs["textile"].id in state and orgs["chiller"].id in state
+        assert cache.state(session, embedder.name) is state  # unchanged: the same index is reused
+
+
+def test_index_cache_refreshes_a_changed_organization(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache()
+    with session_factory() as session:
+        first = cache.state(session, embedder.name)
+        textile = session.get(type(orgs["textile"]), orgs["textile"].id)
+        textile.country = "VN"  # not a text: vectors stay valid, the profile is refreshed at once
+        session.commit()
+    with session_factory() as session:
+        second = cache.state(session, embedder.name)
+        assert second is not first and second.serial == first.serial + 1
+        assert second.index.profile("th-textile").country == "VN"
+        assert second.index.lexical is first.index.lexical  # a refresh, not a rebuild
+
+
+def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    with session_factory() as session:
+        state = build_state(session, embedder.name)
+        page = matching.recommendations_for(session, state, DEFAULT_WEIGHTS, orgs["textile"], matching.Filters(), 1, 20)
+        names = [rec.org.name for rec in page.items]
+        assert names[0] == "Nippon Chiller Works"
+        assert "Hanoi Brewery" not in names  # the same side of the market is never recommended
+        assert page.items[0].reasons and 0 < page.items[0].percent <= 100
+
+
+def test_feedback_changes_weights(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    with session_factory() as session:
+        state = build_state(session, embedder.name)
+        assert weights_for(session, state) == DEFAULT_WEIGHTS
+        # Accepted where wording and country fit, declined where they do not.
+        for _ in range(18):
+            answered_request(session, orgs["textile"], orgs["chiller"], "accepted")
+            answered_request(session, orgs["textile"], orgs["bank"], "accepted")
+            answered_request(session, orgs["textile"], orgs["solar"], "declined")
+            answered_request(session, orgs["textile"], orgs["waste"], "expired")
+        session.commit()
+        examples = feedback_examples(session, state)
+        assert len(examples) == 72 and {label for _c, label in examples} == {0, 1}
+        learned = weights_for(session, state)
+        assert learned != DEFAULT_WEIGHTS
+        assert abs(sum(learned.as_dict().values()) - 1.0) < 1e-6
+        # Too little feedback for the threshold: the defaults stay.
+        assert weights_for(session, state, min_examples=1000) == DEFAULT_WEIGHTS
+
+
+def test_cache_relearns_weights_when_feedback_arrives(session_factory, embedder):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache()
+    with session_factory() as session:
+        state = cache.state(session, embedder.name)
+        assert cache.weights(session, state) == DEFAULT_WEIGHTS
+        for _ in range(20):
+            answered_request(session, orgs["textile"], orgs["chiller"], "accepted")
+            answered_request(session, orgs["textile"], orgs["waste"], "declined")
+        session.commit()
+        assert cache.weights(session, state) != DEFAULT_WEIGHTS
+
+
+def test_embedding_job_is_scheduled_and_can_be_nudged(session_factory, settings, embedder, app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from web import jobs
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    jobs.register_jobs(scheduler, session_factory, settings, embedder)
+    job = scheduler.get_job("embed_pending_profiles")
+    assert job is not None
+    with session_factory() as session:
+        make_market(session, "textile", "chiller")
+        session.commit()
+    assert job.func(*job.args) == 2
+    assert matching.nudge_embedding(app) is False  # no scheduler in this app
+    app.state.scheduler = scheduler
+    assert matching.nudge_embedding(app) is True

@@ -1,0 +1,216 @@
+"""Pre-Matching verbs: an organization's recommendations with reasons, "Not interested" and its undo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matchmaker import FusionWeights, Match, format_reason, recommend
+from models import (
+    DismissedMatch,
+    MeetingRequest,
+    Organization,
+    TechnologyCategory,
+    User,
+)
+from models.base import utcnow
+from web.errors import Forbidden, NotFound
+from web.i18n import _, country_choices, current_language, gettext
+from web.services.matching_index import IndexState
+
+OPEN_STATUSES = ("pending", "accepted")
+MAX_PAGES = 10
+
+
+@dataclass
+class Filters:
+    """What the recommendations are narrowed to: the candidate's country, category and kind ('' = any)."""
+
+    country: str = ""
+    category: str = ""
+    kind: str = ""
+
+    @classmethod
+    def from_params(cls, params: Any) -> Filters:
+        """Filters from query parameters, trimmed and bounded."""
+        def get(key: str, limit: int) -> str:
+            return str(params.get(key) or "").strip()[:limit]
+        return cls(country=get("country", 2).upper(), category=get("category", 40), kind=get("kind", 30))
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def accepts(self, profile: Any) -> bool:
+        """Whether a candidate profile passes every filter."""
+        return ((not self.country or profile.country == self.country)
+                and (not self.category or self.category in profile.technology_categories)
+                and (not self.kind or profile.kind == self.kind))
+
+    def query_string(self, **extra: Any) -> str:
+        """The filters (and e.g. page) as a query string, blanks left out."""
+        return urlencode({k: v for k, v in (asdict(self) | extra).items() if v not in ("", None)})
+
+
+@dataclass
+class Recommendation:
+    """One recommended organization as the page shows it."""
+
+    org: Organization
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return max(0, min(100, round(self.score * 100)))
+
+
+@dataclass
+class Recommendations:
+    """A page of recommendations (pages accumulate: page 2 shows the first two pages)."""
+
+    items: list[Recommendation]
+    page: int
+    has_more: bool
+
+
+def parse_page(value: Any) -> int:
+    """A page number from a query parameter, bounded (bad values mean page 1)."""
+    try:
+        return max(1, min(MAX_PAGES, int(value)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def excluded_org_ids(session: Session, org_id: int) -> set[int]:
+    """Organizations left out for org_id: dismissed ones and those with an open or accepted request with it."""
+    dismissed = set(session.scalars(select(DismissedMatch.dismissed_org_id)
+                                    .where(DismissedMatch.organization_id == org_id)))
+    rows = session.execute(select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)
+                           .where(or_(MeetingRequest.requester_org_id == org_id,
+                                      MeetingRequest.recipient_org_id == org_id),
+                                  MeetingRequest.status.in_(OPEN_STATUSES)))
+    return dismissed | {b if a == org_id else a for a, b in rows}
+
+
+def reason_formatter(session: Session, language: str | None = None, translate: Callable[[str], str] = gettext):
+    """A function rendering an engine reason in a language, with country and category names."""
+    language = language or current_language()
+    categories = {c.slug: c.name(language) for c in session.scalars(select(TechnologyCategory))}
+    countries = dict(country_choices(language))  # cached per language by i18n
+    return lambda reason: format_reason(reason, translate=translate, country_names=countries, category_names=categories)
+
+
+def _ranked(state: IndexState, me: str, k: int, exclude: set[str], weights: FusionWeights) -> list[Match]:
+    return recommend(state.index, me, k=k, exclude=exclude, weights=weights)
+
+
+def recommendations_for(session: Session, state: IndexState, weights: FusionWeights, org: Organization,
+                        filters: Filters, page: int, page_size: int) -> Recommendations:
+    """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
+    index = state.index
+    me = state.ext_id[org.id]
+    excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
+    if not filters.is_empty():
+        # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
+        excluded |= {p.id for p in index.profiles if not filters.accepts(p)}
+    k = page * page_size
+    matches = _ranked(state, me, k + 1, excluded, weights)
+    has_more = len(matches) > k and page < MAX_PAGES
+    matches = matches[:k]
+    return Recommendations(_with_orgs(session, state, matches), page, has_more)
+
+
+def recommendation_for(session: Session, state: IndexState, weights: FusionWeights, org: Organization,
+                       other_id: int) -> Recommendation | None:
+    """The one recommendation of other_id for org (None if the engine would not recommend it)."""
+    other = state.ext_id.get(other_id)
+    if other is None or org.id not in state:
+        return None
+    others = {p.id for p in state.index.profiles if p.id != other}
+    items = _with_orgs(session, state, _ranked(state, state.ext_id[org.id], 1, others, weights))
+    return items[0] if items else None
+
+
+def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
+    ids = [state.db_id[m.id] for m in matches]
+    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids)))}
+    render = reason_formatter(session)
+    return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
+            for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]
+
+
+def own_organization(user: User) -> Organization:
+    """The user's approved organization, or a refusal (organizers without one have no recommendations)."""
+    if user.organization is None or not user.organization.is_approved:
+        raise Forbidden(_("Recommendations are made for an approved member organization; your account has none."),
+                        code="no_organization")
+    return user.organization
+
+
+def _other_org(session: Session, org: Organization, other_id: int) -> Organization:
+    other = session.get(Organization, other_id)
+    if other is None or other.id == org.id or not other.is_approved:
+        raise NotFound(_("There is no such organization."))
+    return other
+
+
+def dismiss_match(session: Session, user: User, other_id: int) -> Organization:
+    """Mark an organization "Not interested" for the user's organization (again is fine)."""
+    org = own_organization(user)
+    other = _other_org(session, org, other_id)
+    try:
+        with session.begin_nested():
+            session.add(DismissedMatch(organization_id=org.id, dismissed_org_id=other.id, user_id=user.id))
+    except IntegrityError:
+        pass  # already dismissed (a double click): the wish is the same
+    return other
+
+
+def restore_match(session: Session, user: User, other_id: int) -> Organization:
+    """Undo "Not interested": the organization may be recommended again."""
+    org = own_organization(user)
+    other = session.get(Organization, other_id)
+    if other is None:
+        raise NotFound(_("There is no such organization."))
+    session.execute(delete(DismissedMatch).where(DismissedMatch.organization_id == org.id,
+                                                 DismissedMatch.dismissed_org_id == other.id))
+    session.flush()
+    return other
+
+
+def dismissed_organizations(session: Session, org: Organization) -> list[tuple[Organization, DismissedMatch]]:
+    """The organizations org marked "Not interested", newest first."""
+    rows = session.execute(select(Organization, DismissedMatch)
+                           .join(DismissedMatch, DismissedMatch.dismissed_org_id == Organization.id)
+                           .where(DismissedMatch.organization_id == org.id)
+                           .order_by(DismissedMatch.created_at.desc(), DismissedMatch.id.desc()))
+    return [(o, d) for o, d in rows]
+
+
+def nudge_embedding(app: Any, delay_seconds: float = 2.0) -> bool:
+    """Ask the in-process scheduler to run the embedding job soon (after the request's commit); False if none."""
+    scheduler = getattr(app.state, "scheduler", None)
+    job = scheduler.get_job("embed_pending_profiles") if scheduler is not None else None
+    if job is None:
+        return False
+    job.modify(next_run_time=utcnow() + timedelta(seconds=delay_seconds))
+    return True
+
+
+def match_records(session: Session, state: IndexState, weights: FusionWeights, ids: list[str] | None,
+                  k: int) -> Any:
+    """The lines of `matchmaker matches`: {"id", "matches": [{"id", "score", "reasons"}]}, reasons in English."""
+    render = reason_formatter(session, "en", translate=lambda text: text)
+    if ids is None:
+        ids = [state.ext_id[i] for i in sorted(state.ext_id)]
+    for org_id in ids:
+        matches = recommend(state.index, org_id, k=k, weights=weights) if state.index is not None else []
+        yield {"id": org_id, "matches": [{"id": m.id, "score": round(m.score, 6),
+                                          "reasons": [render(r) for r in m.reasons]} for m in matches]}

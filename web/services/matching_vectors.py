@@ -1,0 +1,211 @@
+"""Profile vectors in the database: which embedder, what is pending, embedding it, loading it back."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchmaker import (
+    HashingEmbedder,
+    Profile,
+    ProfileVectors,
+    SentenceTransformerEmbedder,
+    build_texts,
+    default_model_path,
+    embed_profiles,
+    profile_from_dict,
+    text_hash,
+)
+from models import Organization, OrganizationEmbedding, TextEmbedding
+from models.base import utcnow
+from models.session import session_scope
+from web.services.interchange import export_record
+
+log = logging.getLogger(__name__)
+HASHING = "hashing"
+# Organizations embedded per transaction: each batch is written and committed on its own, so a
+# long first run never holds SQLite's write lock while the model works.
+BATCH_ORGANIZATIONS = 64
+IN_CHUNK = 500
+PROFILE_COLUMNS = (
+    Organization.id, Organization.external_id, Organization.name, Organization.kind, Organization.country,
+    Organization.description, Organization.offers, Organization.needs, Organization.sectors,
+    Organization.technology_categories, Organization.target_countries, Organization.website,
+    Organization.source, Organization.updated_at,
+)
+
+# One embedder per configured model and process: the real model loads in seconds and holds ~100 MB.
+_EMBEDDERS: dict[str, Any] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def make_embedder(model: str) -> Any:
+    """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the default."""
+    model = (model or "").strip()
+    if model == HASHING or model.startswith(HASHING + ":"):
+        dim = model.partition(":")[2]
+        return HashingEmbedder(int(dim)) if dim else HashingEmbedder()
+    # An explicit path: the engine would otherwise read MATCHMAKER_EMBEDDING_MODEL behind the settings' back.
+    return SentenceTransformerEmbedder(model or str(default_model_path()))
+
+
+def embedder_from_settings(settings) -> Any:
+    """The process-wide embedder for settings.embedding_model (created once, model loaded on first use)."""
+    key = (settings.embedding_model or "").strip()
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = make_embedder(key)
+        return _EMBEDDERS[key]
+
+
+def get_embedder(app) -> Any:
+    """The app's injected embedder (tests), else the one the settings name."""
+    return getattr(app.state, "embedder", None) or embedder_from_settings(app.state.settings)
+
+
+def interchange_id(org: Any) -> str:
+    """The organization's id in the interchange format (site sign-ups have none: mm-<db id>, as export does)."""
+    return org.external_id or f"mm-{org.id}"
+
+
+def profile_of(row: Any) -> Profile:
+    """The engine profile of an organization row (ORM object or selected columns), keyed by interchange id."""
+    return profile_from_dict(export_record(row))
+
+
+def texts_hash(profile: Profile) -> str:
+    """One hash over every text the engine embeds for a profile: it changes exactly when re-embedding is due."""
+    t = build_texts(profile)
+    return text_hash(json.dumps([t.offer, t.need, list(t.offer_items), list(t.need_items)], ensure_ascii=False))
+
+
+def approved_rows(session: Session, ids: Iterable[int] | None = None) -> Iterator[Any]:
+    """Approved organizations' profile columns in id order (optionally only the given ids)."""
+    query = select(*PROFILE_COLUMNS).where(Organization.status == "approved").order_by(Organization.id)
+    if ids is None:
+        yield from session.execute(query.execution_options(yield_per=2000))
+        return
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), IN_CHUNK):
+        yield from session.execute(query.where(Organization.id.in_(ids[start:start + IN_CHUNK])))
+
+
+@dataclass
+class Pending:
+    """An organization whose current texts are not embedded under the model yet."""
+
+    organization_id: int
+    profile: Profile
+    texts_hash: str
+
+
+def pending_organizations(session: Session, model: str, force: bool = False) -> list[Pending]:
+    """Approved organizations whose texts changed since they were embedded under `model` (all with force)."""
+    done = dict(session.execute(select(OrganizationEmbedding.organization_id, OrganizationEmbedding.texts_hash)
+                                .where(OrganizationEmbedding.model == model)).all())
+    out = []
+    for row in approved_rows(session):
+        profile = profile_of(row)
+        digest = texts_hash(profile)
+        if force or done.get(row.id) != digest:
+            out.append(Pending(row.id, profile, digest))
+    return out
+
+
+def load_vectors(session: Session, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+    """Stored vectors of the given text hashes under a model (absent hashes are left out)."""
+    hashes = list(dict.fromkeys(hashes))
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(hashes), IN_CHUNK):
+        rows = session.execute(select(TextEmbedding.text_hash, TextEmbedding.vector)
+                               .where(TextEmbedding.model == model,
+                                      TextEmbedding.text_hash.in_(hashes[start:start + IN_CHUNK])))
+        for digest, blob in rows:
+            out[digest] = np.frombuffer(blob, dtype="<f4")
+    return out
+
+
+def _upsert(session: Session, model_class: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE: two workers embedding the same text must not fail each other."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), IN_CHUNK):
+        stmt = insert(model_class).values(rows[start:start + IN_CHUNK])
+        session.execute(stmt.on_conflict_do_update(index_elements=keys,
+                                                   set_={name: stmt.excluded[name] for name in update}))
+
+
+def _embed_batch(session_factory: sessionmaker, embedder: Any, batch: list[Pending], force: bool) -> None:
+    texts = list(dict.fromkeys(t for item in batch for t in build_texts(item.profile).all_texts()))
+    with session_scope(session_factory) as session:
+        known = {} if force else load_vectors(session, embedder.name, (text_hash(t) for t in texts))
+    missing = [t for t in texts if text_hash(t) not in known]
+    # The model runs outside any transaction; only the writes below take the database's write lock.
+    vectors = embedder.encode(missing) if missing else np.zeros((0, embedder.dim), np.float32)
+    now = utcnow()
+    rows = [{"model": embedder.name, "text_hash": text_hash(t), "dim": int(v.shape[0]),
+             "vector": np.ascontiguousarray(v, dtype="<f4").tobytes(), "created_at": now}
+            for t, v in zip(missing, vectors)]
+    states = [{"organization_id": item.organization_id, "model": embedder.name, "texts_hash": item.texts_hash,
+               "embedded_at": now} for item in batch]
+    with session_scope(session_factory) as session:
+        _upsert(session, TextEmbedding, rows, ["model", "text_hash"], ["dim", "vector", "created_at"])
+        _upsert(session, OrganizationEmbedding, states, ["organization_id", "model"], ["texts_hash", "embedded_at"])
+
+
+def embed_pending_profiles(session_factory: sessionmaker, embedder: Any, *, force: bool = False,
+                           batch_size: int = BATCH_ORGANIZATIONS,
+                           progress: Callable[[int], Any] | None = None) -> int:
+    """Embed approved organizations that are new or changed under this embedder's model; returns how many.
+
+    Commits per batch (it opens its own sessions): a job and a command, never a request, call it.
+    progress(total) is called once and must return an object with update(n) and close(), like tqdm.
+    """
+    with session_scope(session_factory) as session:
+        pending = pending_organizations(session, embedder.name, force)
+    if not pending:
+        return 0
+    bar = progress(len(pending)) if progress else None
+    try:
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start:start + batch_size]
+            _embed_batch(session_factory, embedder, batch, force)
+            if bar is not None:
+                bar.update(len(batch))
+    finally:
+        if bar is not None:
+            bar.close()
+    log.info("embedded %d organizations with %s", len(pending), embedder.name)
+    return len(pending)
+
+
+class StoredOnly:
+    """Stands in for the embedder where vectors must come from the database: a request never runs a model."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name = name
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise RuntimeError("vectors missing from the database; the embedding job has not run for them")
+
+
+def ready_vectors(session: Session, model: str, profiles: list[Profile]) -> tuple[dict[str, ProfileVectors], list[str]]:
+    """(vectors of profiles whose every text is stored under the model, ids of the others)."""
+    texts = {p.id: build_texts(p).all_texts() for p in profiles}
+    stored = load_vectors(session, model, (text_hash(t) for ts in texts.values() for t in ts))
+    ready = [p for p in profiles if all(text_hash(t) in stored for t in texts[p.id])]
+    waiting = [p.id for p in profiles if not all(text_hash(t) in stored for t in texts[p.id])]
+    dim = next((len(v) for v in stored.values()), 0)
+    return embed_profiles(ready, StoredOnly(model, dim), known=stored), waiting
