@@ -110,6 +110,7 @@ def test_worker_once_runs_every_job(session_factory, settings, database_url, mon
     req_id, *_ = _arrange(session_factory, settings, 15)
     monkeypatch.setenv("MATCHMAKER_DATABASE_URL", database_url)
     monkeypatch.setenv("MATCHMAKER_SMTP_HOST", "")
+    monkeypatch.setenv("MATCHMAKER_EMBEDDING_MODEL", "hashing")  # the embedding job must not load the real model here
     result = CliRunner().invoke(cli, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "expire_meeting_requests: 1" in result.output
