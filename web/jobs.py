@@ -77,6 +77,16 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
                       coalesce=True, max_instances=1, next_run_time=utcnow() + timedelta(seconds=5))
 
 
+def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
+    """Ask the in-process scheduler to run a job soon (after the request commits); False when there is none."""
+    scheduler = getattr(app.state, "scheduler", None)
+    job = scheduler.get_job(job_id) if scheduler is not None else None
+    if job is None:
+        return False
+    job.modify(next_run_time=utcnow() + timedelta(seconds=delay_seconds))
+    return True
+
+
 def start_scheduler(app) -> BackgroundScheduler:
     """Start the in-process scheduler for single-process deployments."""
     scheduler = BackgroundScheduler(timezone="UTC")

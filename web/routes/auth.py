@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from web.deps import DbSession, Form, OptionalUser
 from web.errors import DomainError, ValidationFailed
 from web.i18n import country_choices, current_language
+from web.jobs import run_job_soon
 from web.security import session_stamp
 from web.services import accounts
 from web.services.organizations import kind_choices
@@ -102,6 +103,7 @@ def forgot(request: Request, session: DbSession, form: Form):
     email = str(form.get("email", "")).strip()
     if email:
         accounts.request_password_reset(session, request.app.state.settings, email)
+        run_job_soon(request.app, "send_outbox")
     return render(request, "auth/forgot.html", {"values": {"email": email}, "sent": True})
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from models import (
     TechnologyCategory,
     User,
 )
-from models.base import utcnow
+from web.jobs import run_job_soon
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
 from web.services.matching_index import IndexState
@@ -195,13 +194,8 @@ def dismissed_organizations(session: Session, org: Organization) -> list[tuple[O
 
 
 def nudge_embedding(app: Any, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run the embedding job soon (after the request's commit); False if none."""
-    scheduler = getattr(app.state, "scheduler", None)
-    job = scheduler.get_job("embed_pending_profiles") if scheduler is not None else None
-    if job is None:
-        return False
-    job.modify(next_run_time=utcnow() + timedelta(seconds=delay_seconds))
-    return True
+    """Ask the in-process scheduler to run the embedding job soon; False if there is no scheduler."""
+    return run_job_soon(app, "embed_pending_profiles", delay_seconds)
 
 
 def match_records(session: Session, state: IndexState, weights: FusionWeights, ids: list[str] | None,
