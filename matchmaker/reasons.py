@@ -23,6 +23,8 @@ SUPPORTS_IN = N_("supports projects in {countries}")
 SHARED_CATEGORY = N_("both in {categories}")
 SHARED_SECTOR = N_("shared sector: {sectors}")
 SHARED_TERMS = N_("similar wording: {terms}")
+# How lists inside a reason are joined; translated ("、" in Japanese).
+LIST_SEPARATOR = N_(", ")
 
 TEMPLATES: dict[str, str] = {
     "offer_for_need": OFFER_FOR_NEED,
@@ -39,6 +41,8 @@ TEMPLATES: dict[str, str] = {
 # Params holding ISO2 codes or category slugs (space separated) that format_reason turns into names.
 _COUNTRY_PARAMS = ("country", "countries")
 _CATEGORY_PARAMS = ("categories",)
+# Params holding free-text lists, joined with a newline until formatting.
+_LIST_PARAMS = ("sectors", "terms")
 QUOTE_LIMIT = 120
 # Below this cosine an offer/need pair is not quoted unless nothing else explains the match.
 MIN_QUOTE_SIMILARITY = 0.2
@@ -70,12 +74,16 @@ def format_reason(reason: Reason, translate: Callable[[str], str] = _identity,
                   category_names: Mapping[str, str] | None = None) -> str:
     """Render a reason in the viewer's language; names come from the optional mappings, else codes."""
     params = dict(reason.params)
+    separator = translate(LIST_SEPARATOR)
     for key in _COUNTRY_PARAMS:
         if key in params:
-            params[key] = ", ".join((country_names or {}).get(c, c) for c in params[key].split())
+            params[key] = separator.join((country_names or {}).get(c, c) for c in params[key].split())
     for key in _CATEGORY_PARAMS:
         if key in params:
-            params[key] = ", ".join((category_names or {}).get(c, category_words(c)) for c in params[key].split())
+            params[key] = separator.join((category_names or {}).get(c, category_words(c)) for c in params[key].split())
+    for key in _LIST_PARAMS:
+        if key in params:
+            params[key] = separator.join(params[key].split("\n"))
     return translate(TEMPLATES[reason.code]).format(**params)
 
 
@@ -95,7 +103,7 @@ def explain(viewer: Profile, other: Profile, pair: tuple[float, int, int], rev_p
                                                               "offer": truncate(viewer.offers[rev_pair[2]])})))
     out.extend(r for sim, r in sorted(quotes, key=lambda q: -q[0]) if sim >= MIN_QUOTE_SIMILARITY)
     if not out and shared_terms:
-        out.append(Reason("shared_terms", {"terms": ", ".join(shared_terms)}))
+        out.append(Reason("shared_terms", {"terms": "\n".join(shared_terms)}))
     shared_targets = [c for c in other.target_countries if c in viewer.target_countries]
     if other.side == SUPPORTER and other.target_countries:
         where = [c for c in other.target_countries if c == viewer.country or c in shared_targets]
@@ -111,9 +119,9 @@ def explain(viewer: Profile, other: Profile, pair: tuple[float, int, int], rev_p
         out.append(Reason("shared_category", {"categories": " ".join(categories[:2])}))
     sectors = [s for s in other.sectors if s in viewer.sectors]
     if sectors:
-        out.append(Reason("shared_sector", {"sectors": ", ".join(sectors[:2])}))
+        out.append(Reason("shared_sector", {"sectors": "\n".join(sectors[:2])}))
     if shared_terms and out and out[0].code != "shared_terms" and len(out) < limit:
-        out.append(Reason("shared_terms", {"terms": ", ".join(shared_terms)}))
+        out.append(Reason("shared_terms", {"terms": "\n".join(shared_terms)}))
     if not out and quotes:
         # Nothing stronger to say: the closest pair is still the most concrete explanation.
         out.append(max(quotes, key=lambda q: q[0])[1])
