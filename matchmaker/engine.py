@@ -9,10 +9,9 @@ import numpy as np
 
 from matchmaker.index import MatchIndex
 from matchmaker.lexical import sparse_row
-from matchmaker.profiles import SUPPORTER
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
-    DEFAULT_WEIGHTS, FusionWeights, best_items_many, block_scores, directional, interests, reciprocal, score_block,
+    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
 )
 
 DEFAULT_SHORTLIST = 200
@@ -29,23 +28,14 @@ class Match:
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, int(np.isfinite(scores).sum()))
+    """Return the positions of the k highest finite scores, best first."""
+    n = len(scores)
+    k = min(k, n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    part = np.argpartition(scores, n - k)[n - k:] if k < n else np.arange(n)
+    part = part[np.isfinite(scores[part])]
     return part[np.argsort(-scores[part], kind="stable")]
-
-
-def _mask_unmatchable(index: MatchIndex, a: int, lo: int, scores: np.ndarray, exclude: Iterable[str]) -> None:
-    if index.profiles[a].side == SUPPORTER:
-        s_lo, s_hi = index.side_range[SUPPORTER]
-        scores[s_lo - lo:s_hi - lo] = -np.inf
-    if lo <= a < lo + len(scores):
-        scores[a - lo] = -np.inf
-    for other in exclude:
-        b = index.row.get(other)
-        if b is not None and lo <= b < lo + len(scores):
-            scores[b - lo] = -np.inf
 
 
 _BLAS = None
@@ -69,21 +59,37 @@ def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str
         return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
 
 
+def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int) -> np.ndarray:
+    """Return the positions of the `size` best first-stage scores, excluded ids left out."""
+    cands = index.candidates[index.profiles[found.a].side]
+    ex = [index.row[e] for e in exclude if e in index.row]
+    if ex:
+        pos = cands.positions(np.array(ex, np.int64))
+        found.scores[pos[pos >= 0]] = -np.inf
+    return _top(found.scores, size)
+
+
 def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
-              weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-              with_reasons: bool = True) -> list[Match]:
+               weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
+               with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None) -> list[Match]:
     a = index.row[org_id]
-    me = index.profiles[a]
-    lo, hi = index.candidate_range(me.side)
-    block = score_block(index, a, lo, hi)
-    scores = block_scores(index, a, block, weights)
-    _mask_unmatchable(index, a, lo, scores, exclude)
-    short = _top(scores, max(shortlist, k))
+    found = scan(index, a, weights, dense)
+    short = _shortlist(index, found, exclude, max(shortlist, k))
     if len(short) == 0:
         return []
-    rows = short + lo
-    x_dense, y_dense = block.x_dense[short].copy(), block.y_dense[short].copy()
-    va = index.vectors(org_id)
+    return _rerank(index, found, short, k, weights, with_reasons)
+
+
+def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: FusionWeights,
+            with_reasons: bool) -> list[Match]:
+    """Re-rank a shortlist with the best offer/need item pairs and exact sectors; explain the top k."""
+    a = found.a
+    me = index.profiles[a]
+    rows = index.candidates[me.side].rows[short]
+    x_dense, y_dense = found.x_dense[short], found.y_dense[short]
+    x_lex, y_lex = found.x_lex[short], found.y_lex[short]
+    category, country = found.category(short), found.country[short]
+    va = index._vectors[a]
     # Best single offer/need pairs, in both directions, for the whole shortlist at once.
     xi = best_items_many(va.need_items, index.offer_items, index.offer_ptr, rows)
     yi = best_items_many(va.offer_items, index.need_items, index.need_ptr, rows)
@@ -92,11 +98,11 @@ def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[st
     x_dense = np.where(xi[1] >= 0, (1 - s_) * x_dense + s_ * xi[0], x_dense)
     y_dense = np.where(yi[1] >= 0, (1 - s_) * y_dense + s_ * yi[0], y_dense)
     # Hashed sector bits may collide: confirm the few hits exactly.
-    sector = block.sector[short].copy()
+    sector = found.sector(short)
     for n in np.nonzero(sector)[0]:
         sector[n] = float(bool(set(me.sectors) & set(index.profiles[rows[n]].sectors)))
-    ia, ib = interests(float(index.alpha[a]), index.alpha[rows], x_dense, y_dense, block.x_lex[short],
-                       block.y_lex[short], block.category[short], block.country[short], sector, weights)
+    ia, ib = interests(float(index.alpha[a]), index.alpha[rows], x_dense, y_dense, x_lex, y_lex,
+                       category, country, sector, weights)
     final = reciprocal(ia, ib)
     out = []
     for n in _top(np.where(final > 0, final, -np.inf), k):
@@ -104,13 +110,12 @@ def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[st
         other = index.profiles[b]
         dense_a, dense_b = directional(float(index.alpha[a]), float(index.alpha[b]),
                                        max(0.0, float(x_dense[n])), max(0.0, float(y_dense[n])))
-        lex_a, lex_b = directional(float(index.alpha[a]), float(index.alpha[b]),
-                                   float(block.x_lex[short[n]]), float(block.y_lex[short[n]]))
+        lex_a, lex_b = directional(float(index.alpha[a]), float(index.alpha[b]), float(x_lex[n]), float(y_lex[n]))
         components = {
             "dense": (dense_a + dense_b) / 2,
             "lexical": (lex_a + lex_b) / 2,
-            "category": float(block.category[short[n]]),
-            "country": float(block.country[short[n]]),
+            "category": float(category[n]),
+            "country": float(country[n]),
             "sector": float(sector[n]),
             "interest_self": float(ia[n]),
             "interest_other": float(ib[n]),
@@ -125,12 +130,33 @@ def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[st
     return out
 
 
+# Queries per GEMM block in recommend_all, capped so the two (block, candidates) float32 blocks stay ~64 MB.
+BATCH = 128
+_BATCH_FLOATS = 8_000_000
+
+
 def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable[str]] | None = None,
                   weights: FusionWeights = DEFAULT_WEIGHTS, ids: Iterable[str] | None = None,
                   with_reasons: bool = True) -> dict[str, list[Match]]:
-    """Return recommend() for every organization (or the given ids), keyed by id."""
+    """Return recommend() for every organization (or the given ids), keyed by id.
+
+    Queries of one side share their candidates, so their dense stage runs as matrix-matrix products in blocks.
+    """
     exclude = exclude or {}
     targets = list(ids) if ids is not None else [p.id for p in index.profiles]
+    by_side: dict[str, list[str]] = {}
+    for i in targets:
+        by_side.setdefault(index.profile(i).side, []).append(i)
+    done: dict[str, list[Match]] = {}
     with _one_blas_thread():
-        return {i: _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST, with_reasons)
-                for i in targets}
+        for side, ids_ in by_side.items():
+            cands = index.candidates[side]
+            m = len(cands.rows)
+            size = max(1, min(BATCH, _BATCH_FLOATS // max(m, 1)))
+            for start in range(0, len(ids_), size):
+                block = ids_[start:start + size]
+                xs, ys = dense_block(index, [index.row[i] for i in block], cands)
+                for j, i in enumerate(block):
+                    done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
+                                         with_reasons, dense=(xs[j], ys[j]))
+    return {i: done[i] for i in targets}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -16,6 +17,9 @@ from matchmaker.text import build_texts, text_hash
 
 # Rows are stored host | supporter | provider so each side's candidates are one contiguous slice.
 SIDE_ORDER = (HOST, SUPPORTER, PROVIDER)
+# Inside a side rows go need-only | both | offer-only | neither, so the rows holding an offer vector and
+# those holding a need vector are each one contiguous slice: a scan never reads rows known to be zero.
+_VECTOR_ORDER = {(False, True): 0, (True, True): 1, (True, False): 2, (False, False): 3}
 _CATEGORY_BIT = {c: 1 << i for i, c in enumerate(TECHNOLOGY_CATEGORIES)}
 
 
@@ -71,7 +75,9 @@ class MatchIndex:
 
     def __init__(self, profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],
                  lexical: LexicalModel | None = None, dim: int | None = None) -> None:
-        self.profiles: list[Profile] = sorted(profiles, key=lambda p: SIDE_ORDER.index(p.side))
+        profiles = list(profiles)
+        self.profiles: list[Profile] = sorted(profiles, key=lambda p: (SIDE_ORDER.index(p.side), _VECTOR_ORDER[
+            (vectors[p.id].offer is not None, vectors[p.id].need is not None)]))
         self.row: dict[str, int] = {p.id: i for i, p in enumerate(self.profiles)}
         if len(self.row) != len(self.profiles):
             raise ValueError("duplicate profile ids")
@@ -98,6 +104,7 @@ class MatchIndex:
         self._structure()
         self._items(dim)
         self._lexical(lexical)
+        self._candidates()
 
     def _structure(self) -> None:
         countries = sorted({p.country for p in self.profiles} | {c for p in self.profiles for c in p.target_countries})
@@ -127,6 +134,25 @@ class MatchIndex:
         self.lex_offer_t = sp.csr_matrix(self.lex_offer.T)
         self.lex_need_t = sp.csr_matrix(self.lex_need.T)
 
+    def _candidates(self) -> None:
+        has_offer = np.array([v.offer is not None for v in self._vectors])
+        has_need = np.array([v.need is not None for v in self._vectors])
+        self.offer_span, self.need_span = {}, {}
+        for s, (lo, hi) in self.side_range.items():
+            self.offer_span[s] = _span(has_offer, lo, hi)
+            self.need_span[s] = _span(has_need, lo, hi)
+        self.candidates = {s: CandidateSet(self, s) for s in SIDE_ORDER}
+        # Scratch buffers are per thread: the web app may rank from several threads at once.
+        self._scratch = threading.local()
+
+    def scratch(self, side: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Return this thread's reusable float32 buffers, one per name, sized to `side`'s candidates."""
+        cache = getattr(self._scratch, "buffers", None)
+        if cache is None:
+            cache = self._scratch.buffers = {}
+        m = len(self.candidates[side].rows)
+        return {name: cache.setdefault((side, name), np.empty(m, np.float32)) for name in names}
+
     def __len__(self) -> int:
         return len(self.profiles)
 
@@ -147,7 +173,82 @@ class MatchIndex:
             return self.side_range[SUPPORTER][0], len(self)
         if side == PROVIDER:
             return 0, self.side_range[SUPPORTER][1]
-        return 0, len(self)  # supporters: hosts and providers, supporters masked out by the engine
+        return 0, len(self)  # supporters: hosts and providers, supporters between them (see CandidateSet)
+
+
+def _span(flags: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    rows = np.nonzero(flags[lo:hi])[0]
+    if len(rows) == 0:
+        return lo, lo
+    if rows[-1] - rows[0] + 1 != len(rows):
+        raise AssertionError("rows with a vector must be contiguous inside a side")
+    return lo + int(rows[0]), lo + int(rows[-1]) + 1
+
+
+def _grouped(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return CSR (ptr, values) grouping values by integer key in 0..size-1."""
+    order = np.argsort(keys, kind="stable")
+    ptr = np.zeros(size + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(keys, minlength=size))
+    return ptr, values[order].astype(np.int64)
+
+
+class CandidateSet:
+    """Every row one side may be matched with, laid end to end in "positions" with per-position arrays.
+
+    Supporters' candidates (hosts, then providers) are two slices of the index; the others' are one.
+    """
+
+    def __init__(self, index: MatchIndex, side: str) -> None:
+        sides = [s for s in SIDE_ORDER if s != side]
+        self.sides = tuple(sides)
+        self.segments: list[tuple[int, int, int]] = []  # (row lo, row hi, first position)
+        pos = 0
+        for s in sides:
+            lo, hi = index.side_range[s]
+            self.segments.append((lo, hi, pos))
+            pos += hi - lo
+        self.rows = np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi, _ in self.segments])
+        rows = self.rows
+        # Row spans holding vectors, with the position each starts at: the dense scan's GEMV calls.
+        self.offer_spans = [(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
+                            for lo, hi in [index.offer_span[s]] if hi > lo]
+        self.need_spans = [(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
+                           for lo, hi in [index.need_span[s]] if hi > lo]
+        self.alpha = index.alpha[rows]
+        # Category and sector overlap depend only on (category mask, category count, sector mask): score the
+        # distinct keys once per query and gather, instead of bit arithmetic over every candidate.
+        triples = np.stack([index.category_mask[rows], index.category_count[rows].astype(np.int64),
+                            index.sector_mask[rows]], axis=1)
+        keys, code = np.unique(triples, axis=0, return_inverse=True)
+        self.structure_code = code.reshape(-1).astype(np.int32)
+        self.key_category, self.key_sector = keys[:, 0].copy(), keys[:, 2].copy()
+        self.key_count = keys[:, 1].astype(np.float32)
+        n_codes = len(index.country_code)
+        self.country_ptr, self.country_pos = _grouped(index.country[rows], np.arange(len(rows)), n_codes)
+        t_keys, t_pos = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for code, targeting in index.targeting.items():
+            pos = self.positions(targeting)
+            pos = pos[pos >= 0]
+            t_keys.append(np.full(len(pos), code, np.int64))
+            t_pos.append(pos)
+        self.target_ptr, self.target_pos = _grouped(np.concatenate(t_keys), np.concatenate(t_pos), n_codes)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Return the positions of index rows (-1 where a row is not a candidate)."""
+        out = np.full(len(rows), -1, np.int64)
+        for lo, hi, p in self.segments:
+            inside = (rows >= lo) & (rows < hi)
+            out[inside] = rows[inside] - lo + p
+        return out
+
+    def country_rows(self, code: int) -> np.ndarray:
+        """Return the positions of candidates based in the country with this code."""
+        return self.country_pos[self.country_ptr[code]:self.country_ptr[code + 1]]
+
+    def targeting_rows(self, code: int) -> np.ndarray:
+        """Return the positions of candidates that target the country with this code."""
+        return self.target_pos[self.target_ptr[code]:self.target_ptr[code + 1]]
 
 
 def build_index(profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],

@@ -53,9 +53,13 @@ class LexicalModel:
         """Return the heaviest terms paired sparse rows (indices, values) share, heaviest first."""
         weights: dict[int, float] = {}
         for (ia, va), (ib, vb) in zip(rows_a, rows_b):
-            common, pa, pb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
-            for j, w in zip(common.tolist(), (va[pa] * vb[pb]).tolist()):
-                weights[j] = weights.get(j, 0.0) + w
+            if len(ia) == 0 or len(ib) == 0:
+                continue
+            # Rows hold a few dozen terms: a dict beats np.intersect1d's sort by ~3x for the top-k's reasons.
+            mine = dict(zip(ia.tolist(), va.tolist()))
+            theirs = {j: w for j, w in zip(ib.tolist(), vb.tolist()) if j in mine}
+            for j in sorted(theirs):
+                weights[j] = weights.get(j, 0.0) + float(np.float32(mine[j]) * np.float32(theirs[j]))
         names = self.feature_names()
         terms: list[str] = []
         for j in sorted(weights, key=weights.get, reverse=True):
@@ -89,3 +93,21 @@ def similarity_to_all(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matri
     take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
     weights = rows_t.data[take] * np.repeat(values, lengths)
     return np.bincount(rows_t.indices[take], weights=weights, minlength=n).astype(np.float32)
+
+
+def similarity_into(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matrix, out: np.ndarray,
+                    segments: list[tuple[int, int, int]]) -> bool:
+    """Write the cosine of a sparse query against rows lo:hi to out[pos:...] per (lo, hi, pos); False if all zero."""
+    terms, values = query
+    starts, stops = rows_t.indptr[terms], rows_t.indptr[terms + 1]
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        out.fill(0)
+        return False
+    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    weights = rows_t.data[take] * np.repeat(values, lengths)
+    full = np.bincount(rows_t.indices[take], weights=weights, minlength=rows_t.shape[1])
+    for lo, hi, pos in segments:
+        out[pos:pos + hi - lo] = full[lo:hi]
+    return True

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from matchmaker.index import MatchIndex
-from matchmaker.lexical import similarity_to_all, sparse_row
+from matchmaker.lexical import similarity_into, similarity_to_all, sparse_row
 
 COMPONENTS = ("dense", "lexical", "category", "country", "sector")
 
@@ -173,3 +173,127 @@ def best_items_many(queries: np.ndarray, items: np.ndarray, ptr: np.ndarray, row
     q_idx[where] = col_arg[first]
     r_idx[where] = first - offsets
     return best, q_idx, r_idx
+
+
+@dataclass
+class Scan:
+    """First-stage scores of one query over its candidate positions, and the components to re-rank a shortlist.
+
+    The arrays live in per-thread scratch buffers: index them (which copies) before the next scan.
+    """
+
+    a: int
+    scores: np.ndarray
+    x_dense: np.ndarray
+    y_dense: np.ndarray
+    x_lex: np.ndarray
+    y_lex: np.ndarray
+    country: np.ndarray
+    category_table: np.ndarray  # per structure code
+    sector_table: np.ndarray  # per structure code, from hashed bits (confirm exactly on a shortlist)
+    code: np.ndarray
+
+    def category(self, pos: np.ndarray) -> np.ndarray:
+        """Return the category overlap at these positions."""
+        return self.category_table[self.code[pos]]
+
+    def sector(self, pos: np.ndarray) -> np.ndarray:
+        """Return the (hashed) sector indicator at these positions."""
+        return self.sector_table[self.code[pos]]
+
+
+_SCAN_BUFFERS = ("x", "y", "xl", "yl", "country", "s", "X", "Y", "ia", "ib", "t")
+
+
+def dense_into(matrix: np.ndarray, vec: np.ndarray | None, spans: list[tuple[int, int, int]],
+               out: np.ndarray) -> None:
+    """Write matrix[lo:hi] @ vec to out[pos:...] for each span, zero elsewhere: one GEMV per span."""
+    out.fill(0)
+    if vec is None:
+        return
+    for lo, hi, pos in spans:
+        np.matmul(matrix[lo:hi], vec, out=out[pos:pos + hi - lo])
+
+
+_CHUNK = 16384
+
+
+def _fuse(w: FusionWeights, alpha_a, alpha_b, x, y, xl, yl, country, s, big_x, big_y, ia, ib, t) -> None:
+    """Write the first-stage reciprocal score (harmonic mean / 2) to ia, in place over one chunk."""
+    np.multiply(country, np.float32(w.country), out=t)
+    s += t
+    # X, Y: each direction's text signal; interests are blends of them by each side's alpha.
+    for raw, lex, out in ((x, xl, big_x), (y, yl, big_y)):
+        np.maximum(raw, 0, out=out)
+        out *= np.float32(w.dense)
+        np.multiply(lex, np.float32(w.lexical), out=t)
+        out += t
+    np.multiply(big_x, alpha_a, out=ia)
+    np.multiply(big_y, np.float32(1) - alpha_a, out=t)
+    ia += t
+    ia += s
+    np.subtract(big_y, big_x, out=ib)
+    ib *= alpha_b
+    ib += big_x
+    ib += s
+    np.maximum(ia, 0, out=ia)
+    np.maximum(ib, 0, out=ib)
+    # Harmonic mean up to the factor 2, which does not change the order.
+    np.add(ia, ib, out=t)
+    np.maximum(t, np.float32(1e-9), out=t)
+    ia *= ib
+    ia /= t
+
+
+def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, np.ndarray] | None = None) -> Scan:
+    """Score every candidate of query row `a` with whole-profile texts in a fixed number of in-place passes.
+
+    `dense`, when given, holds the query's (x, y) dense rows already computed (recommend_all's GEMM blocks).
+    """
+    p = index.profiles[a]
+    cands = index.candidates[p.side]
+    b = index.scratch(p.side, _SCAN_BUFFERS)
+    x, y, xl, yl, country, s = b["x"], b["y"], b["xl"], b["yl"], b["country"], b["s"]
+    big_x, big_y, ia, ib, t = b["X"], b["Y"], b["ia"], b["ib"], b["t"]
+    if dense is None:
+        v = index._vectors[a]
+        dense_into(index.offer, None if v.need is None else index.need[a], cands.offer_spans, x)
+        dense_into(index.need, None if v.offer is None else index.offer[a], cands.need_spans, y)
+    else:
+        x[:], y[:] = dense
+    similarity_into(sparse_row(index.lex_need, a), index.lex_offer_t, xl, cands.segments)
+    similarity_into(sparse_row(index.lex_offer, a), index.lex_need_t, yl, cands.segments)
+    # Category and sector per distinct (mask, count, sector mask) key, gathered to positions.
+    category = overlap(cands.key_category, int(index.category_mask[a]), cands.key_count,
+                       float(index.category_count[a]))
+    sector = overlap(cands.key_sector, int(index.sector_mask[a]), None, 0.0)
+    np.take((w.category * category + w.sector * sector).astype(np.float32), cands.structure_code, out=s)
+    # Country fit by scatter: 0.5 for shared targets, 1 where either works in the other's country.
+    country.fill(0)
+    targets = [index.country_code[c] for c in p.target_countries]
+    for c in targets:
+        country[cands.targeting_rows(c)] = 0.5
+    for c in targets:
+        country[cands.country_rows(c)] = 1.0
+    country[cands.targeting_rows(int(index.country[a]))] = 1.0
+    alpha_a = np.float32(index.alpha[a])
+    # In cache-sized chunks: a dozen passes over one chunk stay in L2 where whole arrays would not.
+    for lo in range(0, len(s), _CHUNK):
+        hi = lo + _CHUNK
+        _fuse(w, alpha_a, cands.alpha[lo:hi], x[lo:hi], y[lo:hi], xl[lo:hi], yl[lo:hi], country[lo:hi], s[lo:hi],
+              big_x[lo:hi], big_y[lo:hi], ia[lo:hi], ib[lo:hi], t[lo:hi])
+    return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32),
+                cands.structure_code)
+
+
+def dense_block(index: MatchIndex, rows: list[int], cands) -> tuple[np.ndarray, np.ndarray]:
+    """Return (x, y) dense scores of several queries of one side over their candidates, as GEMMs over the spans."""
+    m = len(cands.rows)
+    out = []
+    for matrix, queries, spans in ((index.offer, index.need[rows], cands.offer_spans),
+                                   (index.need, index.offer[rows], cands.need_spans)):
+        block = np.zeros((len(rows), m), np.float32)
+        for lo, hi, pos in spans:
+            np.matmul(queries, matrix[lo:hi].T, out=block[:, pos:pos + hi - lo])
+        out.append(block)
+    return out[0], out[1]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import pytest
 
 from matchmaker import (
-    HashingEmbedder, build_index, can_match, embed_profiles, format_reason, profile_from_dict, recommend,
-    recommend_all, refresh_index,
+    DEFAULT_WEIGHTS, HashingEmbedder, ProfileVectors, build_index, can_match, embed_profiles, format_reason,
+    profile_from_dict, recommend, recommend_all, refresh_index,
 )
-from matchmaker.profiles import HOST, PROVIDER
+from matchmaker.profiles import HOST, PROVIDER, SUPPORTER
+from matchmaker.scoring import block_scores, scan, score_block
 
 
 def test_chiller_maker_ranks_first_for_cooling_need(index):
@@ -81,3 +85,90 @@ def test_hashing_embedder_is_deterministic_and_unit():
     assert np.allclose(e.encode(["solar power plant"])[0], a)
     assert abs(np.linalg.norm(a) - 1) < 1e-5
     assert a @ b > a @ c
+
+
+def _random_index(n: int = 240, dim: int = 16, seed: int = 7):
+    """An index of random profiles mixing every kind and every vector pattern (offer, need, both)."""
+    rng = np.random.default_rng(seed)
+    kinds = ["japanese_company", "partner_company", "financial_institution", "consultant", "public_body"]
+    words = [f"term{i}" for i in range(40)]
+    countries = ["ID", "VN", "TH", "KE", "MN"]
+    profiles, vectors = [], {}
+    for i in range(n):
+        kind = kinds[i % 5] if i % 7 else "partner_company"
+        offers = tuple(" ".join(rng.choice(words, 4)) for _ in range(i % 3)) if kind != "partner_company" else ()
+        needs = tuple(" ".join(rng.choice(words, 4)) for _ in range((i // 3) % 3)) if kind != "japanese_company" \
+            or i % 4 == 0 else ()
+        p = profile_from_dict(dict(
+            id=f"o{i}", name=f"O{i}", kind=kind, country="JP" if kind == "japanese_company" else countries[i % 5],
+            offers=offers, needs=needs, sectors=[f"s{i % 4}"], technology_categories=[["waste", "water", "air"][i % 3]],
+            target_countries=[countries[(i + j) % 5] for j in range(i % 3)]))
+        unit = rng.standard_normal((2 + len(offers) + len(needs), dim)).astype(np.float32)
+        unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+        vectors[p.id] = ProfileVectors(unit[0] if offers or i % 2 else None, unit[1] if needs else None,
+                                       unit[2:2 + len(offers)], unit[2 + len(offers):])
+        profiles.append(p)
+    return build_index(profiles, vectors)
+
+
+def test_scan_scores_equal_reference_block_scores():
+    idx = _random_index()
+    for org in idx.profiles[::7]:
+        a = idx.row[org.id]
+        found = scan(idx, a, DEFAULT_WEIGHTS)
+        reference = block_scores(idx, a, score_block(idx, a, 0, len(idx)), DEFAULT_WEIGHTS)
+        rows = idx.candidates[org.side].rows
+        # scan drops the harmonic mean's factor 2, which does not change the order.
+        assert np.allclose(2 * found.scores, reference[rows], atol=1e-5)
+        assert all(idx.profiles[r].side != org.side for r in rows)
+        assert len(rows) == sum(p.side != org.side for p in idx.profiles)
+
+
+def test_recommend_all_equals_recommend_per_query():
+    idx = _random_index()
+    ids = [p.id for p in idx.profiles[::5]]
+    exclude = {ids[0]: {m.id for m in recommend(idx, ids[0], k=2)}}
+    batched = recommend_all(idx, k=5, exclude=exclude, ids=ids)
+    assert list(batched) == ids
+    for i in ids:
+        single = recommend(idx, i, k=5, exclude=exclude.get(i, ()))
+        assert [m.id for m in batched[i]] == [m.id for m in single]
+        assert [m.score for m in batched[i]] == pytest.approx([m.score for m in single], abs=1e-6)
+        assert [m.reasons for m in batched[i]] == [m.reasons for m in single]
+    assert not exclude[ids[0]] & {m.id for m in batched[ids[0]]}
+
+
+def test_supporter_exclusion_reaches_both_candidate_slices():
+    idx = _random_index()
+    supporter = next(p for p in idx.profiles if p.side == SUPPORTER)
+    first = recommend(idx, supporter.id, k=40, with_reasons=False)
+    hosts = [m.id for m in first if idx.profile(m.id).side == HOST][:2]
+    providers = [m.id for m in first if idx.profile(m.id).side == PROVIDER][:2]
+    assert hosts and providers
+    again = {m.id for m in recommend(idx, supporter.id, k=40, exclude=set(hosts + providers), with_reasons=False)}
+    assert not again & set(hosts + providers)
+
+
+def test_index_reads_vector_rows_only():
+    idx = _random_index()
+    for side in (HOST, SUPPORTER, PROVIDER):
+        lo, hi = idx.offer_span[side]
+        s_lo, s_hi = idx.side_range[side]
+        with_offer = {i for i in range(s_lo, s_hi) if idx._vectors[i].offer is not None}
+        assert with_offer == set(range(lo, hi))
+        lo, hi = idx.need_span[side]
+        assert {i for i in range(s_lo, s_hi) if idx._vectors[i].need is not None} == set(range(lo, hi))
+
+
+def test_recommend_from_threads_equals_serial():
+    idx = _random_index()
+    ids = [p.id for p in idx.profiles[::3]]
+    serial = {i: [m.id for m in recommend(idx, i, k=5, with_reasons=False)] for i in ids}
+
+    def run(chunk):
+        return {i: [m.id for m in recommend(idx, i, k=5, with_reasons=False)] for i in chunk}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parts = list(pool.map(run, [ids[j::4] for j in range(4)] * 3))
+    for part in parts:
+        assert all(serial[i] == ranked for i, ranked in part.items())
