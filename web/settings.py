@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         default=30,
         description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
     )
+    embedding_precision: str = Field(
+        default="auto",
+        description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",
+    )
+    model_cache_dir: str = Field(
+        default="",
+        description="Folder for files derived from the model (the ONNX export). Empty: var/models/ of the project.",
+    )
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
     secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")
     login_max_failures: int = Field(default=5, description="Failed logins allowed per email or address in the window.")

@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from matchmaker.embedding import SentenceTransformerEmbedder, default_model_path
+from matchmaker.embedding import SentenceTransformerEmbedder, choose_precision, default_model_path
+
+TEXTS = ["energy-saving chillers for a textile factory",
+         "  efficient cooling equipment to cut power use in a garment plant ",
+         "mangrove forest conservation in coastal villages",
+         "Waste heat recovery boilers for cement kilns in Vietnam; " * 40,  # beyond 256 word pieces: truncated
+         "日本の高効率ボイラーと省エネ診断", ""]
 
 
 @pytest.mark.slow
-def test_paraphrase_closer_than_unrelated():
-    e = SentenceTransformerEmbedder()
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_paraphrase_closer_than_unrelated(precision):
+    e = SentenceTransformerEmbedder(precision=precision)
     a, b, c = e.encode(["energy-saving chillers for a textile factory",
                         "efficient cooling equipment to cut power use in a garment plant",
                         "mangrove forest conservation in coastal villages"])
     assert a.shape == (384,) and abs(float(a @ a) - 1) < 1e-4
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+@pytest.mark.slow
+def test_chosen_configuration_agrees_with_float32():
+    chosen = SentenceTransformerEmbedder(precision="auto", batch_size=4)
+    reference = SentenceTransformerEmbedder(precision="fp32")
+    v, w = chosen.encode(TEXTS), reference.encode(TEXTS)
+    assert v.dtype == np.float32 and v.shape == (len(TEXTS), 384)
+    assert np.all(np.sum(v * w, axis=1) > 0.99)
+    assert (chosen.name == reference.name) == (choose_precision("auto") == "float32")
+
+
+@pytest.mark.slow
+def test_onnx_file_is_made_offline_and_cached():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    e = SentenceTransformerEmbedder(precision="onnx-fp32")
+    e.encode(["x"])
+    model = e._model()
+    assert model.file.is_file() and model.file.parent == e.cache_dir
+    # Batch composition (padding) does not change a text's vector.
+    one = e.encode([TEXTS[0]])[0]
+    batched = e.encode(TEXTS)[0]
+    assert float(one @ batched) > 0.99999
 
 
 @pytest.mark.slow

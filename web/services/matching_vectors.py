@@ -44,26 +44,27 @@ PROFILE_COLUMNS = (
 )
 
 # One embedder per configured model and process: the real model loads in seconds and holds ~100 MB.
-_EMBEDDERS: dict[str, Any] = {}
+_EMBEDDERS: dict[tuple[str, str, str], Any] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
-def make_embedder(model: str) -> Any:
+def make_embedder(model: str, precision: str = "auto", cache_dir: str = "") -> Any:
     """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the default."""
     model = (model or "").strip()
     if model == HASHING or model.startswith(HASHING + ":"):
         dim = model.partition(":")[2]
         return HashingEmbedder(int(dim)) if dim else HashingEmbedder()
     # An explicit path: the engine would otherwise read MATCHMAKER_EMBEDDING_MODEL behind the settings' back.
-    return SentenceTransformerEmbedder(model or str(default_model_path()))
+    return SentenceTransformerEmbedder(model or str(default_model_path()), precision=precision or "auto",
+                                       cache_dir=cache_dir or None)
 
 
 def embedder_from_settings(settings) -> Any:
     """The process-wide embedder for settings.embedding_model (created once, model loaded on first use)."""
-    key = (settings.embedding_model or "").strip()
+    key = ((settings.embedding_model or "").strip(), settings.embedding_precision, settings.model_cache_dir)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = make_embedder(key)
+            _EMBEDDERS[key] = make_embedder(*key)
         return _EMBEDDERS[key]
 
 

@@ -1,0 +1,78 @@
+"""Embedder configuration without running a model (fast)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from matchmaker import embedding
+from matchmaker.embedding import (HashingEmbedder, SentenceTransformerEmbedder, choose_precision, default_cache_dir,
+                                  default_model_path, normalize_rows)
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    for var in ("MATCHMAKER_EMBEDDING_PRECISION", "MATCHMAKER_MODEL_CACHE_DIR", "MATCHMAKER_EMBEDDING_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_precision_aliases_and_env(monkeypatch):
+    assert choose_precision("fp32") == "float32"
+    assert choose_precision("bf16") == "bfloat16"
+    assert choose_precision("onnx") == "onnx-fp32"
+    monkeypatch.setenv("MATCHMAKER_EMBEDDING_PRECISION", "fp32")
+    assert choose_precision() == "float32"
+
+
+def test_auto_prefers_onnx_on_avx2_and_falls_back_to_torch(monkeypatch):
+    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: False)
+    monkeypatch.setattr(embedding, "onnx_runtime_available", lambda: True)
+    assert choose_precision("auto") == "onnx-fp32"
+    monkeypatch.setattr(embedding, "onnx_runtime_available", lambda: False)
+    assert choose_precision("auto") == "float32"
+    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: True)
+    assert choose_precision("auto") == "bfloat16"
+
+
+def test_name_encodes_configuration():
+    plain = SentenceTransformerEmbedder(precision="fp32")
+    assert plain.precision == "float32" and "@" not in plain.name  # vectors stored before keep their key
+    assert SentenceTransformerEmbedder(precision="bfloat16").name == plain.name + "@bfloat16"
+    if embedding.onnx_runtime_available():
+        assert SentenceTransformerEmbedder(precision="onnx-fp32").name == plain.name + "@onnx-fp32"
+    with pytest.raises(ValueError):
+        SentenceTransformerEmbedder(precision="int8")
+
+
+def test_default_model_is_mean_pooled_with_256_word_pieces():
+    assert embedding._st_config(default_model_path()) == (256, True)
+
+
+def test_cache_dir_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("MATCHMAKER_MODEL_CACHE_DIR", str(tmp_path))
+    assert default_cache_dir() == tmp_path
+    assert SentenceTransformerEmbedder(cache_dir=tmp_path / "x").cache_dir == tmp_path / "x"
+
+
+def test_import_stays_light():
+    code = "import sys, matchmaker.embedding; print('torch' in sys.modules, 'onnxruntime' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_normalize_rows_and_hashing():
+    x = normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    assert x.dtype == np.float32 and np.allclose(x, [[0.6, 0.8], [0, 0]])
+    v = HashingEmbedder(32).encode(["solar power", "solar power"])
+    assert v.shape == (2, 32) and np.allclose(v[0], v[1])
+
+
+def test_env_overrides_auto_and_auto_falls_back_for_other_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("MATCHMAKER_EMBEDDING_PRECISION", "fp32")
+    assert SentenceTransformerEmbedder().precision == "float32"
+    monkeypatch.delenv("MATCHMAKER_EMBEDDING_PRECISION")
+    (tmp_path / "config.json").write_text("{}")  # a model folder without tokenizer.json
+    assert SentenceTransformerEmbedder(str(tmp_path)).precision == "float32"
