@@ -15,9 +15,15 @@ from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
 from web.services import interchange
-from web.services.uploads import UploadStore
 from web.services.applications import DECISIONS, count_by_status, list_applications
-from web.services.organizations import STATUS_LABELS, get_organization, kind_label, review_organization
+from web.services.matching import nudge_embedding
+from web.services.organizations import (
+    STATUS_LABELS,
+    get_organization,
+    kind_label,
+    review_organization,
+)
+from web.services.uploads import UploadStore
 from web.settings import PROJECT_ROOT
 from web.templating import is_htmx, render
 
@@ -90,6 +96,8 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
                 "listing": {"status": tab, "page": page, "query": q}, **_row_context()}, status_code=422)
         return _applications_page(request, session, tab, page, q, row_errors={org.id: errors},
                                   row_values={org.id: {"reason": reason, "decision": decision}}, status_code=422)
+    if decision == "approved":
+        nudge_embedding(request.app)  # an approved organization gets its vectors in the background
     message = _(DECISION_MESSAGES[decision]) % {"name": org.name}
     if is_htmx(request):
         return render(request, "organizer/_review_result.html", {
