@@ -33,8 +33,12 @@ class LexicalModel:
     def fit(cls, texts: list[str], analyzer: str = DEFAULT_ANALYZER) -> "LexicalModel":
         """Fit the vocabulary and idf weights on a corpus."""
         vectorizer = make_vectorizer(analyzer)
-        corpus = [t for t in texts if t.strip()] or ["empty"]
-        vectorizer.fit(corpus)
+        try:
+            vectorizer.fit([t for t in texts if t.strip()])
+        except ValueError:
+            # No usable term at all (no texts yet, or only stop words or non-Latin script):
+            # a one-word vocabulary that no profile contains leaves the lexical signal at zero.
+            vectorizer.fit(["zzzplaceholder"])
         return cls(vectorizer)
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:

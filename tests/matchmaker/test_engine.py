@@ -172,3 +172,11 @@ def test_recommend_from_threads_equals_serial():
         parts = list(pool.map(run, [ids[j::4] for j in range(4)] * 3))
     for part in parts:
         assert all(serial[i] == ranked for i, ranked in part.items())
+
+
+def test_lexical_model_without_usable_terms_scores_zero():
+    from matchmaker.lexical import LexicalModel
+
+    for corpus in ([], ["", "  "], ["the and of"], ["高効率ターボ冷凍機", "繊維工場の省エネ"]):
+        model = LexicalModel.fit(corpus)
+        assert model.transform(["centrifugal chiller"]).nnz == 0

@@ -159,6 +159,19 @@ def test_prematching_empty_state_is_honest(client, session, session_factory, emb
 
 
 @HTMX
+def test_prematching_works_when_no_profile_has_usable_text(client, session, session_factory, embedder, htmx):
+    # Bare sign-ups (or profiles written only in Japanese) give TF-IDF no vocabulary: the page must still work.
+    partner = create_organization(session, name="Bare Partner", kind="partner_company", country="VN")
+    create_organization(session, name="Bare Maker", kind="japanese_company", description="高効率ターボ冷凍機")
+    user = create_user(session, partner)
+    session.commit()
+    embed(session_factory, embedder)
+    login(client, user)
+    response = client.get("/prematching", headers=headers(htmx))
+    assert response.status_code == 200
+
+
+@HTMX
 def test_prematching_explains_to_organizer_without_organization(client, session, htmx):
     organizer = create_user(session, None, role="organizer")
     session.commit()
