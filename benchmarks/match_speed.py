@@ -1,7 +1,11 @@
 """Latency of one organization's top-10 through the engine, next to a bare numpy scan (the floor).
 
-Usage: python benchmarks/match_speed.py --n 100000 [--queries 200] [--dim 384] [--rank-all-sample 2000]
-Synthetic organizations with random unit vectors and random-word texts: no model is loaded. The side mix
+Usage: python benchmarks/match_speed.py --n 100000 [--queries 200] [--dim 384] [--rank-all-sample 2000] [--clustered]
+Synthetic organizations with random unit vectors and random-word texts: no model is loaded. With --clustered,
+vectors come from a mixture of 200 topic centroids plus noise and each text draws most of its words from its
+topic's vocabulary, so approximate search has structure to find (on random vectors recall means nothing). When
+a side has more candidates than the ANN threshold (--ann-threshold), the engine line times the approximate path;
+the exact path is timed too and ann_recall_at_10 compares their top-k ids. The side mix
 follows the directory (45% Japanese companies, 45% partners, 10% supporters) and, as build_texts does,
 every profile gets an offer vector (technologies alone make an offer text) and a need vector only when it
 has needs (all partners and supporters, one Japanese company in five).
@@ -35,17 +39,42 @@ def unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return x
 
 
-def synthetic(n: int, dim: int, seed: int = 0):
-    """Return (profiles, vectors) of n synthetic organizations."""
+TOPICS = 200
+TOPIC_WORDS = 100
+
+
+def clustered(rng: np.random.Generator, topic: np.ndarray, dim: int) -> np.ndarray:
+    """Return 4 unit vectors per organization around its topic: centroid, an organization offset, then noise."""
+    centroids = unit(rng, TOPICS, dim)
+    out = np.empty((4 * len(topic), dim), np.float32)
+    for lo in range(0, len(topic), 16384):
+        t = topic[lo:lo + 16384]
+        org = centroids[t] + 0.8 * rng.standard_normal((len(t), dim), dtype=np.float32) / np.float32(np.sqrt(dim))
+        x = np.repeat(org, 4, axis=0)
+        x += 0.6 * rng.standard_normal(x.shape, dtype=np.float32) / np.float32(np.sqrt(dim))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[4 * lo:4 * lo + len(x)] = x
+    return out
+
+
+def synthetic(n: int, dim: int, seed: int = 0, topics: bool = False):
+    """Return (profiles, vectors) of n synthetic organizations (topic-clustered vectors and words if `topics`)."""
     rng = np.random.default_rng(seed)
-    vocab = np.array([f"w{i}" for i in range(20000)])
-    zipf = 1.0 / np.arange(1, len(vocab) + 1)
+    vocab = np.array([f"w{i}" for i in range(20000)] + [f"t{i}" for i in range(TOPICS * TOPIC_WORDS)])
+    zipf = 1.0 / np.arange(1, 20001)
     zipf /= zipf.sum()
-    words = rng.choice(vocab, size=(n, 4, 8), p=zipf)
+    words = rng.choice(20000, size=(n, 4, 8), p=zipf)
+    topic = rng.integers(0, TOPICS, size=n)
+    if topics:
+        # Five of each item's eight words come from its topic's own vocabulary (Zipf inside the topic).
+        inner = 1.0 / np.arange(1, TOPIC_WORDS + 1)
+        inner /= inner.sum()
+        words[:, :, :5] = 20000 + topic[:, None, None] * TOPIC_WORDS + rng.choice(TOPIC_WORDS, size=(n, 4, 5), p=inner)
+    words = vocab[words]
     kinds = rng.choice(np.array(["partner_company", "japanese_company", "supporter"], dtype=object), size=n,
                        p=[0.45, 0.45, 0.10])
     kinds[kinds == "supporter"] = rng.choice(SUPPORTER_KINDS, size=int((kinds == "supporter").sum()))
-    vec = unit(rng, 4 * n, dim)
+    vec = clustered(rng, topic, dim) if topics else unit(rng, 4 * n, dim)
     profiles, vectors = [], {}
     for i in range(n):
         kind = str(kinds[i])
@@ -80,16 +109,28 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--rank-all-sample", type=int, default=2000,
                     help="above 20k organizations, time recommend_all on this many ids and extrapolate")
+    ap.add_argument("--clustered", action="store_true", help="topic-clustered vectors and words (see above)")
+    ap.add_argument("--ann-threshold", type=int, default=None,
+                    help="candidates on a side above which the approximate path runs (default: the engine's)")
+    ap.add_argument("--recall-queries", type=int, default=100, help="queries compared with the exact path")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    profiles, vectors = synthetic(args.n, args.dim)
+    profiles, vectors = synthetic(args.n, args.dim, topics=args.clustered)
     t1 = time.perf_counter()
-    index = build_index(profiles, vectors)
+    index = build_index(profiles, vectors, ann_threshold=args.ann_threshold)
     t2 = time.perf_counter()
     del vectors
     print(f"synthetic data {t1 - t0:.1f}s, index build {t2 - t1:.1f}s (incl. TF-IDF fit)")
     rng = np.random.default_rng(1)
     queries = [profiles[i].id for i in rng.choice(args.n, size=args.queries, replace=False)]
+    ann_sides = [s_ for s_ in sorted(index.candidates) if index.uses_ann(s_)]
+    if ann_sides:
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        s = time.perf_counter()
+        index.ann().build(tuple(ann_sides))
+        print(f"ANN path on sides {','.join(ann_sides)} (threshold {index.ann_threshold} candidates): "
+              f"IVF build {time.perf_counter() - s:.1f}s, peak RSS {rss0:.0f} -> "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for q in queries[:5]:
         recommend(index, q, args.k)  # warm-up
     engine, sides = [], []
@@ -112,6 +153,19 @@ def main() -> None:
         top[np.argsort(-scores[top])]
         floor.append(time.perf_counter() - s)
     limiter.restore_original_limits()
+    recall = None
+    if ann_sides:
+        exact, hits, total = [], 0, 0
+        for q in queries[:args.recall_queries]:
+            s = time.perf_counter()
+            want = [m.id for m in recommend(index, q, args.k, exact=True)]
+            exact.append(time.perf_counter() - s)
+            got = {m.id for m in recommend(index, q, args.k)}
+            hits += len(got.intersection(want))
+            total += len(want)
+        recall = hits / max(total, 1)
+        print(f"exact path top-{args.k}: p50={percentile_ms(exact, 50):.2f} ms p95={percentile_ms(exact, 95):.2f} ms "
+              f"over {len(exact)} queries")
     e50, e95, f50, f95 = (percentile_ms(engine, 50), percentile_ms(engine, 95),
                           percentile_ms(floor, 50), percentile_ms(floor, 95))
     print(f"engine top-{args.k}: p50={e50:.2f} ms p95={e95:.2f} ms over {len(engine)} queries")
@@ -132,6 +186,8 @@ def main() -> None:
               f"took {took:.1f} s, x N/{len(ids)})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB")
+    if recall is not None:
+        print(f"ann_recall_at_{args.k}={recall:.3f} over {min(args.recall_queries, len(queries))} queries")
     print(f"n={args.n} engine_p95_ms={e95:.2f} floor_p95_ms={f95:.2f} ratio={e95 / f95:.2f}")
 
 

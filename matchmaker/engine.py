@@ -12,6 +12,7 @@ from matchmaker.lexical import sparse_row
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
     DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
+    scan_subset,
 )
 
 DEFAULT_SHORTLIST = 200
@@ -53,10 +54,35 @@ def _one_blas_thread():
 
 def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
               weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-              with_reasons: bool = True) -> list[Match]:
-    """Return the top-k organizations for org_id, best first, never the same side nor excluded ids."""
+              with_reasons: bool = True, *, exact: bool = False) -> list[Match]:
+    """Return the top-k organizations for org_id, best first, never the same side nor excluded ids.
+
+    Sides with more candidates than index.ann_threshold score only generated candidates unless `exact`.
+    """
     with _one_blas_thread():
+        a = index.row[org_id]
+        if not exact and index.uses_ann(index.profiles[a].side):
+            return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons)
         return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
+
+
+def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str], weights: FusionWeights,
+                      shortlist: int, with_reasons: bool) -> list[Match]:
+    """Score exactly only the candidates the generators of matchmaker.ann propose, then re-rank as usual."""
+    cands = index.candidates[index.profiles[a].side]
+    pos = index.ann().generate(a)
+    exclude = list(exclude)
+    ex = [index.row[e] for e in exclude if e in index.row]
+    if ex:
+        pos = np.setdiff1d(pos, cands.positions(np.array(ex, np.int64)), assume_unique=True)
+    if len(pos) < k:
+        # Next to nothing in common with anyone (no text, no country fit): scan everyone instead.
+        return _recommend(index, index.profiles[a].id, k, exclude, weights, shortlist, with_reasons)
+    found = scan_subset(index, a, weights, pos)
+    short = _top(found.scores, max(shortlist, k))
+    if len(short) == 0:
+        return []
+    return _rerank(index, found, short, k, weights, with_reasons)
 
 
 def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int) -> np.ndarray:
@@ -85,7 +111,7 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
     """Re-rank a shortlist with the best offer/need item pairs and exact sectors; explain the top k."""
     a = found.a
     me = index.profiles[a]
-    rows = index.candidates[me.side].rows[short]
+    rows = index.candidates[me.side].rows[found.candidate_positions(short)]
     x_dense, y_dense = found.x_dense[short], found.y_dense[short]
     x_lex, y_lex = found.x_lex[short], found.y_lex[short]
     category, country = found.category(short), found.country[short]
@@ -140,7 +166,8 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
                   with_reasons: bool = True) -> dict[str, list[Match]]:
     """Return recommend() for every organization (or the given ids), keyed by id.
 
-    Queries of one side share their candidates, so their dense stage runs as matrix-matrix products in blocks.
+    Queries of one side share their candidates, so their dense stage runs as matrix-matrix products in blocks;
+    sides above index.ann_threshold take recommend()'s approximate path query by query.
     """
     exclude = exclude or {}
     targets = list(ids) if ids is not None else [p.id for p in index.profiles]
@@ -150,6 +177,12 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
     done: dict[str, list[Match]] = {}
     with _one_blas_thread():
         for side, ids_ in by_side.items():
+            if index.uses_ann(side):
+                # Above the threshold a generated pool costs less than a row of the GEMM: one query at a time.
+                for i in ids_:
+                    done[i] = _recommend_approx(index, index.row[i], k, exclude.get(i, ()), weights,
+                                                DEFAULT_SHORTLIST, with_reasons)
+                continue
             cands = index.candidates[side]
             m = len(cands.rows)
             size = max(1, min(BATCH, _BATCH_FLOATS // max(m, 1)))

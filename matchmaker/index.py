@@ -20,6 +20,9 @@ SIDE_ORDER = (HOST, SUPPORTER, PROVIDER)
 # Inside a side rows go need-only | both | offer-only | neither, so the rows holding an offer vector and
 # those holding a need vector are each one contiguous slice: a scan never reads rows known to be zero.
 _VECTOR_ORDER = {(False, True): 0, (True, True): 1, (True, False): 2, (False, False): 3}
+# Above this many candidates on the scanned side, recommend() exactly scores only the candidates that matchmaker.ann
+# generates: at 1M organizations a bare scan alone costs more than the 40 ms budget on a 2-core box.
+ANN_MIN_CANDIDATES = 200_000
 _CATEGORY_BIT = {c: 1 << i for i, c in enumerate(TECHNOLOGY_CATEGORIES)}
 
 
@@ -74,8 +77,11 @@ class MatchIndex:
     """Immutable search structure; rebuild or refresh it when profiles change."""
 
     def __init__(self, profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],
-                 lexical: LexicalModel | None = None, dim: int | None = None) -> None:
+                 lexical: LexicalModel | None = None, dim: int | None = None,
+                 ann_threshold: int | None = None) -> None:
         profiles = list(profiles)
+        # Above this many candidates on a side, recommend() scores only generated candidates (see ann.py).
+        self.ann_threshold = ANN_MIN_CANDIDATES if ann_threshold is None else ann_threshold
         self.profiles: list[Profile] = sorted(profiles, key=lambda p: (SIDE_ORDER.index(p.side), _VECTOR_ORDER[
             (vectors[p.id].offer is not None, vectors[p.id].need is not None)]))
         self.row: dict[str, int] = {p.id: i for i, p in enumerate(self.profiles)}
@@ -116,6 +122,11 @@ class MatchIndex:
                 targeting.setdefault(self.country_code[c], []).append(i)
         # country code -> rows that target it, so "works in my country" is a scatter, not a scan.
         self.targeting = {c: np.array(rows, dtype=np.int64) for c, rows in targeting.items()}
+        # Per row, the codes of its target countries (CSR): country fit of a few candidate rows without a scan.
+        self.target_ptr = np.zeros(len(self.profiles) + 1, np.int64)
+        self.target_ptr[1:] = np.cumsum([len(p.target_countries) for p in self.profiles])
+        self.target_codes = np.array([self.country_code[c] for p in self.profiles for c in p.target_countries],
+                                     np.int32)
         self.category_mask = np.array([_bits(p.technology_categories, _CATEGORY_BIT) for p in self.profiles], np.int64)
         self.sector_mask = np.array([_bits(p.sectors) for p in self.profiles], np.int64)
         self.category_count = np.array([len(p.technology_categories) for p in self.profiles], np.float32)
@@ -144,6 +155,22 @@ class MatchIndex:
         self.candidates = {s: CandidateSet(self, s) for s in SIDE_ORDER}
         # Scratch buffers are per thread: the web app may rank from several threads at once.
         self._scratch = threading.local()
+        self._ann = None
+        self._ann_lock = threading.Lock()
+
+    def uses_ann(self, side: str) -> bool:
+        """Tell whether queries from `side` take the approximate candidate path."""
+        return len(self.candidates[side].rows) > self.ann_threshold
+
+    def ann(self):
+        """Return the candidate generator of the approximate path (created on first use; faiss loads lazily)."""
+        if self._ann is None:
+            with self._ann_lock:
+                if self._ann is None:
+                    from matchmaker.ann import CandidateGenerator  # noqa: PLC0415 - ann imports this module
+
+                    self._ann = CandidateGenerator(self)
+        return self._ann
 
     def scratch(self, side: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         """Return this thread's reusable float32 buffers, one per name, sized to `side`'s candidates."""
@@ -252,9 +279,12 @@ class CandidateSet:
 
 
 def build_index(profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],
-                lexical: LexicalModel | None = None) -> MatchIndex:
-    """Build an index from profiles and their precomputed vectors (the TF-IDF is fitted unless given)."""
-    return MatchIndex(profiles, vectors, lexical)
+                lexical: LexicalModel | None = None, *, ann_threshold: int | None = None) -> MatchIndex:
+    """Build an index from profiles and their precomputed vectors (the TF-IDF is fitted unless given).
+
+    Sides with more than `ann_threshold` candidates (default ANN_MIN_CANDIDATES) are searched approximately.
+    """
+    return MatchIndex(profiles, vectors, lexical, ann_threshold=ann_threshold)
 
 
 def refresh_index(index: MatchIndex, upserts: Iterable[Profile] = (),
@@ -267,4 +297,5 @@ def refresh_index(index: MatchIndex, upserts: Iterable[Profile] = (),
     merged = {p.id: index.vectors(p.id) for p in kept}
     merged.update(vectors or {})
     # Reusing the fitted vocabulary keeps refreshes cheap; refit now and then so idf follows the corpus.
-    return MatchIndex(kept + upserts, merged, None if refit_lexical else index.lexical, index.dim)
+    return MatchIndex(kept + upserts, merged, None if refit_lexical else index.lexical, index.dim,
+                      ann_threshold=index.ann_threshold)

@@ -115,3 +115,26 @@ def similarity_into(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matrix,
     for lo, hi, pos in segments:
         out[pos:pos + hi - lo] = full[lo:hi]
     return True
+
+
+def similarity_rows(query: tuple[np.ndarray, np.ndarray], rows_m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Return the cosine of a sparse query against a few rows of a CSR matrix (a gather, not a postings walk)."""
+    terms, values = query
+    out = np.zeros(len(rows), np.float32)
+    if len(terms) == 0 or len(rows) == 0:
+        return out
+    order = np.argsort(terms)
+    terms, values = terms[order], values[order]
+    starts, stops = rows_m.indptr[rows], rows_m.indptr[rows + 1]
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return out
+    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    cols = rows_m.indices[take]
+    at = np.minimum(np.searchsorted(terms, cols), len(terms) - 1)
+    hit = terms[at] == cols
+    owner = np.repeat(np.arange(len(rows)), lengths)[hit]
+    weights = rows_m.data[take][hit] * values[at[hit]]
+    out[:] = np.bincount(owner, weights=weights, minlength=len(rows))
+    return out

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from matchmaker.index import MatchIndex
-from matchmaker.lexical import similarity_into, similarity_to_all, sparse_row
+from matchmaker.lexical import similarity_into, similarity_rows, similarity_to_all, sparse_row
 
 COMPONENTS = ("dense", "lexical", "category", "country", "sector")
 
@@ -192,6 +192,12 @@ class Scan:
     category_table: np.ndarray  # per structure code
     sector_table: np.ndarray  # per structure code, from hashed bits (confirm exactly on a shortlist)
     code: np.ndarray
+    # Candidate positions the arrays stand for when only a subset was scored (scan_subset); None: all of them.
+    pos: np.ndarray | None = None
+
+    def candidate_positions(self, at: np.ndarray) -> np.ndarray:
+        """Return the candidate positions of entries of these arrays."""
+        return at if self.pos is None else self.pos[at]
 
     def category(self, pos: np.ndarray) -> np.ndarray:
         """Return the category overlap at these positions."""
@@ -284,6 +290,38 @@ def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, n
               big_x[lo:hi], big_y[lo:hi], ia[lo:hi], ib[lo:hi], t[lo:hi])
     return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32),
                 cands.structure_code)
+
+
+def scan_subset(index: MatchIndex, a: int, w: FusionWeights, pos: np.ndarray) -> Scan:
+    """Score the candidates at positions `pos` exactly as scan() scores them, by gathering their rows."""
+    p = index.profiles[a]
+    cands = index.candidates[p.side]
+    rows = cands.rows[pos]
+    m = len(pos)
+    v = index._vectors[a]
+    x = index.offer[rows] @ index.need[a] if v.need is not None else np.zeros(m, np.float32)
+    y = index.need[rows] @ index.offer[a] if v.offer is not None else np.zeros(m, np.float32)
+    xl = similarity_rows(sparse_row(index.lex_need, a), index.lex_offer, rows)
+    yl = similarity_rows(sparse_row(index.lex_offer, a), index.lex_need, rows)
+    category = overlap(cands.key_category, int(index.category_mask[a]), cands.key_count,
+                       float(index.category_count[a]))
+    sector = overlap(cands.key_sector, int(index.sector_mask[a]), None, 0.0)
+    code = cands.structure_code[pos]
+    s = (w.category * category + w.sector * sector).astype(np.float32)[code]
+    # Country fit as in scan(): 0.5 for shared targets, 1 where either works in the other's country.
+    country = np.zeros(m, np.float32)
+    targets = np.array([index.country_code[c] for c in p.target_countries], np.int32)
+    starts, lengths = index.target_ptr[rows], index.target_ptr[rows + 1] - index.target_ptr[rows]
+    total = int(lengths.sum())
+    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    theirs = index.target_codes[take]
+    owner = np.repeat(np.arange(m), lengths)
+    country[owner[np.isin(theirs, targets)]] = 0.5
+    country[np.isin(index.country[rows], targets)] = 1.0
+    country[owner[theirs == index.country[a]]] = 1.0
+    big_x, big_y, ia, ib, t = (np.empty(m, np.float32) for _ in range(5))
+    _fuse(w, np.float32(index.alpha[a]), cands.alpha[pos], x, y, xl, yl, country, s, big_x, big_y, ia, ib, t)
+    return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32), code, pos)
 
 
 def dense_block(index: MatchIndex, rows: list[int], cands) -> tuple[np.ndarray, np.ndarray]:
