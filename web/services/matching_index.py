@@ -20,6 +20,7 @@ from matchmaker import (
     recommend,
     refresh_index,
 )
+from matchmaker.index import SIDE_ORDER
 from models import MeetingRequest, Organization, OrganizationEmbedding
 from web.services.matching_vectors import (
     approved_rows,
@@ -82,12 +83,19 @@ def _load(session: Session, model: str, ids: list[int] | None) -> tuple[list, di
     return [p for p in profiles if p.id in vectors], vectors, [db_id[i] for i in waiting], db_id
 
 
+def _prepare_ann(index: MatchIndex | None) -> MatchIndex | None:
+    """Build the approximate-search structures now (large indexes only), not in the first user's request."""
+    if index is not None and any(index.uses_ann(side) for side in SIDE_ORDER):
+        index.ann().build()
+    return index
+
+
 def build_state(session: Session, model: str, serial: int = 0) -> IndexState:
     """A fresh index of every approved organization whose vectors are stored under the model."""
     version = index_version(session, model)
     snapshot = _snapshot(session, model)
     profiles, vectors, waiting, db_id = _load(session, model, None)
-    index = build_index(profiles, vectors) if profiles else None
+    index = _prepare_ann(build_index(profiles, vectors) if profiles else None)
     ready_ids = {db_id[p.id] for p in profiles}
     return IndexState(model, version, index, snapshot, {k: v for k, v in db_id.items() if v in ready_ids},
                       {v: k for k, v in db_id.items() if v in ready_ids}, set(waiting), serial)
@@ -109,7 +117,7 @@ def refresh_state(session: Session, state: IndexState) -> IndexState:
     ext_id = {i: e for i, e in state.ext_id.items() if i not in set(removed) | set(changed)}
     ext_id.update({db_id[p.id]: p.id for p in profiles})
     kept = len(state.index) - len(set(gone)) + len(profiles)
-    index = refresh_index(state.index, profiles, vectors, removed=gone) if kept else None
+    index = _prepare_ann(refresh_index(state.index, profiles, vectors, removed=gone) if kept else None)
     still_waiting = (state.waiting - set(changed) - set(removed)) | set(waiting)
     return IndexState(state.model, version, index, snapshot, {e: i for i, e in ext_id.items()}, ext_id,
                       still_waiting, state.serial + 1)
