@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matchmaker import Profile, ProfileVectors, build_index, recommend, recommend_all  # noqa: E402
+from matchmaker.engine import blas_threads  # noqa: E402
 from matchmaker.profiles import TECHNOLOGY_CATEGORIES  # noqa: E402
 
 COUNTRIES = ["ID", "VN", "TH", "PH", "MN", "BD", "KH", "LA", "MM", "KE", "CL", "CR", "MX", "SA", "LK", "PW",
@@ -141,10 +142,10 @@ def main() -> None:
         sides.append(index.profile(q).side)
     floor = []
     matrix = index.offer
-    # Same BLAS setting as the engine (one thread): on the shared 2-core box it is the faster floor too.
+    # Same BLAS thread count as the engine's queries, so the ratio compares like with like.
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    limiter = threadpool_limits(1, user_api="blas")
+    limiter = threadpool_limits(blas_threads(), user_api="blas")
     for q in queries:
         vec = index.need[index.row[q]] if index.need[index.row[q]].any() else index.offer[index.row[q]]
         s = time.perf_counter()
@@ -172,7 +173,7 @@ def main() -> None:
     for side in sorted(set(sides)):
         times = [t for t, s_ in zip(engine, sides) if s_ == side]
         print(f"  {side:9s} n={len(times):3d} p50={percentile_ms(times, 50):.2f} ms p95={percentile_ms(times, 95):.2f} ms")
-    print(f"floor (numpy {args.n}x{args.dim} matvec + argpartition): p50={f50:.2f} ms p95={f95:.2f} ms")
+    print(f"floor (numpy {args.n}x{args.dim} matvec + argpartition, {blas_threads()} BLAS threads as the engine): p50={f50:.2f} ms p95={f95:.2f} ms")
     ids = [p.id for p in profiles]
     if args.n > 20000:
         ids = [ids[i] for i in rng.choice(args.n, size=min(args.rank_all_sample, args.n), replace=False)]
