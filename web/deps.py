@@ -32,7 +32,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response goes out. With the default request scope FastAPI
+# commits after sending it, and a browser following a redirect-after-post could read the old data
+# (a browser test caught exactly that: a saved profile shown without the change).
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def load_user(request: Request, session: DbSession) -> User | None:
