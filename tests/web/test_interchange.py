@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 
 from models import Organization
 from tests.factories import create_organization, create_user
-from web.services.uploads import UploadStore
+from web.services.export import export_organizations
 from web.services.interchange import (
     ImportRejected,
     apply_import,
     detect_format,
-    export_organizations,
     import_organizations,
     plan_import,
 )
+from web.services.uploads import UploadStore
 
 GOOD = {"id": "a-1", "name": "Alpha Solar", "kind": "japanese_company", "country": "JP",
         "description": "Rooftop PV", "offers": ["Solar PV", "O&M"], "technology_categories": ["renewable_energy"],

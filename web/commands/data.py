@@ -86,7 +86,8 @@ def export_command(
 ) -> None:
     """Export organizations in the interchange format (importing the file back changes nothing)."""
     from models.session import session_scope
-    from web.services.interchange import FORMATS, export_organizations
+    from web.services.export import export_organizations
+    from web.services.interchange import FORMATS
 
     if fmt not in FORMATS:
         typer.echo("error: --format must be jsonl or csv", err=True)

@@ -16,6 +16,7 @@ from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
 from web.services import interchange
 from web.services.applications import DECISIONS, count_by_status, list_applications
+from web.services.export import iter_export_records, iter_export_text
 from web.services.matching import nudge_embedding
 from web.services.organizations import (
     STATUS_LABELS,
@@ -203,8 +204,7 @@ def export(request: Request, user: Organizer, format: str = "jsonl", approved_on
     def pieces():
         # Its own session: the response streams after the request's session is closed.
         with session_scope(factory) as session:
-            yield from interchange.iter_export_text(
-                interchange.iter_export_records(session, approved_only=approved_only), fmt)
+            yield from iter_export_text(iter_export_records(session, approved_only=approved_only), fmt)
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
     media = "application/x-ndjson; charset=utf-8" if fmt == "jsonl" else "text/csv; charset=utf-8"

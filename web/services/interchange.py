@@ -1,6 +1,6 @@
-"""The organization interchange format: read and check a file, plan and apply an import, export.
+"""The organization interchange format: read and check a file, plan and apply an import.
 
-The format is /work/shared/formats/organizations.md: JSON Lines (or CSV with `;`-joined lists).
+The format is described in docs/import-export.md: JSON Lines (or CSV with `;`-joined lists).
 An import is two steps: `plan_import` reads and checks every line and says what would change
 without writing; `apply_import` writes that plan (all-or-nothing unless `partial`).
 """
@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -388,63 +388,3 @@ def import_organizations(session: Session, content: bytes | str, fmt: str | None
     """Plan and apply in one go (the command line and tests)."""
     plan = plan_import(session, content, fmt, filename)
     return plan, apply_import(session, plan, partial=partial)
-
-
-# --- export --------------------------------------------------------------------------------
-
-def export_record(row: Any) -> dict[str, Any]:
-    """One organization in the format: fields in the format's order, empty optional fields left out."""
-    record: dict[str, Any] = {"id": row.external_id or f"mm-{row.id}"}
-    for name in COMPARED_FIELDS:
-        value = getattr(row, name)
-        if value or name in REQUIRED_FIELDS:
-            record[name] = list(value) if name in LIST_FIELDS else value
-    return record
-
-
-def iter_export_records(session: Session, *, approved_only: bool = False) -> Iterator[dict[str, Any]]:
-    """Every organization (or the approved ones) as format records, streamed in id order."""
-    query = select(*_compare_columns()).order_by(Organization.id)
-    if approved_only:
-        query = query.where(Organization.status == "approved")
-    for row in session.execute(query.execution_options(yield_per=2000)):
-        yield export_record(row)
-
-
-def _csv_safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def iter_export_text(records: Iterable[dict[str, Any]], fmt: str = "jsonl") -> Iterator[str]:
-    """The export file in pieces of about CHUNK_SIZE lines (for streaming responses)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(FORMAT_FIELDS)
-    for number, record in enumerate(records, 1):
-        if writer is None:
-            buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            writer.writerow([_csv_safe(";".join(value) if isinstance(value, list) else value)
-                             for value in (record.get(name, "") for name in FORMAT_FIELDS)])
-        if number % CHUNK_SIZE == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.getvalue():
-        yield buffer.getvalue()
-
-
-def export_organizations(session: Session, out: TextIO, fmt: str = "jsonl", *, approved_only: bool = False) -> int:
-    """Write the export to a text stream; returns the number of organizations."""
-    count = 0
-
-    def counted() -> Iterator[dict[str, Any]]:
-        nonlocal count
-        for record in iter_export_records(session, approved_only=approved_only):
-            count += 1
-            yield record
-
-    for piece in iter_export_text(counted(), fmt):
-        out.write(piece)
-    return count

@@ -28,7 +28,7 @@ from matchmaker import (
 from models import Organization, OrganizationEmbedding, TextEmbedding
 from models.base import utcnow
 from models.session import session_scope
-from web.services.interchange import export_record
+from web.services.export import export_record
 
 log = logging.getLogger(__name__)
 HASHING = "hashing"
