@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from web.cli import app
 
-BENCHMARK = Path("/work/shared/data/jcm-benchmark/dev")
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "jcm-benchmark" / "dev"
 FOLD_FILES = sorted(BENCHMARK.glob("fold*/organizations.jsonl"))
+assert FOLD_FILES, f"benchmark folds missing under {BENCHMARK}"
 GOOD = {"id": "a-1", "name": "Alpha Solar", "kind": "japanese_company", "country": "JP", "offers": ["PV"]}
 
 
@@ -44,7 +45,6 @@ def write(tmp_path: Path, name: str, content: str) -> str:
     return str(path)
 
 
-@pytest.mark.skipif(not FOLD_FILES, reason="benchmark data not available")
 @pytest.mark.parametrize("fold", FOLD_FILES, ids=lambda path: path.parent.name)
 def test_import_benchmark_fold_on_fresh_database(scratch_db, fold):
     lines = sum(1 for line in fold.read_text(encoding="utf-8").splitlines() if line.strip())
