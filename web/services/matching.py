@@ -19,9 +19,10 @@ from models import (
     TechnologyCategory,
     User,
 )
-from web.jobs import run_job_soon
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
+from web.jobs import run_job_soon
+from web.services import directory
 from web.services.matching_index import IndexState
 
 OPEN_STATUSES = ("pending", "accepted")
@@ -38,10 +39,9 @@ class Filters:
 
     @classmethod
     def from_params(cls, params: Any) -> Filters:
-        """Filters from query parameters, trimmed and bounded."""
-        def get(key: str, limit: int) -> str:
-            return str(params.get(key) or "").strip()[:limit]
-        return cls(country=get("country", 2).upper(), category=get("category", 40), kind=get("kind", 30))
+        """Filters from query parameters, trimmed and bounded as the directory's are."""
+        common = directory.Filters.from_params(params)
+        return cls(country=common.country, category=common.category, kind=common.kind)
 
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
