@@ -70,9 +70,16 @@ def test_normalize_rows_and_hashing():
     assert v.shape == (2, 32) and np.allclose(v[0], v[1])
 
 
-def test_env_overrides_auto_and_auto_falls_back_for_other_folders(monkeypatch, tmp_path):
+def test_env_overrides_auto(monkeypatch):
     monkeypatch.setenv("MATCHMAKER_EMBEDDING_PRECISION", "fp32")
     assert SentenceTransformerEmbedder().precision == "float32"
-    monkeypatch.delenv("MATCHMAKER_EMBEDDING_PRECISION")
-    (tmp_path / "config.json").write_text("{}")  # a model folder without tokenizer.json
-    assert SentenceTransformerEmbedder(str(tmp_path)).precision == "float32"
+
+
+@pytest.mark.parametrize("native_bf16, expected", [(False, "float32"), (True, "bfloat16")],
+                         ids=["avx2-only-cpu", "avx512-bf16-cpu"])
+def test_auto_falls_back_to_torch_for_folders_onnx_cannot_run(monkeypatch, tmp_path, native_bf16, expected):
+    # The rule, stated for both CPU kinds our machines have: a folder without tokenizer.json never gets
+    # onnx-fp32; it runs in torch, in bfloat16 only where the CPU has native bfloat16 instructions.
+    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: native_bf16)
+    (tmp_path / "config.json").write_text("{}")
+    assert SentenceTransformerEmbedder(str(tmp_path)).precision == expected
