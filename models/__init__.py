@@ -1,6 +1,21 @@
 """SQLAlchemy 2 models: one module per aggregate. Imports SQLAlchemy only."""
 
 from models.base import Base
+from models.event import (
+    EVENT_STATUSES,
+    HOLDING_STATUSES,
+    PROPOSAL_STATUSES,
+    REGISTRATION_STATUSES,
+    Event,
+    EventAttendee,
+    EventBreak,
+    EventMeeting,
+    EventMeetingSeat,
+    EventRegistration,
+    EventUnavailableSlot,
+    MeetingProposal,
+    MeetingProposalOption,
+)
 from models.matching import DismissedMatch, OrganizationEmbedding, TextEmbedding
 from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, MeetingRequestEvent, ThreadRead
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
@@ -13,9 +28,20 @@ __all__ = [
     "Country",
     "CtcnTechnology",
     "DismissedMatch",
+    "EVENT_STATUSES",
+    "Event",
+    "EventAttendee",
+    "EventBreak",
+    "EventMeeting",
+    "EventMeetingSeat",
+    "EventRegistration",
+    "EventUnavailableSlot",
+    "HOLDING_STATUSES",
     "LoginAttempt",
     "MEETING_STATUSES",
     "MeetingMessage",
+    "MeetingProposal",
+    "MeetingProposalOption",
     "MeetingRequest",
     "MeetingRequestEvent",
     "Methodology",
@@ -25,10 +51,12 @@ __all__ = [
     "ORGANIZATION_KINDS",
     "ORGANIZATION_STATUSES",
     "Organization",
+    "PROPOSAL_STATUSES",
     "OrganizationEmbedding",
     "OrganizationTag",
     "OutboxEmail",
     "PasswordResetToken",
+    "REGISTRATION_STATUSES",
     "TechnologyCategory",
     "TextEmbedding",
     "ThreadRead",

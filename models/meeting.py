@@ -33,8 +33,8 @@ class MeetingRequest(Base):
     )
     message: Mapped[str] = mapped_column(Text)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # No foreign key yet: the events feature adds its table and the constraint.
-    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # A request made at an event: once accepted it waits for a place in the event's timetable.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     # Set only while pending; the unique constraint keeps one open request per pair, whoever asked.

@@ -17,6 +17,18 @@ NOTIFICATION_KINDS = (
     "request_expiring",
     "request_expired",
     "message_new",
+    # Events: registrations, the timetable and meetings (at events and arranged outside them).
+    "event_registration_new",
+    "event_registration_approved",
+    "event_registration_rejected",
+    "event_reminder",
+    "event_meeting_scheduled",
+    "event_meeting_moved",
+    "event_meeting_cancelled",
+    "meeting_proposed",
+    "meeting_confirmed",
+    "meeting_cancelled",
+    "meeting_reminder",
 )
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 
@@ -31,6 +43,13 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(30))
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("meeting_request.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # The organization the notification is about when there is no request (a registration, say).
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), nullable=True
     )
     # Unique so a job that runs twice (or in two processes) cannot notify twice, e.g. "expiring:12:user:3".
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)

@@ -38,12 +38,12 @@ def test_request_meeting_creates_pending_request_and_event(client, session, sett
     session.commit()
     token = logged_in(client, alice)
     response = client.post("/requests/new", data={"to": bob.organization_id, "message": "Let us talk chillers.",
-                                                  "topics": "chillers, heat pumps", "event_id": "7",
+                                                  "topics": "chillers, heat pumps",
                                                   "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     req = session.scalar(select(MeetingRequest))
     assert (req.status, req.requester_org_id, req.recipient_org_id) == ("pending", alice.organization_id, bob.organization_id)
-    assert req.topics == ["chillers", "heat pumps"] and req.event_id == 7
+    assert req.topics == ["chillers", "heat pumps"] and req.event_id is None
     assert (req.expires_at - req.created_at).days == 14
     assert _events(session, req.id) == [(None, "pending", alice.id)]
     assert response.headers["location"] == f"/requests/{req.id}?sent=1"

@@ -11,7 +11,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import NOTIFICATION_KINDS, MeetingRequest, Notification, NotificationPreference, User
+from models import (
+    NOTIFICATION_KINDS,
+    Event,
+    MeetingRequest,
+    Notification,
+    NotificationPreference,
+    Organization,
+    User,
+)
 from models.base import utcnow
 from web import i18n
 from web.errors import NotFound
@@ -27,8 +35,19 @@ KIND_LABELS = {
     "request_expiring": N_("Requests about to expire"),
     "request_expired": N_("Expired requests"),
     "message_new": N_("New messages"),
+    "event_registration_new": N_("Event registrations to review (organizers)"),
+    "event_registration_approved": N_("Event registrations approved"),
+    "event_registration_rejected": N_("Event registrations declined"),
+    "event_reminder": N_("Reminders before an event"),
+    "event_meeting_scheduled": N_("Meetings placed in an event timetable"),
+    "event_meeting_moved": N_("Event meetings moved"),
+    "event_meeting_cancelled": N_("Event meetings taken off the timetable"),
+    "meeting_proposed": N_("Meeting times proposed"),
+    "meeting_confirmed": N_("Meeting times confirmed"),
+    "meeting_cancelled": N_("Meetings cancelled"),
+    "meeting_reminder": N_("Reminders before a meeting"),
 }
-# In-app text; %(org)s is the organization on the other side.
+# In-app text; %(org)s is the organization on the other side, %(event)s the event's title.
 KIND_TEXTS = {
     "request_new": N_("%(org)s sent you a meeting request."),
     "request_accepted": N_("%(org)s accepted your meeting request."),
@@ -37,6 +56,17 @@ KIND_TEXTS = {
     "request_expiring": N_("The meeting request from %(org)s expires soon."),
     "request_expired": N_("Your meeting request to %(org)s expired without an answer."),
     "message_new": N_("New message from %(org)s"),
+    "event_registration_new": N_("%(org)s registered for %(event)s and waits for your approval."),
+    "event_registration_approved": N_("Your registration for %(event)s is confirmed."),
+    "event_registration_rejected": N_("Your registration for %(event)s was declined."),
+    "event_reminder": N_("%(event)s starts soon."),
+    "event_meeting_scheduled": N_("Your meeting with %(org)s at %(event)s has a time and a table."),
+    "event_meeting_moved": N_("Your meeting with %(org)s at %(event)s has moved."),
+    "event_meeting_cancelled": N_("Your meeting with %(org)s at %(event)s was taken off the timetable."),
+    "meeting_proposed": N_("%(org)s proposed times for a meeting."),
+    "meeting_confirmed": N_("%(org)s confirmed a meeting time."),
+    "meeting_cancelled": N_("The meeting with %(org)s was cancelled."),
+    "meeting_reminder": N_("Your meeting with %(org)s starts soon."),
 }
 SUBJECTS = {
     "request_new": N_("Meeting request from %(org)s"),
@@ -46,7 +76,23 @@ SUBJECTS = {
     "request_expiring": N_("Reminder: the meeting request from %(org)s expires soon"),
     "request_expired": N_("Your meeting request to %(org)s expired"),
     "message_new": N_("New message from %(org)s"),
+    "event_registration_new": N_("New registration for %(event)s: %(org)s"),
+    "event_registration_approved": N_("Registration confirmed: %(event)s"),
+    "event_registration_rejected": N_("Registration declined: %(event)s"),
+    "event_reminder": N_("Reminder: %(event)s"),
+    "event_meeting_scheduled": N_("Your meeting with %(org)s at %(event)s"),
+    "event_meeting_moved": N_("Moved: your meeting with %(org)s at %(event)s"),
+    "event_meeting_cancelled": N_("Off the timetable: your meeting with %(org)s at %(event)s"),
+    "meeting_proposed": N_("%(org)s proposed meeting times"),
+    "meeting_confirmed": N_("Meeting confirmed with %(org)s"),
+    "meeting_cancelled": N_("Meeting cancelled: %(org)s"),
+    "meeting_reminder": N_("Reminder: meeting with %(org)s"),
 }
+# Kinds that open the match thread, the agenda, or the event's page; others open the request.
+MATCH_KINDS = {"request_accepted", "message_new", "meeting_proposed", "meeting_cancelled"}
+AGENDA_KINDS = {"event_meeting_scheduled", "event_meeting_moved", "meeting_confirmed", "meeting_reminder"}
+EVENT_KINDS = {"event_registration_approved", "event_registration_rejected", "event_reminder",
+               "event_meeting_cancelled"}
 
 
 @lru_cache(maxsize=1)
@@ -62,17 +108,19 @@ def kind_label(kind: str) -> str:
     return _(KIND_LABELS.get(kind, kind))
 
 
-def link_for(kind: str, request_id: int | None) -> str:
-    """Where a notification leads: the match thread, or the request list it belongs to."""
+def link_for(kind: str, request_id: int | None, event_id: int | None = None) -> str:
+    """Where a notification leads: the match thread, the agenda, the event, or the request it belongs to."""
+    if kind == "event_registration_new" and event_id is not None:
+        return f"/events/{event_id}/registrations"
+    if kind in AGENDA_KINDS:
+        return "/agenda"
+    if kind in EVENT_KINDS and event_id is not None:
+        return f"/events/{event_id}"
     if request_id is None:
         return "/notifications"
-    if kind in ("request_accepted", "message_new"):
+    if kind in MATCH_KINDS:
         return f"/matches/{request_id}"
     return f"/requests/{request_id}"
-
-
-def other_org_name(req: MeetingRequest, viewer_org_id: int | None) -> str:
-    return req.other_org(viewer_org_id).name
 
 
 def email_enabled(session: Session, user_id: int, kind: str) -> bool:
@@ -97,47 +145,84 @@ def set_email_preferences(session: Session, user: User, enabled: set[str]) -> di
     return email_preferences(session, user)
 
 
-def render_email(settings, user: User, kind: str, req: MeetingRequest, extra: dict[str, Any] | None = None) -> tuple[str, str]:
-    """(subject, body) in the recipient's language."""
-    with i18n.use_language(user.language or settings.default_language):
-        org = other_org_name(req, user.organization_id)
-        context = {"user": user, "org": org, "request": req, "base_url": settings.base_url.rstrip("/"),
-                   "link": settings.base_url.rstrip("/") + link_for(kind, req.id),
-                   "settings_link": settings.base_url.rstrip("/") + "/notifications/settings"} | (extra or {})
-        subject = _(SUBJECTS[kind]) % {"org": org}
+def _subject_names(user: User, req: MeetingRequest | None, event: Event | None,
+                   org: Organization | None, language: str) -> dict[str, str]:
+    """The %(org)s and %(event)s of a notification's text, in the reader's language."""
+    if org is None and req is not None:
+        org = req.other_org(user.organization_id)
+    return {"org": org.name if org is not None else "", "event": event.title(language) if event is not None else ""}
+
+
+def render_email(settings, user: User, kind: str, req: MeetingRequest | None, extra: dict[str, Any] | None = None,
+                 *, event: Event | None = None, org: Organization | None = None) -> tuple[str, str]:
+    """(subject, body) in the recipient's language; templates get request, event, org and the link."""
+    language = user.language or settings.default_language
+    with i18n.use_language(language):
+        names = _subject_names(user, req, event, org, language)
+        base = settings.base_url.rstrip("/")
+        link = base + link_for(kind, req.id if req else None, event.id if event else None)
+        context = {"user": user, "org": names["org"], "event_title": names["event"], "request": req, "event": event,
+                   "base_url": base, "link": link, "settings_link": base + "/notifications/settings"} | (extra or {})
+        subject = _(SUBJECTS[kind]) % names
         body = email_environment().get_template(f"{kind}.txt").render(context)
     return subject, body
 
 
-def notify_user(session: Session, settings, user: User, kind: str, req: MeetingRequest,
-                dedupe_key: str | None = None, extra: dict[str, Any] | None = None) -> bool:
-    """One in-app notification and, unless switched off, one queued email; False if already notified."""
-    note = Notification(user_id=user.id, kind=kind, request_id=req.id, dedupe_key=dedupe_key)
+def notify_user(session: Session, settings, user: User, kind: str, req: MeetingRequest | None,
+                dedupe_key: str | None = None, extra: dict[str, Any] | None = None, *,
+                event: Event | None = None, org: Organization | None = None) -> bool:
+    """One in-app notification and, unless switched off, one queued email; False if already notified.
+
+    `req` is the meeting request it is about (if any), `event` the event, `org` the organization on
+    the other side when there is no request (it defaults to the request's other side).
+    """
+    note = Notification(user_id=user.id, kind=kind, request_id=req.id if req else None,
+                        event_id=event.id if event else None, organization_id=org.id if org else None,
+                        dedupe_key=dedupe_key)
     try:
         with session.begin_nested():
             session.add(note)
     except IntegrityError:
         return False  # the unique dedupe key says this was done already (another run or process)
     if user.email and email_enabled(session, user.id, kind):
-        subject, body = render_email(settings, user, kind, req, extra)
+        subject, body = render_email(settings, user, kind, req, extra, event=event, org=org)
         outbox.enqueue_email(session, user.email, subject, body, user.language,
                              dedupe_key=dedupe_key or f"notification:{note.id}")
     return True
 
 
-def notify_org(session: Session, settings, org_id: int, kind: str, req: MeetingRequest,
-               dedupe_prefix: str | None = None, extra: dict[str, Any] | None = None,
-               skip_user_id: int | None = None) -> int:
-    """Notify every active user of an organization; returns how many were newly notified."""
-    users = session.scalars(select(User).where(User.organization_id == org_id, User.is_active.is_(True))
-                            .order_by(User.id)).all()
+def notify_users(session: Session, settings, users: list[User], kind: str, req: MeetingRequest | None,
+                 dedupe_prefix: str | None = None, extra: dict[str, Any] | None = None,
+                 skip_user_id: int | None = None, *, event: Event | None = None,
+                 org: Organization | None = None) -> int:
+    """Notify each user once (per dedupe prefix); returns how many were newly notified."""
     count = 0
     for user in users:
         if user.id == skip_user_id:
             continue
         key = f"{dedupe_prefix}:user:{user.id}" if dedupe_prefix else None
-        count += notify_user(session, settings, user, kind, req, key, extra)
+        count += notify_user(session, settings, user, kind, req, key, extra, event=event, org=org)
     return count
+
+
+def notify_org(session: Session, settings, org_id: int, kind: str, req: MeetingRequest | None,
+               dedupe_prefix: str | None = None, extra: dict[str, Any] | None = None,
+               skip_user_id: int | None = None, *, event: Event | None = None,
+               org: Organization | None = None) -> int:
+    """Notify every active user of an organization; returns how many were newly notified."""
+    users = session.scalars(select(User).where(User.organization_id == org_id, User.is_active.is_(True))
+                            .order_by(User.id)).all()
+    return notify_users(session, settings, list(users), kind, req, dedupe_prefix, extra, skip_user_id,
+                        event=event, org=org)
+
+
+def notify_organizers(session: Session, settings, kind: str, dedupe_prefix: str | None = None, *,
+                      event: Event | None = None, org: Organization | None = None,
+                      extra: dict[str, Any] | None = None) -> int:
+    """Notify every active organizer (new registrations to review, say)."""
+    users = session.scalars(select(User).where(User.role == "organizer", User.is_active.is_(True))
+                            .order_by(User.id)).all()
+    return notify_users(session, settings, list(users), kind, None, dedupe_prefix, extra, event=event, org=org)
 
 
 def unread_count(session: Session, user: User) -> int:
@@ -147,15 +232,21 @@ def unread_count(session: Session, user: User) -> int:
 
 
 def _describe(session: Session, user: User, notes: list[Notification]) -> list[dict[str, Any]]:
-    ids = {note.request_id for note in notes if note.request_id}
-    reqs = {req.id: req for req in session.scalars(select(MeetingRequest).where(MeetingRequest.id.in_(ids)))}
+    def rows(model, ids):
+        ids = {i for i in ids if i}
+        return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+
+    reqs = rows(MeetingRequest, (note.request_id for note in notes))
+    events = rows(Event, (note.event_id for note in notes))
+    orgs = rows(Organization, (note.organization_id for note in notes))
+    language = i18n.current_language()
     items = []
     for note in notes:
-        req = reqs.get(note.request_id)
-        org = other_org_name(req, user.organization_id) if req else ""
+        names = _subject_names(user, reqs.get(note.request_id), events.get(note.event_id),
+                               orgs.get(note.organization_id), language)
         items.append({"id": note.id, "kind": note.kind, "read": note.read_at is not None,
-                      "created_at": note.created_at, "text": _(KIND_TEXTS.get(note.kind, note.kind)) % {"org": org},
-                      "link": link_for(note.kind, note.request_id)})
+                      "created_at": note.created_at, "text": _(KIND_TEXTS.get(note.kind, note.kind)) % names,
+                      "link": link_for(note.kind, note.request_id, note.event_id)})
     return items
 
 
