@@ -4,6 +4,7 @@ from web.routes import (
     api,
     auth,
     directory,
+    event_matching,
     home,
     language,
     notifications,
@@ -26,6 +27,7 @@ ROUTERS = [
     organizer.router,
     prematching.router,
     requests.router,
+    event_matching.router,
     notifications.router,
     api.router,
 ]

@@ -74,9 +74,14 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
         if user.organization_id:
             existing = meetings.open_request_between(session, user.organization_id, target.id)
         status_code = exc.status_code
+    # A request made from an event's participants: the form names the event, and says early if it cannot be.
+    event, event_error = meetings.event_for_request(session, user, target, values.get("event_id"))
+    if event_error and not refusal:
+        errors = {"event_id": event_error} | errors
     return render(request, "requests/new.html", {
-        "active_tab": "prematching", "target": target, "values": values, "errors": errors, "refusal": refusal,
-        "existing": existing, "kind_label": kind_label, "max_message": meetings.MAX_MESSAGE,
+        "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
+        "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
+        "max_message": meetings.MAX_MESSAGE, "event": event,
     }, status_code=status_code)
 
 
