@@ -60,3 +60,7 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
+    timetable_time_limit_seconds: float = Field(
+        default=10.0, gt=0, le=120,
+        description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "
+                    "organizer's page waits for it; seminar-sized events take well under a second).")

@@ -14,6 +14,7 @@ from web.routes import (
     profile,
     requests,
     technologies,
+    timetable,
 )
 
 ROUTERS = [
@@ -28,6 +29,7 @@ ROUTERS = [
     prematching.router,
     requests.router,
     event_matching.router,
+    timetable.router,
     notifications.router,
     api.router,
 ]
