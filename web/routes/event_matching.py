@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from web.deps import CurrentUser, DbSession
 from web.services import event_matching
-from web.services.event_times import place_text, when_text
+from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
 from web.services.matching import nudge_embedding
 from web.services.matching_index import get_cache
@@ -37,5 +37,5 @@ def participants(request: Request, session: DbSession, user: CurrentUser, event_
         nudge_embedding(app)
     return render(request, "event_matching/participants.html", {
         "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
-        "kind_label": kind_label, "when_text": when_text, "place_text": place_text,
+        "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,
     }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})

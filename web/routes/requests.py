@@ -11,6 +11,7 @@ from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
 from web.services import meetings, messages, notifications
+from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
@@ -81,7 +82,7 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     return render(request, "requests/new.html", {
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
         "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
-        "max_message": meetings.MAX_MESSAGE, "event": event,
+        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text,
     }, status_code=status_code)
 
 

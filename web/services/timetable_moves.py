@@ -65,7 +65,7 @@ def parse_table(event: Event, value: Any) -> int | None:
 
 def _conflicts(session: Session, event: Event, meeting: EventMeeting, slot, table: int | None) -> dict[str, str]:
     """Why the meeting cannot take this slot and table: one clear message per field ('slot', 'table')."""
-    when = span_text(slot.starts_at, event.meeting_minutes, event.time_zone)
+    when = span_text(slot.starts_at, event.meeting_minutes, event.time_zone, with_date=False)
     orgs = {meeting.request.requester_org_id: meeting.request.requester_org,
             meeting.request.recipient_org_id: meeting.request.recipient_org}
     problems: list[str] = []
