@@ -19,10 +19,15 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def org(session, country: str = "JP", kind: str = "japanese_company", categories=(), **overrides):
+def org(session, country: str = "JP", kind: str = "japanese_company", categories=(), reviewed_at=None,
+        **overrides):
     """An organization (approved unless status is given) with technology categories."""
-    return create_organization(session, country=country, kind=kind, technology_categories=list(categories),
-                               **overrides)
+    row = create_organization(session, country=country, kind=kind, technology_categories=list(categories),
+                              **overrides)
+    if reviewed_at is not None:
+        row.reviewed_at = reviewed_at
+        session.flush()
+    return row
 
 
 def tag(session, organization, value: str) -> None:

@@ -129,7 +129,8 @@ class Chart:
         rows = []
         for i, category in enumerate(self.categories):
             total = [totals[i]] if self.total_label else []
-            rows.append([category.label] + [s.values[i] for s in self.series] + total + [s.values[i] for s in self.extra])
+            values = [s.values[i] for s in self.series] + total + [s.values[i] for s in self.extra]
+            rows.append([category.label] + values)
         return rows
 
     def summary(self) -> str:
@@ -324,8 +325,9 @@ def plot_figure(chart: Chart) -> Figure:
         for s in series:
             for x, v, category in zip(xs, s.values, categories):
                 if v:
-                    shapes.append(Shape("rect", x=_r(x - width / 2), y=y_of(v), w=_r(width), h=_r(plot_bottom - y_of(v)),
-                                        fill=s.colour, role="column", tip=_tip(category.label, s, v, single)))
+                    shapes.append(Shape("rect", x=_r(x - width / 2), y=y_of(v), w=_r(width),
+                                        h=_r(plot_bottom - y_of(v)), fill=s.colour, role="column",
+                                        tip=_tip(category.label, s, v, single)))
     if chart.reference:
         label, value = chart.reference
         shapes.append(Shape("line", x=_r(left), y=y_of(value), x2=WIDTH, y2=y_of(value), stroke=TEXT, dash="6 4",

@@ -212,11 +212,14 @@ def countries_chart(scope: Scope) -> Chart:
     counts = _grouped_counts(scope, Organization.country)
     keys = set(counts[0]) | set(counts[1]) | set(counts[2])
     labels = {code: country_name(code, scope.language) for code in keys}
-    who = _("approved participants") if scope.event else _("approved organizations")
-    return _grouped_chart(scope, "countries", _("By country"),
-                          _("Where the %(who)s are based, by kind; the table adds requests and matches.") % {"who": who},
-                          _("Country"), labels, counts,
-                          _("No approved participants yet.") if scope.event else _("No approved organizations yet."))
+    if scope.event:
+        description = _("Where the approved participants are based, by kind; the table adds this event's requests "
+                        "and matches.")
+        empty = _("No approved participants yet.")
+    else:
+        description = _("Where the approved organizations are based, by kind; the table adds requests and matches.")
+        empty = _("No approved organizations yet.")
+    return _grouped_chart(scope, "countries", _("By country"), description, _("Country"), labels, counts, empty)
 
 
 def categories_chart(scope: Scope) -> Chart:
@@ -224,11 +227,14 @@ def categories_chart(scope: Scope) -> Chart:
     slugs = set(counts[0]) | set(counts[1]) | set(counts[2])
     names = {c.slug: c.name(scope.language) for c in
              scope.session.scalars(select(TechnologyCategory).where(TechnologyCategory.slug.in_(slugs)))}
-    who = _("approved participants") if scope.event else _("approved organizations")
-    return _grouped_chart(scope, "categories", _("By technology category"),
-                          _("Technology categories of the %(who)s (an organization can have several).") % {"who": who},
-                          _("Technology category"), names, counts,
-                          _("No approved organization has chosen a technology category yet."))
+    if scope.event:
+        description = _("Technology categories of the approved participants (an organization can have several).")
+        empty = _("No approved participant has chosen a technology category yet.")
+    else:
+        description = _("Technology categories of the approved organizations (an organization can have several).")
+        empty = _("No approved organization has chosen a technology category yet.")
+    return _grouped_chart(scope, "categories", _("By technology category"), description, _("Technology category"),
+                          names, counts, empty)
 
 
 def first_activity(session: Session, columns_and_conditions) -> datetime | None:

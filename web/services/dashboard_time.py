@@ -48,10 +48,10 @@ def offset_periods(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple
     return periods
 
 
-def local_day(session: Session, column: ColumnElement, zone: ZoneInfo, start: datetime,
+def local_day(dialect: str, column: ColumnElement, zone: ZoneInfo, start: datetime,
               end: datetime) -> ColumnElement:
     """An SQL expression for the local date of a UTC timestamp column, valid for rows in [start, end)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # Stored as UTC without a zone: read it as UTC, then express it in the zone.
         return cast(func.timezone(zone.key, func.timezone("UTC", column)), Date)
     periods = offset_periods(zone, start, end)
@@ -82,7 +82,7 @@ def count_per_day(session: Session, column: ColumnElement, conditions: Iterable[
                   first: date, last: date) -> dict[date, int]:
     """Rows per local day from `first` to `last` (inclusive) whose column falls in those days."""
     start, end = day_bounds(zone, first, last)
-    day = local_day(session, column, zone, start, end).label("local_day")
+    day = local_day(session.get_bind().dialect.name, column, zone, start, end).label("local_day")
     # Grouped by the output name: PostgreSQL would not see two separately bound copies of the
     # expression (the zone is a parameter) as the same.
     query = (select(day, func.count()).where(column >= start, column < end, *conditions).group_by("local_day"))
