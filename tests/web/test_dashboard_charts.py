@@ -190,3 +190,14 @@ def test_csv_has_header_total_extra_columns_and_formula_guard():
                   [Series("A", [1, 2]), Series("B", [3, 0])], extra=[Series("Sent", [7, 8])], total_label="Total")
     assert chart_csv(chart) == ("\ufeffCountry,A,B,Total,Sent\r\n'=SUM(A1),1,3,4,7\r\nJapan,2,0,2,8\r\n")
     assert chart.summary() == "=SUM(A1): 4; Japan: 2"
+
+
+def test_event_activity_after_the_event_says_so(session):
+    ev = event(session, starts_at=at(2026, 6, 12, 0), ends_at=at(2026, 6, 12, 3))
+    register(session, ev, org(session), created_at=at(2026, 6, 20))
+    session.flush()
+    chart = dashboard_event.event_chart(session, ev, "activity", language="en", now=at(2026, 7, 1))
+    assert chart.is_empty and chart.empty_text == "No registrations or requests in the days before the event."
+    ev2 = event(session)
+    assert dashboard_event.event_chart(session, ev2, "activity", language="en").empty_text == \
+        "No registrations or requests yet."

@@ -245,10 +245,13 @@ def first_activity(session: Session, columns_and_conditions) -> datetime | None:
 
 def activity_chart(scope: Scope, key: str, title: str, description: str, header: str,
                     measures: list[tuple[str, object, object]], first: date | None, last: date,
-                    weekly: bool, empty: str) -> Chart:
-    """Counts per local day (or week) of each (label, timestamp column, condition) from first to last."""
+                    weekly: bool, empty: str, outside: str) -> Chart:
+    """Counts per local day (or week) of each (label, timestamp column, condition) from first to last.
+
+    `empty` explains a chart with no activity at all, `outside` one whose activity all falls outside the days shown.
+    """
     if first is None or first > last:
-        return Chart(key, "line", title, description, header, [], [], empty_text=empty)
+        return Chart(key, "line", title, description, header, [], [], empty_text=empty if first is None else outside)
     buckets = ([timeline.week_start(first) + timedelta(weeks=n)
                 for n in range((timeline.week_start(last) - timeline.week_start(first)).days // 7 + 1)]
                if weekly else timeline.days(first, last))
@@ -259,7 +262,7 @@ def activity_chart(scope: Scope, key: str, title: str, description: str, header:
         values = timeline.per_week(counts, buckets) if weekly else [counts.get(day, 0) for day in buckets]
         series.append(Series(label, values))
     categories = [Category(day.isoformat(), f"{day.month}/{day.day}") for day in buckets]
-    return Chart(key, "line", title, description, header, categories, series, empty_text=empty)
+    return Chart(key, "line", title, description, header, categories, series, empty_text=outside)
 
 
 def today_in(scope: Scope) -> date:
@@ -295,7 +298,8 @@ def _platform_activity(scope: Scope) -> Chart:
     return activity_chart(scope, "activity", _("Activity per week"),
                            _("Weeks start on Monday, in your time zone (%(zone)s); the last %(n)d weeks at most.")
                            % {"zone": scope.zone.key, "n": WEEKS},
-                           _("Week from"), measures, start, today, True, _("Nothing has happened yet."))
+                           _("Week from"), measures, start, today, True, _("Nothing has happened yet."),
+                           _("Nothing has happened in the weeks shown."))
 
 
 def _event_rows(session: Session, language: str, limit: int = 50) -> list[EventRow]:

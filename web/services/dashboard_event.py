@@ -79,7 +79,8 @@ def _event_activity(scope: Scope) -> Chart:
     return activity_chart(scope, "activity", _("Activity per day up to the event"),
                            _("Days in the event's time zone (%(zone)s); at most the %(n)d days before the event.")
                            % {"zone": event.time_zone, "n": EVENT_DAYS},
-                           _("Day"), measures, start, last, False, _("No registrations or requests yet."))
+                           _("Day"), measures, start, last, False, _("No registrations or requests yet."),
+                           _("No registrations or requests in the days before the event."))
 
 
 def _slots_chart(scope: Scope) -> Chart:
