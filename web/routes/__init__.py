@@ -3,6 +3,7 @@
 from web.routes import (
     api,
     auth,
+    dashboard,
     directory,
     home,
     language,
@@ -24,6 +25,7 @@ ROUTERS = [
     directory.router,
     technologies.router,
     organizer.router,
+    dashboard.router,
     prematching.router,
     requests.router,
     notifications.router,
