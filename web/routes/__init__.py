@@ -3,6 +3,7 @@
 from web.routes import (
     api,
     auth,
+    dashboard,
     directory,
     event_matching,
     home,
@@ -26,6 +27,7 @@ ROUTERS = [
     directory.router,
     technologies.router,
     organizer.router,
+    dashboard.router,
     prematching.router,
     requests.router,
     event_matching.router,
