@@ -623,3 +623,14 @@ def test_timetable_of_finished_event_cannot_change(client, session, settings, se
     response = _run(client, event, token, htmx=True)
     assert response.status_code == 409 and "is over" in soup(response).select_one("#timetable-notice").get_text()
     assert _move(client, event, token, meeting, 0, "1").status_code == 409
+
+
+def test_reason_codes_read_with_or_without_the_organization(session):
+    from tests.factories import create_organization
+    from web.services.timetable_view import reason_text
+
+    a, b = create_organization(session, name="Alpha"), create_organization(session, name="Beta")
+    assert reason_text(f"party_busy:{b.id}", a, b) == "Beta is in other meetings in every slot both sides can make."
+    assert reason_text("withdrawn", a, b) == "Alpha or Beta is no longer a confirmed participant."
+    assert reason_text("no_table", a, b) == "Every table is taken in the slots both sides can make."
+    assert reason_text("", a, b) == "Not placed yet: run the timetable."

@@ -101,10 +101,19 @@ class TimetableView:
         return [rows[i] for i in ids if i in rows]
 
 
+# The same reasons when the stored code does not say which organization (written by another area, say).
+UNNAMED_REASON_TEXTS = {
+    "party_busy": N_("%(a)s or %(b)s is in other meetings in every slot both sides can make."),
+    "withdrawn": N_("%(a)s or %(b)s is no longer a confirmed participant."),
+}
+
+
 def reason_text(code: str, a: Organization, b: Organization) -> str:
     """A stored reason code ('party_busy:12') in the current language, naming the organization."""
     key, _sep, party = code.partition(":")
     org = a if party == str(a.id) else b if party == str(b.id) else None
+    if org is None and key in UNNAMED_REASON_TEXTS:
+        return _(UNNAMED_REASON_TEXTS[key]) % {"a": a.name, "b": b.name}
     text = _(REASON_TEXTS.get(key, REASON_TEXTS[""]))
     return text % {"a": a.name, "b": b.name, "org": org.name if org else ""}
 
