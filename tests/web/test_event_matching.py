@@ -330,3 +330,18 @@ def test_accept_through_page_creates_event_meeting(client, session, settings, pa
     row = soup(client.get(f"/events/{event.id}/participants")).find(id=f"participant-{bob.organization_id}")
     assert row.select_one(".participant-state")["data-state"] == "accepted"
     assert csrf_token(client, f"/events/{event.id}/participants")
+
+
+def test_event_request_through_api_is_refused_with_field(client, session, pair):
+    event, alice, _bob = pair
+    carol = member(session, "Gamma")  # not registered
+    session.commit()
+    login(client, alice)
+    token = client.get("/api/v1/me").json()["csrf_token"]
+    response = client.post("/api/v1/requests", headers={"X-CSRF-Token": token},
+                           json={"to_organization_id": carol.organization_id, "message": "Hello",
+                                 "event_id": event.id})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["fields"]["event_id"] == "Gamma is not a confirmed participant of JCM Seminar Bangkok."
+    assert session.scalar(select(MeetingRequest)) is None
