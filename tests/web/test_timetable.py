@@ -634,3 +634,15 @@ def test_reason_codes_read_with_or_without_the_organization(session):
     assert reason_text("withdrawn", a, b) == "Alpha or Beta is no longer a confirmed participant."
     assert reason_text("no_table", a, b) == "Every table is taken in the slots both sides can make."
     assert reason_text("", a, b) == "Not placed yet: run the timetable."
+
+
+def test_report_says_published_meetings_kept_only_when_there_were_some(client, session, settings, seminar):
+    event, people, organizer = seminar
+    _match(session, settings, event, people, "Alpha", "Beta")
+    session.commit()
+    token = _organizer(client, organizer, event)
+    first = soup(_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
+    assert "Every published meeting kept" not in first
+    _publish(client, event, token)
+    second = soup(_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
+    assert "Every published meeting kept its time and table." in second

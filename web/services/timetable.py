@@ -55,6 +55,7 @@ class RunReport:
     bound: int | None = None
     with_meeting: int = 0
     possible: int = 0
+    published: int = 0  # meetings participants had seen before the run
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"moved_published": self.moved_published[:200], "moved_pinned": self.moved_pinned[:200]}
@@ -204,7 +205,8 @@ def run_timetable(session: Session, user: User, event_id: int, time_limit: float
     moved_pinned = [i for i in result.moved if i in pinned_before and i not in moved_published]
     return RunReport(event.id, len(problem.meetings), len(result.placements), len(result.unplaced),
                      moved_published, moved_pinned, result.solver, round(result.seconds, 3), result.upper_bound,
-                     result.participants_with_meeting, result.participants_possible)
+                     result.participants_with_meeting, result.participants_possible,
+                     sum(m.is_published for m in meetings if m.id in planned))
 
 
 def _notify(session: Session, settings, event: Event, meeting: EventMeeting, kind: str,
