@@ -127,7 +127,8 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
                  "If it was not you, ignore this email: your password stays as it is.") % {
             "hours": settings.password_reset_hours, "link": link}
     # Through the outbox: a slow or failing mail server never holds up the page, and sending is retried.
-    enqueue_email(session, user.email, subject, body, language=user.language)
+    # Sensitive: the link is a credential, so the stored body is removed once the mail is sent.
+    enqueue_email(session, user.email, subject, body, language=user.language, sensitive=True)
 
 
 def find_reset_token(session: Session, token: str) -> PasswordResetToken:
