@@ -204,3 +204,15 @@ def test_upload_store_refuses_bad_and_unknown_tokens(tmp_path):
     store.discard(token)
     with pytest.raises(ValidationFailed):
         store.load(token)
+
+
+def test_import_control_characters_are_line_errors(session):
+    broken = GOOD | {"id": "a-2", "name": "Alpha\nBcc: all@example.com", "description": "nul \x00 byte",
+                     "sectors": ["solar\tpv"], "source": "list\r\n2"}
+    plan = plan_import(session, jsonl(GOOD, broken))
+    assert [(error.line, error.field) for error in plan.errors] == [
+        (2, "name"), (2, "description"), (2, "sectors"), (2, "source")]
+    assert "single line" in plan.errors[0].message
+    # Line breaks stay allowed in free text (description, offers, needs).
+    plan = plan_import(session, jsonl(GOOD | {"description": "Line one\r\nline two\ttabbed", "offers": ["a\nb"]}))
+    assert plan.errors == []

@@ -17,6 +17,7 @@ from web.security import (
     DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token, token_digest, verify_password,
 )
 from web.services.outbox import enqueue_email
+from web.services.text import single_line_error
 from web.services.organizations import category_slugs, create_organization, validate_organization
 from web.settings import Settings
 
@@ -62,6 +63,8 @@ def sign_up(session: Session, form: dict[str, str]) -> User:
     full_name = form.get("full_name", "").strip()
     if not 1 <= len(full_name) <= 200:
         errors["full_name"] = _("Enter your name.")
+    elif message := single_line_error(full_name):
+        errors["full_name"] = message
     language = form.get("language", "en")
     if language not in LANGUAGES:
         language = "en"
@@ -157,9 +160,10 @@ def reset_password(session: Session, token: str, password: str, confirm: str) ->
 def create_organizer(session: Session, email: str, password: str, full_name: str = "") -> User:
     """Create an organizer account, or promote an existing user to organizer."""
     email = normalize_email(email)
-    message = check_password(password)
+    message = check_password(password) or single_line_error(full_name.strip())
     if message:
         raise ValidationFailed(message)
+    full_name = full_name.strip()
     user = find_user_by_email(session, email)
     if user is None:
         user = User(email=email, password_hash=hash_password(password), full_name=full_name, role="organizer")
