@@ -6,6 +6,7 @@ import logging
 import re
 import smtplib
 import unicodedata
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -60,7 +61,7 @@ def write_debug_copy(settings: Settings, message: EmailMessage, email_id: int | 
         return None
     folder = Path(settings.mail_debug_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = formatdate(localtime=False)[5:25].replace(" ", "-").replace(":", "")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{stamp}-mail-{email_id if email_id is not None else 'x'}.eml"
     path.write_bytes(message.as_bytes())
     return path
@@ -104,14 +105,25 @@ def send_mail(settings: Settings, to: str, subject: str, body: str, message_id: 
                     "To read mails in development, set MATCHMAKER_MAIL_DEBUG_DIR to a folder: each mail is written "
                     "there as an .eml file.")
         return
+    smtp = _SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds)
     try:
-        with _SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password)
-            smtp.send_message(message)
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password)
+        smtp.send_message(message)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
         if _permanent_refusal(exc):
             raise PermanentMailError(f"refused by the mail server: {exc}") from exc
         raise
+    finally:
+        _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """End the session; its answer does not matter (`with SMTP()` raises on one other than 221,
+    which after a delivered message would make the outbox send it again)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

@@ -20,6 +20,17 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.reply_delay = 0.0
+        self.refuse = {}  # recipient address -> the SMTP answer that refuses it, such as "550 5.1.1 No such user"
+        self.quit_reply = ""  # set to answer QUIT with something other than 221
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_reply or "221 Bye"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.original_content or envelope.content)))

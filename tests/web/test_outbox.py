@@ -273,3 +273,22 @@ def test_mail_debug_dir_keeps_each_mail_as_an_eml_file(session, session_factory,
     assert message["Message-ID"] == email.message_id and message["To"] == "aiko@example.com"
     assert "s3cr3t" in message.get_payload(decode=True).decode()
     assert str(path) in caplog.text and "s3cr3t" not in caplog.text
+
+
+def test_recipient_refused_for_good_fails_at_once_and_busy_is_retried(session, session_factory, settings, smtp_server):
+    controller, inbox = smtp_server
+    inbox.refuse = {"gone@example.com": "550 5.1.1 No such user", "busy@example.com": "450 4.2.1 Mailbox busy"}
+    gone, busy = _queue(session, to="gone@example.com"), _queue(session, to="busy@example.com")
+    stats = outbox.send_due_emails(session_factory, _settings(settings, controller.port))
+    assert stats == {"sent": 0, "failed": 1, "retry": 1}
+    row = _row(session, gone.id)
+    assert (row.status, row.attempts) == ("failed", 1) and "No such user" in row.last_error
+    assert _row(session, busy.id).status == "pending" and inbox.messages == []
+
+
+def test_odd_answer_to_quit_after_delivery_does_not_resend(session, session_factory, settings, smtp_server):
+    controller, inbox = smtp_server
+    inbox.quit_reply = "250 OK"  # some servers answer QUIT oddly; the message was taken already
+    email = _queue(session)
+    assert outbox.send_due_emails(session_factory, _settings(settings, controller.port))["sent"] == 1
+    assert _row(session, email.id).status == "sent" and len(inbox.messages) == 1
