@@ -36,7 +36,7 @@ def single_line(value: str) -> str:
 def build_message(settings: Settings, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
     """A plain-text UTF-8 message from the configured sender; PermanentMailError if it cannot be made."""
     if single_line(to) != to.strip() or not to.strip():
-        raise PermanentMailError(f"the recipient address {to!r} is not a single email address")
+        raise PermanentMailError("the recipient address is empty or holds a line break or control character")
     message = EmailMessage()
     try:
         message["From"] = settings.smtp_sender
@@ -60,10 +60,14 @@ def write_debug_copy(settings: Settings, message: EmailMessage, email_id: int | 
     if not settings.mail_debug_dir:
         return None
     folder = Path(settings.mail_debug_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{stamp}-mail-{email_id if email_id is not None else 'x'}.eml"
-    path.write_bytes(message.as_bytes())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(message.as_bytes())
+    except OSError as exc:  # a debugging aid never stops a mail
+        log.warning("could not write mail %s to %s: %s", email_id, folder, exc)
+        return None
     return path
 
 
