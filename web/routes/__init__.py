@@ -11,6 +11,7 @@ from web.routes import (
     organizer,
     prematching,
     profile,
+    proposals,
     requests,
     technologies,
 )
@@ -27,5 +28,6 @@ ROUTERS = [
     prematching.router,
     requests.router,
     notifications.router,
+    proposals.router,
     api.router,
 ]
