@@ -1,6 +1,7 @@
 """Routers per area, registered in this order by the app factory."""
 
 from web.routes import (
+    agenda,
     api,
     auth,
     directory,
@@ -29,5 +30,6 @@ ROUTERS = [
     requests.router,
     notifications.router,
     proposals.router,
+    agenda.router,
     api.router,
 ]
