@@ -104,7 +104,8 @@ def build_calendar(items: list[AgendaItem], settings, name: str) -> bytes:
 def agenda_calendar(session: Session, settings, user: User) -> bytes:
     """Every item of the user's organization, with cancelled meetings kept so calendars drop them."""
     items = agenda_items(session, user.organization_id, include_cancelled=True)
-    return build_calendar(items, settings, _("JCM Matchmaker agenda"))
+    name = user.organization.name if user.organization is not None else user.full_name or user.email
+    return build_calendar(items, settings, _("JCM Matchmaker: %(name)s") % {"name": name})
 
 
 def event_calendar(session: Session, settings, event: Event, viewer: User | None) -> bytes:
