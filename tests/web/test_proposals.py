@@ -1,4 +1,4 @@
-"""Meetings outside events: propose, confirm, decline, withdraw, cancel; validation, conflicts, authorization."""
+"""Meetings outside events: propose, confirm, decline, withdraw, cancel; conflicts and authorization."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.conftest import csrf_token
 from tests.factories import create_user, login
 from tests.web.agenda_support import TOKYO, at, confirmed_meeting, matched_pair, option, propose
 from tests.web.requests_support import HTMX, headers, logged_in, make_match, make_request, member, soup
-from web.errors import ValidationFailed
+from web.errors import Forbidden
 from web.services import proposals
 
 
@@ -27,72 +27,6 @@ def _notes(session, kind: str) -> list[Notification]:
     session.expire_all()
     return list(session.scalars(select(Notification).where(Notification.kind == kind)))
 
-
-def _errors(raw_options, zone=TOKYO):
-    with pytest.raises(ValidationFailed) as caught:
-        proposals.parse_options(raw_options, zone)
-    return caught.value.field_errors
-
-
-# --- validation ---------------------------------------------------------------------------------------------------
-
-def test_parse_options_takes_end_or_duration_in_the_proposers_zone():
-    start = at(TOKYO, 5, 14, 30)
-    by_end, by_duration = proposals.parse_options([option(start, 90), option(start + timedelta(days=1), 90, use_end=False)],
-                                                  TOKYO)
-    assert by_end.starts_at == start.astimezone(timezone.utc)
-    assert by_end.ends_at - by_end.starts_at == by_duration.ends_at - by_duration.starts_at == timedelta(minutes=90)
-    assert by_end.starts_at.tzinfo is not None
-
-
-def test_parse_options_end_past_midnight_is_the_next_day():
-    start = at(TOKYO, 5, 23, 30)
-    (parsed,) = proposals.parse_options([option(start, 60)], TOKYO)
-    assert parsed.ends_at - parsed.starts_at == timedelta(hours=1)
-
-
-@pytest.mark.parametrize("change, field", [
-    ({"start": "14:00", "end": "13:00"}, "end_1"),  # a slip, not a 23-hour meeting
-    ({"start": "09:00", "end": "18:00"}, "end_1"),  # longer than 8 hours
-    ({"end": "", "duration": "600"}, "duration_1"),
-    ({"end": "", "duration": ""}, "end_1"),
-    ({"end": "10:30", "duration": "30"}, "end_1"),  # 09:00 + 30 min is not 10:30
-    ({"location": "", "online_url": ""}, "location_1"),
-    ({"online_url": "ftp://files.example.com"}, "online_url_1"),
-    ({"online_url": "meet.example.com/abc"}, "online_url_1"),
-    ({"date": "10/03/2027"}, "date_1"),
-    ({"start": "9am"}, "start_1"),
-])
-def test_parse_options_names_the_field_at_fault(change, field):
-    raw = option(at(TOKYO, 5, 9), 60) | change
-    assert field in _errors([raw])
-
-
-def test_parse_options_refuses_a_time_in_the_past():
-    assert "start_1" in _errors([option(at(TOKYO, -1, 9))])
-
-
-def test_parse_options_refuses_a_time_the_clocks_skip():
-    # Britain moves its clocks from 01:00 to 02:00 on 28 March 2027: 01:30 never happens.
-    raw = {"date": "2027-03-28", "start": "01:30", "end": "03:00", "duration": "", "location": "London",
-           "online_url": ""}
-    assert "clocks change" in _errors([raw], "Europe/London")["start_1"]
-
-
-def test_parse_options_counts_one_to_three_and_skips_blank_rows():
-    blank = {name: "" for name in proposals.OPTION_FIELDS}
-    assert "options" in _errors([blank, blank, blank])
-    four = [option(at(TOKYO, 5 + n, 10)) for n in range(4)]
-    assert "options" in _errors(four)
-    assert len(proposals.parse_options([blank, option(at(TOKYO, 5, 10)), blank], TOKYO)) == 1
-
-
-def test_parse_options_refuses_the_same_time_twice():
-    start = at(TOKYO, 5, 10)
-    assert "start_2" in _errors([option(start), option(start, 30)])
-
-
-# --- proposing on the match page ----------------------------------------------------------------------------------
 
 @HTMX
 def test_propose_stores_options_in_the_proposers_zone_and_notifies(client, session, settings, htmx):
@@ -275,11 +209,11 @@ def test_withdraw_by_the_proposer(client, session, settings, htmx):
 def test_each_side_may_only_do_its_own_part(session, settings):
     alice, bob, req = matched_pair(session, settings)
     proposal = propose(session, settings, alice, req, at(TOKYO, 3, 10))
-    with pytest.raises(proposals.Forbidden):
+    with pytest.raises(Forbidden):
         proposals.confirm_proposal(session, settings, alice, req.id, proposal.id, proposal.options[0].id)
-    with pytest.raises(proposals.Forbidden):
+    with pytest.raises(Forbidden):
         proposals.decline_proposal(session, settings, alice, req.id, proposal.id)
-    with pytest.raises(proposals.Forbidden):
+    with pytest.raises(Forbidden):
         proposals.withdraw_proposal(session, settings, bob, req.id, proposal.id)
     assert session.get(MeetingProposal, proposal.id).status == "open"
 
