@@ -165,10 +165,17 @@ def test_event_calendar_adds_the_viewers_own_meetings_when_registered(client, se
         assert set(vevents(_download(client, f"/events/{event.id}/calendar.ics"))) == expected[name]
 
 
-def test_event_calendar_of_a_draft_is_404(client, session, settings):
+def test_event_calendar_of_a_draft_is_for_organizers_only(client, session, settings):
     draft = create_event(session, status="draft")
+    alice = member(session)
+    organizer = create_user(session, None, role="organizer")
     session.commit()
     assert client.get(f"/events/{draft.id}/calendar.ics").status_code == 404
+    login(client, alice)
+    assert client.get(f"/events/{draft.id}/calendar.ics").status_code == 404
+    client.cookies.clear()
+    login(client, organizer)
+    assert set(vevents(_download(client, f"/events/{draft.id}/calendar.ics"))) == {f"event-{draft.id}@testserver"}
 
 
 def test_agenda_ics_needs_a_member(client, session, settings):

@@ -157,7 +157,8 @@ def test_confirm_without_choosing_says_so(client, session, settings):
     response = client.post(f"/matches/{req.id}/proposals/{proposal.id}/confirm", data={"csrf_token": token},
                            headers=headers(True))
     assert response.status_code == 422
-    assert soup(response).find(id="e-option_id") is not None
+    page = soup(response)
+    assert page.find(id="e-option_id") is not None and page.find(id="proposal-error") is None
     assert session.get(MeetingProposal, proposal.id).status == "open"
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from models import EventRegistration, Notification, OutboxEmail
 from models.base import utcnow
-from models.session import make_engine, make_session_factory
 from tests.factories import create_user, login
 from tests.web.agenda_support import (
     TOKYO,
@@ -25,6 +24,7 @@ from tests.web.agenda_support import (
 )
 from tests.web.requests_support import make_match, member, soup
 from web import jobs
+from web.app import create_app
 from web.services import proposals, reminders
 
 
@@ -71,21 +71,20 @@ def test_event_reminder_goes_once_to_every_active_user_of_approved_registrations
     assert "JCM Seminar Santiago starts soon" in emails[0].body and "Your time" in emails[0].body
 
 
-def test_reminders_survive_a_restart(session_factory, settings, database_url):
+def test_reminders_survive_a_restart(session_factory, settings):
     with session_factory() as session:
         alice, _bob, req, _event, _meeting = _meeting_soon(session, settings)
         register(session, _soon_event(session), alice.organization_id)
         session.commit()
     assert jobs.remind_events(session_factory, settings) == 1
     assert jobs.remind_meetings(session_factory, settings) == 2
-    # A new process: its own engine and sessions, nothing remembered in memory.
-    engine = make_engine(database_url, pool_size=2)
+    # A restart: a new app with its own engine and sessions, nothing remembered in memory.
+    restarted = create_app(settings)
     try:
-        restarted = make_session_factory(engine)
-        assert jobs.remind_events(restarted, settings) == 0
-        assert jobs.remind_meetings(restarted, settings) == 0
+        assert jobs.remind_events(restarted.state.session_factory, restarted.state.settings) == 0
+        assert jobs.remind_meetings(restarted.state.session_factory, restarted.state.settings) == 0
     finally:
-        engine.dispose()
+        restarted.state.engine.dispose()
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(OutboxEmail)
                               .where(OutboxEmail.dedupe_key.like("%reminder%"))) == 3

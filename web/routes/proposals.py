@@ -45,8 +45,9 @@ def _act(request: Request, session, user, request_id: int, action, values: dict 
     try:
         action()
     except ValidationFailed as exc:
+        # Messages sit beside their fields; one without a field goes at the top of the panel.
         return _panel(request, session, user, request_id, values=values, errors=exc.field_errors,
-                      message="" if values else exc.message, status_code=422)
+                      message="" if exc.field_errors else exc.message, status_code=422)
     except proposals.ProposalConflict as exc:
         return _panel(request, session, user, request_id, values=values, message=exc.message,
                       status_code=exc.status_code)
