@@ -71,3 +71,10 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
+    event_reminder_hours: int = Field(
+        default=24, ge=1, description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
+    )
+    meeting_reminder_minutes: int = Field(
+        default=60, ge=1,
+        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
+    )

@@ -1,6 +1,7 @@
 """Routers per area, registered in this order by the app factory."""
 
 from web.routes import (
+    agenda,
     api,
     auth,
     dashboard,
@@ -12,6 +13,7 @@ from web.routes import (
     organizer,
     prematching,
     profile,
+    proposals,
     requests,
     technologies,
 )
@@ -29,5 +31,7 @@ ROUTERS = [
     prematching.router,
     requests.router,
     notifications.router,
+    proposals.router,
+    agenda.router,
     api.router,
 ]
