@@ -4,6 +4,7 @@ from web.routes import (
     api,
     auth,
     directory,
+    events,
     home,
     language,
     notifications,
@@ -11,6 +12,7 @@ from web.routes import (
     organizer,
     prematching,
     profile,
+    registrations,
     requests,
     technologies,
 )
@@ -26,6 +28,8 @@ ROUTERS = [
     organizer.router,
     prematching.router,
     requests.router,
+    events.router,
+    registrations.router,
     notifications.router,
     api.router,
 ]
