@@ -8,6 +8,7 @@ refused with a message saying so, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,14 +104,9 @@ def is_valid_zone(name: str) -> bool:
     return bool(name) and name in _zone_names()
 
 
-def _zone_names() -> set[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = available_timezones()
-    return _ZONES
-
-
-_ZONES: set[str] | None = None
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def local_to_utc(day: date, clock: time, zone_name: str) -> datetime:

@@ -172,12 +172,6 @@ def is_over(event: Event, now: datetime | None = None) -> bool:
     return event.ends_at <= (now or utcnow())
 
 
-def registration_open(event: Event, now: datetime | None = None) -> bool:
-    """Published, before the deadline, not over (places are checked when registering)."""
-    now = now or utcnow()
-    return event.is_published and now < event.registration_deadline and not is_over(event, now)
-
-
 def zone_text(zone: str, at: datetime, language: str) -> str:
     """Bangkok (UTC+07:00): the city in the language and the offset on that day."""
     offset = at.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)

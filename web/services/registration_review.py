@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import HOLDING_STATUSES, REGISTRATION_STATUSES, Event, EventRegistration, Organization
+from models import HOLDING_STATUSES, REGISTRATION_STATUSES, Event, EventRegistration
 from models.base import utcnow
 from web.errors import NotFound, ValidationFailed
 from web.i18n import _, country_name
@@ -32,8 +32,7 @@ MAX_REASON = 2000
 
 def list_registrations(session: Session, event: Event, status: str = "") -> list[EventRegistration]:
     """The event's registrations (of one status, or all), oldest first."""
-    query = (select(EventRegistration).join(Organization, EventRegistration.organization_id == Organization.id)
-             .where(EventRegistration.event_id == event.id))
+    query = select(EventRegistration).where(EventRegistration.event_id == event.id)
     if status in REGISTRATION_STATUSES:
         query = query.where(EventRegistration.status == status)
     return list(session.scalars(query.order_by(EventRegistration.created_at, EventRegistration.id)).unique())
