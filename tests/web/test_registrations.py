@@ -270,6 +270,45 @@ def test_two_registrations_for_the_last_place_cannot_both_win(session_factory, s
         assert check.scalar(select(func.count(EventRegistration.id))) == 2
 
 
+def test_two_colleagues_registering_at_once_hold_one_place(session_factory, settings):
+    """The same organization twice at the same moment: the unique key refuses the second, its place goes back."""
+    from models import User
+
+    with session_factory() as setup:
+        event = make_event(setup, capacity="5")
+        first = member(setup)
+        colleague = create_user(setup, first.organization)
+        setup.commit()
+        event_id, ids = event.id, (first.id, colleague.id)
+    people = [{"name": "Aiko", "title": "", "email": ""}]
+    a, b = session_factory(), session_factory()
+    outcome: dict[str, object] = {}
+    try:
+        registrations.register(a, settings, a.get(User, ids[0]), event_id, people)
+
+        def second_registration():
+            try:
+                registrations.register(b, settings, b.get(User, ids[1]), event_id, people)
+                b.commit()
+                outcome["b"] = "registered"
+            except registrations.RegistrationConflict as exc:
+                b.rollback()
+                outcome["b"] = exc.code
+
+        thread = threading.Thread(target=second_registration)
+        thread.start()
+        thread.join(timeout=0.5)
+        a.commit()
+        thread.join(timeout=30)
+        assert outcome["b"] == "already_registered"
+    finally:
+        a.close()
+        b.close()
+    with session_factory() as check:
+        assert check.get(Event, event_id).places_taken == 1
+        assert check.scalar(select(func.count(EventRegistration.id))) == 1
+
+
 # --- availability -----------------------------------------------------------------------------------
 
 @HTMX
