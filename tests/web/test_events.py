@@ -186,6 +186,10 @@ def test_organizer_pages_refuse_members_and_send_visitors_to_login(client, sessi
     url = path.format(id=event.id)
     response = client.get(url, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    token = csrf_token(client, "/events")
+    for post in (url, f"/events/{event.id}/publish", f"/events/{event.id}/unpublish"):
+        response = client.post(post, data=form_data(event_values(), token), follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login"), post
     login(client, alice)
     assert client.get(url).status_code == 403
     token = csrf_token(client, "/events")
