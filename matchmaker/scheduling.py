@@ -31,6 +31,7 @@ the common slots (a tie goes to the one with more meetings, then to the first pa
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -114,7 +115,7 @@ def _validate(problem: ScheduleProblem) -> None:
     if problem.tables is not None and problem.tables < 0:
         raise ValueError(f"tables must be None (online) or >= 0, got {problem.tables}")
     for party, slots in problem.availability.items():
-        bad = sorted(s for s in slots if not (isinstance(s, int) and 0 <= s < problem.n_slots))
+        bad = sorted(s for s in slots if not (_is_int(s) and 0 <= s < problem.n_slots))
         if bad:
             raise ValueError(f"availability of party {party} names slots {bad} outside 0..{problem.n_slots - 1}")
     seen: set[int] = set()
@@ -136,14 +137,19 @@ def _availability(problem: ScheduleProblem) -> dict[int, int]:
         for p in m.parties:
             if p not in out:
                 slots = problem.availability.get(p)
-                out[p] = everything if slots is None else sum(1 << s for s in set(slots))
+                out[p] = everything if slots is None else sum(1 << s for s in {int(s) for s in slots})
     return out
+
+
+def _is_int(x: object) -> bool:
+    """Whether x is an integer (numpy's too), not a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 def _table_ok(problem: ScheduleProblem, table: int | None) -> bool:
     if problem.tables is None:
         return table is None
-    return isinstance(table, int) and 1 <= table <= problem.tables
+    return _is_int(table) and 1 <= table <= problem.tables
 
 
 def _keep(problem: ScheduleProblem, avail: dict[int, int]) -> dict[int, tuple[int, int | None]]:
@@ -155,13 +161,14 @@ def _keep(problem: ScheduleProblem, avail: dict[int, int]) -> dict[int, tuple[in
     taken: set[tuple[int, int | None]] = set()
     for m in promised:
         s, t = m.current
-        if not (isinstance(s, int) and 0 <= s < problem.n_slots and _table_ok(problem, t)):
+        if not (_is_int(s) and 0 <= s < problem.n_slots and _table_ok(problem, t)):
             continue
         a, b = m.parties
         if not (avail[a] >> s & 1 and avail[b] >> s & 1) or (a, s) in busy or (b, s) in busy:
             continue
         if t is not None and (s, t) in taken:
             continue
+        s, t = int(s), None if t is None else int(t)
         kept[m.id] = (s, t)
         busy.update(((a, s), (b, s)))
         taken.add((s, t))
@@ -191,7 +198,7 @@ def _free_problem(problem: ScheduleProblem, avail: dict[int, int], kept: dict[in
         pairs.append((a, b))
         masks.append(avail[m.parties[0]] & avail[m.parties[1]] & ~busy[a] & ~busy[b] & open_slots)
         s = m.current[0] if m.current is not None else -1
-        prefer.append(s if isinstance(s, int) and 0 <= s < n else -1)
+        prefer.append(int(s) if _is_int(s) and 0 <= s < n else -1)
     return FreeProblem(n, len(index), cap, pairs, masks, prefer, covered), free
 
 
@@ -209,7 +216,7 @@ def _tables(problem: ScheduleProblem, kept: dict[int, tuple[int, int | None]], f
         t = m.current[1] if m.current is not None and m.current[0] == s else None
         if _table_ok(problem, t) and t is not None and (s, t) not in used:
             used.add((s, t))
-            out[m.id] = Placement(m.id, s, t)
+            out[m.id] = Placement(m.id, s, int(t))
         else:
             later.append((m, s))
     lowest = {}
@@ -343,7 +350,7 @@ def check_schedule(problem: ScheduleProblem, placements: Mapping[int, Placement]
         if m is None:
             errors.append(f"meeting {mid} is not in the problem")
             continue
-        if not (isinstance(pl.slot, int) and 0 <= pl.slot < problem.n_slots):
+        if not (_is_int(pl.slot) and 0 <= pl.slot < problem.n_slots):
             errors.append(f"meeting {mid} is in slot {pl.slot}, outside 0..{problem.n_slots - 1}")
             continue
         for p in m.parties:

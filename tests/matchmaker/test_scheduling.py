@@ -293,6 +293,29 @@ def test_upper_bound_is_tighter_than_counting_where_parties_bind():
     assert upper_bound(problem) == 3
 
 
+@pytest.mark.parametrize("problem", [
+    ScheduleProblem(n_slots=0, tables=2, availability={}, meetings=[MeetingSpec(1, (1, 2))]),
+    ScheduleProblem(n_slots=3, tables=0, availability={}, meetings=[MeetingSpec(1, (1, 2), current=(0, 1), pinned=True)]),
+    ScheduleProblem(n_slots=3, tables=2, availability={}, meetings=[]),
+])
+def test_degenerate_events_place_nothing_and_say_why(problem):
+    result = schedule_meetings(problem, compute_bound=True)
+    assert result.placements == {} and result.upper_bound == 0
+    assert [u.reason for u in result.unplaced] == ["no_common_slot" if problem.n_slots == 0 else "no_table"] * len(
+        problem.meetings)
+    assert result.moved == [m.id for m in problem.meetings if m.pinned]
+
+
+def test_numpy_integers_are_accepted_as_slots_and_tables():
+    np = pytest.importorskip("numpy")
+    problem = ScheduleProblem(n_slots=3, tables=2, availability={1: frozenset(np.arange(2))}, meetings=[
+        MeetingSpec(1, (1, 2), current=(np.int64(1), np.int64(2)), published=True),
+    ])
+    result = schedule_meetings(problem)
+    assert result.placements[1] == Placement(1, 1, 2) and result.kept == 1
+    assert type(result.placements[1].slot) is int
+
+
 @pytest.mark.parametrize(("problem", "message"), [
     (ScheduleProblem(2, 1, {1: frozenset({2})}, [MeetingSpec(1, (1, 2))]), "party 1 names slots [2] outside 0..1"),
     (ScheduleProblem(2, 1, {1: frozenset({-1})}, [MeetingSpec(1, (1, 2))]), "outside 0..1"),
