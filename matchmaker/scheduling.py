@@ -309,7 +309,7 @@ def schedule_meetings(problem: ScheduleProblem, *, time_limit: float = 10.0, see
     moved = [m.id for m in problem.meetings if (m.published or m.pinned) and m.current is not None
              and (m.id not in placements or (placements[m.id].slot, placements[m.id].table) != tuple(m.current))]
     possible = {p for m in problem.meetings if avail[m.parties[0]] & avail[m.parties[1]] for p in m.parties}
-    bound = upper_bound(problem, time_limit=time_limit) if compute_bound else None
+    bound = _bound(problem, time_limit, len(placements)) if compute_bound else None
     return ScheduleResult(placements, unplaced, moved, len(kept), solver, time.perf_counter() - started,
                           len(count), len(possible), bound)
 
@@ -320,6 +320,11 @@ def upper_bound(problem: ScheduleProblem, *, time_limit: float = 60.0) -> int:
     The LP relaxation of the placement model solved by HiGHS, floored, and never above the meetings whose
     parties share a slot nor tables x slots; those simple bounds alone when the LP does not finish in time.
     """
+    return _bound(problem, time_limit, 0)
+
+
+def _bound(problem: ScheduleProblem, time_limit: float, placed: int) -> int:
+    """Return upper_bound(problem), skipping the LP when a valid timetable of `placed` meetings meets the simple bound."""
     _validate(problem)
     avail = _availability(problem)
     index = {p: i for i, p in enumerate(avail)}
@@ -328,10 +333,12 @@ def upper_bound(problem: ScheduleProblem, *, time_limit: float = 60.0) -> int:
     simple = sum(1 for mask in masks if mask)
     if problem.tables is not None:
         simple = min(simple, problem.tables * problem.n_slots)
+    if placed >= simple:
+        return simple  # the LP is at least any timetable's count, so it cannot go below the simple bound
     cap = [len(pairs) if problem.tables is None else problem.tables] * problem.n_slots
     lp = lp_bound(problem.n_slots, cap, pairs, masks, time_limit)
     # A hair of slack so HiGHS's tolerance never floors a whole number one below itself.
-    return simple if lp is None else min(simple, int(lp + 1e-6))
+    return simple if lp is None else min(simple, math.floor(lp + 1e-6 * (1 + lp)))
 
 
 def check_schedule(problem: ScheduleProblem, placements: Mapping[int, Placement]) -> list[str]:

@@ -64,8 +64,9 @@ def heuristic_only(monkeypatch):
 @pytest.mark.parametrize("seed", range(4))
 def test_schedule_valid_on_random_instances(seed, tables):
     problem = random_problem(seed, tables=tables, published=0.3)
-    result = schedule_meetings(problem, seed=seed)
+    result = schedule_meetings(problem, seed=seed, compute_bound=True)
     assert check_schedule(problem, result.placements) == []
+    assert len(result.placements) <= result.upper_bound == upper_bound(problem)
     assert set(result.placements) | {u.meeting_id for u in result.unplaced} == {m.id for m in problem.meetings}
     assert [u.meeting_id for u in result.unplaced] == [m.id for m in problem.meetings if m.id not in result.placements]
     assert all(u.reason in UNPLACED_REASONS for u in result.unplaced)
