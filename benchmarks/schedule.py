@@ -108,7 +108,8 @@ def cpu() -> str:
                 flags = set(value.split())
     except OSError:
         pass
-    return f"{model} (avx2={'yes' if 'avx2' in flags else 'no'}, avx512_bf16={'yes' if 'avx512_bf16' in flags else 'no'})"
+    has = {flag: "yes" if flag in flags else "no" for flag in ("avx2", "avx512_bf16")}
+    return f"{model} (avx2={has['avx2']}, avx512_bf16={has['avx512_bf16']})"
 
 
 def main() -> None:
@@ -134,7 +135,8 @@ def main() -> None:
     bound_seconds = time.perf_counter() - s
     scheduled = len(result.placements)
     print(f"scheduled: {scheduled} meetings by {result.solver} in {result.seconds:.2f} s")
-    print(f"bound: {bound} (LP relaxation, {bound_seconds:.2f} s; places {tables * size['slots'] if tables else 'unlimited'})")
+    places = tables * size["slots"] if tables else "unlimited"
+    print(f"bound: {bound} (LP relaxation, {bound_seconds:.2f} s; places {places})")
     if sum(mask.bit_count() for mask in free_problem(problem).masks) <= MILP_MAX_VARIABLES:
         solvers_alone(problem, args.seed, args.time_limit)
     reasons = {r: sum(u.reason == r for u in result.unplaced) for r in ("no_common_slot", "party_busy", "no_table")}

@@ -20,8 +20,8 @@ Solvers (`solver` says which answered): the heuristic of matchmaker.scheduling_g
 MILP_MAX_VARIABLES, HiGHS then solves the LP relaxation of the exact model (matchmaker.scheduling_milp): if the
 heuristic meets its bound it is optimal ("greedy+repair (optimal)"); else the heuristic is rerun from the
 rounded LP and from a few other seeds, and then the MILP runs in the time left ("milp" when proven optimal),
-the better answer winning when the MILP is cut short. Answers are deterministic for one input and seed unless a time limit cuts a
-solver short.
+the better answer winning when the MILP is cut short. Answers are deterministic for one input and seed
+unless a time limit cuts a solver short; `seconds` can pass time_limit by the final bookkeeping.
 
 Unplaced meetings carry a reason: no_common_slot (the parties share no available slot), no_table (in some
 common slot both are free but every table is taken), else party_busy with `party` the one busy in more of
@@ -324,7 +324,7 @@ def upper_bound(problem: ScheduleProblem, *, time_limit: float = 60.0) -> int:
 
 
 def _bound(problem: ScheduleProblem, time_limit: float, placed: int) -> int:
-    """Return upper_bound(problem), skipping the LP when a valid timetable of `placed` meetings meets the simple bound."""
+    """Return upper_bound(problem), without the LP when a valid timetable of `placed` meetings meets the simple one."""
     _validate(problem)
     avail = _availability(problem)
     index = {p: i for i, p in enumerate(avail)}

@@ -37,7 +37,7 @@ def bits(mask: int) -> list[int]:
 
 
 def objective(fp: FreeProblem, slots: list[int]) -> tuple[int, int, int]:
-    """Return (meetings placed, parties newly given a meeting, meetings left in their current slot): larger is better."""
+    """Return (meetings placed, parties newly given a meeting, meetings left in their current slot), to maximise."""
     placed = stay = 0
     got = list(fp.covered)
     new = 0

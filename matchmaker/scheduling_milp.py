@@ -31,7 +31,7 @@ def _columns(pairs: list[tuple[int, int]], masks: list[int]) -> tuple[np.ndarray
 
 
 def _rows(n_slots: int, cap: list[int], pairs: list[tuple[int, int]], mi: np.ndarray, si: np.ndarray):
-    """Return (row, column, upper bound) arrays of the placement constraints over the x columns, rows that can bind only."""
+    """Return (row, column, upper bound) arrays of the placement constraints that can bind, over the x columns."""
     pa = np.array([p for p, _ in pairs], dtype=np.int64)[mi] if len(mi) else np.zeros(0, np.int64)
     pb = np.array([p for _, p in pairs], dtype=np.int64)[mi] if len(mi) else np.zeros(0, np.int64)
     col = np.arange(len(mi))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 
 import pytest
 
 from matchmaker import scheduling
+from matchmaker.scheduling_core import FreeProblem, objective
+from matchmaker.scheduling_milp import build_model, solve_model
 from matchmaker.scheduling import (
     UNPLACED_REASONS, MeetingSpec, Placement, ScheduleProblem, check_schedule, schedule_meetings, upper_bound,
 )
@@ -200,6 +203,25 @@ def test_schedule_optimal_on_small_instances_against_brute_force(seed):
     assert len(result.placements) <= upper_bound(problem)
 
 
+def free_problem(problem: ScheduleProblem) -> FreeProblem:
+    """Return the problem as the solvers see it when nothing is placed beforehand."""
+    parties = sorted({p for m in problem.meetings for p in m.parties})
+    index = {p: i for i, p in enumerate(parties)}
+    avail = {p: sum(1 << s for s in problem.availability.get(p, range(problem.n_slots))) for p in parties}
+    cap = [len(problem.meetings) if problem.tables is None else problem.tables] * problem.n_slots
+    pairs = [m.parties for m in problem.meetings]
+    return FreeProblem(problem.n_slots, len(parties), cap, [(index[a], index[b]) for a, b in pairs],
+                       [avail[a] & avail[b] for a, b in pairs], [-1] * len(pairs), [False] * len(parties))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_milp_optimal_on_small_instances_against_brute_force(seed):
+    problem = random_problem(seed, parties=6, meetings=7, slots=3, tables=random.Random(seed).choice([1, 2, None]))
+    fp = free_problem(problem)
+    slots, optimal = solve_model(build_model(fp), time_limit=10)
+    assert optimal and objective(fp, slots)[:2] == brute_force(problem)
+
+
 def fairness_trap() -> ScheduleProblem:
     """Two places; party 1 is in every request but one: count alone happily gives party 4 nothing."""
     return ScheduleProblem(n_slots=2, tables=1, availability={}, meetings=[
@@ -296,7 +318,8 @@ def test_upper_bound_is_tighter_than_counting_where_parties_bind():
 
 @pytest.mark.parametrize("problem", [
     ScheduleProblem(n_slots=0, tables=2, availability={}, meetings=[MeetingSpec(1, (1, 2))]),
-    ScheduleProblem(n_slots=3, tables=0, availability={}, meetings=[MeetingSpec(1, (1, 2), current=(0, 1), pinned=True)]),
+    ScheduleProblem(n_slots=3, tables=0, availability={},
+                    meetings=[MeetingSpec(1, (1, 2), current=(0, 1), pinned=True)]),
     ScheduleProblem(n_slots=3, tables=2, availability={}, meetings=[]),
 ])
 def test_degenerate_events_place_nothing_and_say_why(problem):
@@ -321,12 +344,12 @@ def test_numpy_integers_are_accepted_as_slots_and_tables():
     (ScheduleProblem(2, 1, {1: frozenset({2})}, [MeetingSpec(1, (1, 2))]), "party 1 names slots [2] outside 0..1"),
     (ScheduleProblem(2, 1, {1: frozenset({-1})}, [MeetingSpec(1, (1, 2))]), "outside 0..1"),
     (ScheduleProblem(2, 1, {}, [MeetingSpec(1, (3, 3))]), "meeting 1 has the same party twice (3)"),
-    (ScheduleProblem(2, 1, {}, [MeetingSpec(1, (1, 2)), MeetingSpec(1, (3, 4))]), "meeting id 1 appears more than once"),
+    (ScheduleProblem(2, 1, {}, [MeetingSpec(1, (1, 2)), MeetingSpec(1, (3, 4))]),
+     "meeting id 1 appears more than once"),
     (ScheduleProblem(2, -1, {}, []), "tables must be None (online) or >= 0"),
 ])
 def test_bad_input_raises_value_error(problem, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
-                       .replace("]", r"\]").replace(".", r"\.")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         schedule_meetings(problem)
     with pytest.raises(ValueError):
         upper_bound(problem)
