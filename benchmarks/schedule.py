@@ -143,6 +143,13 @@ def main() -> None:
     print(f"unplaced: {len(result.unplaced)} ({', '.join(f'{k}={v}' for k, v in reasons.items())})")
     print(f"fairness: {result.participants_with_meeting} of {result.participants_possible} participants who could "
           f"meet have a meeting ({result.participants_with_meeting / max(result.participants_possible, 1):.2%})")
+    parties = {m.id: m.parties for m in problem.meetings}
+    per = np.zeros(size["participants"], dtype=int)
+    for mid in result.placements:
+        per[list(parties[mid])] += 1
+    asked = np.bincount(np.array([p for pair in parties.values() for p in pair]), minlength=len(per))
+    q = np.percentile(per[asked > 0], [0, 10, 50, 90, 100]).astype(int)
+    print(f"meetings per participant with requests: min {q[0]}, p10 {q[1]}, median {q[2]}, p90 {q[3]}, max {q[4]}")
     print(f"scheduled={scheduled} bound={bound} ratio={scheduled / max(bound, 1):.4f} seconds={result.seconds:.2f}")
 
 
