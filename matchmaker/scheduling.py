@@ -246,7 +246,7 @@ def _reason(m: MeetingSpec, avail: dict[int, int], busy: dict[int, int],
 
 
 def _exact(fp: FreeProblem, slots: list[int], seed: int, deadline: float) -> tuple[list[int], str]:
-    """Return the best of the heuristic, the heuristic started from the rounded LP, and the MILP, with its name."""
+    """Return the best of the heuristic, its reruns (from the rounded LP, other seeds) and the MILP, and its name."""
     model = build_model(fp)
     value = weighted(fp, slots)
     # Half the time at most for the LP: without time left for the MILP its only use would be the proof.
