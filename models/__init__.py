@@ -6,6 +6,7 @@ from models.event import (
     HOLDING_STATUSES,
     PROPOSAL_STATUSES,
     REGISTRATION_STATUSES,
+    CalendarFeed,
     Event,
     EventAttendee,
     EventBreak,
@@ -25,6 +26,7 @@ from models.user import USER_ROLES, LoginAttempt, PasswordResetToken, User
 
 __all__ = [
     "Base",
+    "CalendarFeed",
     "Country",
     "CtcnTechnology",
     "DismissedMatch",

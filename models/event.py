@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
 from models.meeting import MeetingRequest
@@ -236,7 +236,12 @@ class MeetingProposal(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    request: Mapped[MeetingRequest] = relationship(lazy="joined")
+    # req.proposals (oldest first) lets the match page show them from the request it already has; the
+    # database deletes them with the request (passive_deletes).
+    request: Mapped[MeetingRequest] = relationship(
+        lazy="joined",
+        backref=backref("proposals", order_by="MeetingProposal.id", lazy="select", passive_deletes=True),
+    )
     options: Mapped[list[MeetingProposalOption]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="MeetingProposalOption.starts_at",
         lazy="selectin",
@@ -245,6 +250,11 @@ class MeetingProposal(Base):
     @property
     def confirmed_option(self) -> MeetingProposalOption | None:
         return next((o for o in self.options if o.id == self.confirmed_option_id), None)
+
+    @property
+    def is_live(self) -> bool:
+        """Open or confirmed and still holding the match's one place for a proposal."""
+        return self.active_key is not None
 
 
 class MeetingProposalOption(Base):
@@ -260,3 +270,21 @@ class MeetingProposalOption(Base):
     online_url: Mapped[str] = mapped_column(String(500), default="")
 
     proposal: Mapped[MeetingProposal] = relationship(back_populates="options")
+
+    @property
+    def has_started(self) -> bool:
+        return self.starts_at <= utcnow()
+
+    @property
+    def has_ended(self) -> bool:
+        return self.ends_at <= utcnow()
+
+
+class CalendarFeed(Base):
+    """A user's private calendar subscription: the nonce is signed into the link; a new nonce revokes the old link."""
+
+    __tablename__ = "calendar_feed"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import make_msgid
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+
+MESSAGE_ID_DOMAIN = "jcm-matchmaker"
 
 NOTIFICATION_KINDS = (
     "request_new",
@@ -67,6 +70,11 @@ class NotificationPreference(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+def new_message_id() -> str:
+    """A globally unique Message-ID header value, such as <1700000000.123.456@jcm-matchmaker>."""
+    return make_msgid(domain=MESSAGE_ID_DOMAIN)
+
+
 class OutboxEmail(Base):
     """An email waiting to be sent (or sent): the scheduled sender claims, sends and retries it."""
 
@@ -85,3 +93,8 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Made once when queued and sent with every attempt: a retry of a mail that may have gone out
+    # carries the same Message-ID, so mail clients show it once.
+    message_id: Mapped[str] = mapped_column(String(250), unique=True, default=new_message_id)
+    # The body holds a secret (a reset link): it is replaced by a note once delivered or given up.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

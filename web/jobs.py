@@ -58,8 +58,27 @@ def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
     return embed(session_factory, embedder or embedder_from_settings(settings))
 
 
+def remind_events(session_factory, settings) -> int:
+    """Remind participants of events starting within MATCHMAKER_EVENT_REMINDER_HOURS (once each)."""
+    from web.services.reminders import send_event_reminders
+
+    with session_scope(session_factory) as session:
+        return send_event_reminders(session, settings)
+
+
+def remind_meetings(session_factory, settings) -> int:
+    """Remind both sides of meetings starting within MATCHMAKER_MEETING_REMINDER_MINUTES (once each)."""
+    from web.services.reminders import send_meeting_reminders
+
+    with session_scope(session_factory) as session:
+        return send_meeting_reminders(session, settings)
+
+
 # (function, interval in minutes) of the meeting-request jobs; each claims its rows, so two processes are safe.
 MEETING_JOBS = ((expire_meeting_requests, 15), (remind_expiring_requests, 60), (send_outbox, 1))
+# Reminders (agenda): dedupe keys make each one once; run every 5 minutes, a meeting's reminder comes 55-60
+# minutes before it with the default lead time.
+REMINDER_JOBS = ((remind_events, 15), (remind_meetings, 5))
 
 
 def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=None) -> None:
@@ -69,6 +88,9 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
         args=[session_factory, settings.login_window_seconds], coalesce=True, max_instances=1,
     )
     for job, minutes in MEETING_JOBS:
+        scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,
+                          args=[session_factory, settings], coalesce=True, max_instances=1)
+    for job, minutes in REMINDER_JOBS:
         scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,
                           args=[session_factory, settings], coalesce=True, max_instances=1)
     # Soon after start too: profiles imported or edited while no process was embedding wait no longer.

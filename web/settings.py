@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     smtp_username: str = Field(default="", description="SMTP login name, if the server needs one.")
     smtp_password: str = Field(default="", description="SMTP password, if the server needs one.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(
+        default=20.0,
+        description="Seconds to wait for each answer of the SMTP server. A mail whose answer comes too late is retried "
+        "with the same Message-ID (it may have been delivered), so mail clients show it once.",
+    )
+    mail_debug_dir: str = Field(
+        default="",
+        description="Development: a folder where every outgoing mail is also written as an .eml file (open it with a "
+        "mail client). Without an SMTP server, this is how to read mails such as password reset links; the log never "
+        "holds their content. Empty: off.",
+    )
     embedding_model: str = Field(
         default="",
         description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "
@@ -60,6 +71,13 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
+    event_reminder_hours: int = Field(
+        default=24, ge=1, description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
+    )
+    meeting_reminder_minutes: int = Field(
+        default=60, ge=1,
+        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
+    )
     timetable_time_limit_seconds: float = Field(
         default=10.0, gt=0, le=120,
         description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "

@@ -180,6 +180,14 @@ def upgrade() -> None:
     with op.batch_alter_table('meeting_request', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_meeting_request_event_id_event'), 'event', ['event_id'], ['id'], ondelete='SET NULL')
 
+    op.create_table('calendar_feed',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_calendar_feed_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_calendar_feed'))
+    )
+
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('event_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('organization_id', sa.Integer(), nullable=True))
@@ -198,6 +206,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_event_id'))
         batch_op.drop_column('organization_id')
         batch_op.drop_column('event_id')
+
+    op.drop_table('calendar_feed')
 
     with op.batch_alter_table('meeting_request', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_meeting_request_event_id_event'), type_='foreignkey')

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser.test_flows import log_in
 from tests.factories import create_user
-from tests.web.events_support import create_event, event_match, register, registration_of, set_unavailable
+from tests.web.timetable_support import create_event, event_match, register, registration_of, set_unavailable
 from tests.web.matching_support import MARKET, embed, make_market, member_of
 from web.services.events import slots_of
 from web.services.timetable_view import slot_value

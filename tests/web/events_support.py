@@ -1,79 +1,65 @@
-"""Helpers for the event matching and timetable tests: events, registrations, availability, event meetings.
-
-Rows are created directly (the registration screens belong to another area), always through the real models.
-"""
+"""Helpers for the event tests: organizers, events made through the real form service, registrations."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import select
-
-from models import Event, EventBreak, EventMeeting, EventRegistration, EventUnavailableSlot
 from models.base import utcnow
-from tests.web.requests_support import member
-from web.services import meetings
-from web.services.events import slots_of
+from tests.factories import create_user
+from web.services import events, registrations
+from web.services.event_form import blank_values
 
 
-def day_after(days: int = 7, hour: int = 1) -> datetime:
-    """A whole UTC hour some days from now (01:00 UTC is 10:00 in Tokyo)."""
-    base = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=days)
-    return base.replace(hour=hour, tzinfo=timezone.utc)
+def organizer(session, **overrides):
+    return create_user(session, role="organizer", organization=None, **overrides)
 
 
-def create_event(session, **overrides) -> Event:
-    """A published event a week ahead in Tokyo: 10:00-12:00 local, 20-minute slots (6), 2 tables."""
-    starts = overrides.pop("starts_at", day_after())
-    breaks = overrides.pop("breaks", [])
-    values = {"title_en": "JCM Seminar Bangkok", "title_ja": "JCM セミナー バンコク", "venue": "Hall A",
-              "time_zone": "Asia/Tokyo", "starts_at": starts, "ends_at": starts + timedelta(hours=2),
-              "meeting_minutes": 20, "table_count": 2, "registration_deadline": starts - timedelta(days=1),
-              "capacity": 50, "status": "published", "published_at": utcnow()}
+def event_values(days_ahead: int = 30, **overrides) -> dict:
+    """A valid form for a seminar in Bangkok, 13:00-17:00 with a coffee break, days_ahead from today."""
+    day = (utcnow() + timedelta(days=days_ahead)).date()
+    values = blank_values("Asia/Bangkok") | {
+        "title_en": "JCM Seminar in Thailand", "title_ja": "タイJCMセミナー", "description_en": "Meet partners.",
+        "venue": "Bangkok Convention Centre", "date": day.isoformat(), "opens_at": "13:00", "closes_at": "17:00",
+        "meeting_minutes": "20", "table_count": "10", "deadline_date": (day - timedelta(days=3)).isoformat(),
+        "deadline_time": "17:00", "capacity": "40", "approval": "auto",
+        "breaks": [{"starts": "15:00", "ends": "15:20", "label": "Coffee"}],
+    }
     values.update(overrides)
-    event = Event(**values)
-    event.breaks = [EventBreak(starts_at=b, ends_at=e, label="Break") for b, e in breaks]
-    session.add(event)
+    return values
+
+
+def make_event(session, by=None, publish: bool = True, **overrides):
+    """An event created by an organizer through the service (published unless told otherwise)."""
+    by = by or organizer(session)
+    event = events.create_event(session, by, event_values(**overrides))
+    if publish:
+        events.publish_event(session, event)
     session.flush()
     return event
 
 
-def register(session, event: Event, org, status: str = "approved", unavailable: tuple[int, ...] = ()):
-    """The organization's registration for the event; `unavailable` lists slot indexes it cannot meet in."""
-    reg = EventRegistration(event_id=event.id, organization_id=org.id, status=status)
-    session.add(reg)
+def shift(session, event, days: float) -> None:
+    """Move an event (and its deadline and breaks) by days, to put it in the past."""
+    delta = timedelta(days=days)
+    event.starts_at += delta
+    event.ends_at += delta
+    event.registration_deadline += delta
+    for pause in event.breaks:
+        pause.starts_at += delta
+        pause.ends_at += delta
     session.flush()
-    set_unavailable(session, reg, unavailable)
-    return reg
 
 
-def set_unavailable(session, reg: EventRegistration, indexes) -> None:
-    """Replace a registration's unavailable slots (by slot index)."""
-    for row in list(reg.unavailable_slots):
-        session.delete(row)
-    session.flush()
-    starts = [slot.starts_at for slot in slots_of(reg.event)]
-    for index in indexes:
-        session.add(EventUnavailableSlot(registration_id=reg.id, starts_at=starts[index]))
-    session.flush()
-    session.expire(reg, ["unavailable_slots"])
+def register(session, settings, user, event, people=None):
+    rows = people or [{"name": user.full_name, "title": "Director", "email": user.email}]
+    return registrations.register(session, settings, user, event.id, rows)
 
 
-def participant(session, event: Event, name: str, status: str = "approved", unavailable=(), **kwargs):
-    """A member user whose organization is registered for the event."""
-    user = member(session, name, **kwargs)
-    register(session, event, user.organization, status, unavailable)
-    return user
-
-
-def event_match(session, settings, event: Event, sender, recipient) -> EventMeeting:
-    """A request tied to the event, accepted: the event meeting waiting for the timetable."""
-    req = meetings.request_meeting(session, settings, sender, recipient.organization_id,
-                                   "Let us meet at the seminar.", event_id=event.id)
-    meetings.accept_meeting(session, settings, recipient, req.id)
-    return session.scalar(select(EventMeeting).where(EventMeeting.request_id == req.id))
-
-
-def registration_of(session, event: Event, user) -> EventRegistration:
-    return session.scalar(select(EventRegistration).where(EventRegistration.event_id == event.id,
-                                                          EventRegistration.organization_id == user.organization_id))
+def form_data(values: dict, token: str) -> dict:
+    """The event form as the browser posts it (breaks as repeated fields)."""
+    data = {key: value for key, value in values.items() if key != "breaks"}
+    data["break_starts"] = [b["starts"] for b in values.get("breaks", [])]
+    data["break_ends"] = [b["ends"] for b in values.get("breaks", [])]
+    data["break_labels"] = [b["label"] for b in values.get("breaks", [])]
+    data["csrf_token"] = token
+    return data

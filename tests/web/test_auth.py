@@ -68,3 +68,16 @@ def test_login_next_refuses_other_sites(client, session):
     response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token,
                                            "next": "//evil.example.com/"}, follow_redirects=False)
     assert response.headers["location"].startswith("/") and not response.headers["location"].startswith("//")
+
+
+def test_signup_with_line_breaks_in_names_is_refused_and_keeps_values(client, session):
+    token = csrf_token(client, "/signup")
+    bad = SIGNUP | {"full_name": "Aiko\nTanaka", "organization_name": "Tanaka\r\nBcc: all@example.com",
+                    "csrf_token": token}
+    response = client.post("/signup", data=bad)
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert "single line" in soup.find(id="e-full_name").text
+    assert "single line" in soup.find(id="e-organization_name").text
+    assert soup.find("input", {"name": "email"})["value"] == "Aiko@Example.com"
+    assert session.scalar(select(User)) is None and session.scalar(select(Organization)) is None

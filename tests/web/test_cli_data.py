@@ -93,3 +93,27 @@ def test_export_to_stdout_and_file_round_trips(scratch_db, tmp_path):
 
 def test_export_rejects_unknown_format(scratch_db):
     assert run("export", "--format", "xml").exit_code == 2
+
+
+def test_import_partial_csv_reports_every_skipped_line_and_keeps_the_rest(scratch_db, tmp_path):
+    rows = ["id,name,kind,country", "c-2,Beta,japanese_company,JP",
+            "c-3,Gamma,partner_company,VN," + "x" * 140_000,  # a cell longer than the CSV reader allows
+            "c-4,Delta,partner_company,VN", 'c-5,"Epsilon,partner_company,ID',  # a quote never closed
+            "c-6,Zeta,consultant,JP", "c-7,Eta,public_body,TH"]
+    path = write(tmp_path, "orgs.csv", "\n".join(rows) + "\n")
+    refused = run("import", path)
+    assert refused.exit_code == 1 and organization_count(scratch_db) == 0
+    result = run("import", path, "--partial")
+    assert result.exit_code == 0, result.output
+    assert "error: line 3: A cell of this line is longer than" in result.stderr
+    assert "error: line 5: A quote opened on this line is never closed" in result.stderr
+    assert "created 4, updated 0, unchanged 0; skipped 2 lines with errors (lines 3, 5)" in result.stdout
+    assert organization_count(scratch_db) == 4
+
+
+def test_import_lists_every_error_not_the_first_200(scratch_db, tmp_path):
+    bad = [json.dumps(GOOD | {"id": f"b-{n}", "country": "XX"}) for n in range(250)]
+    path = write(tmp_path, "orgs.jsonl", "\n".join(bad) + "\n")
+    result = run("import", path, "--dry-run")
+    assert sum(1 for line in result.stderr.splitlines() if line.startswith("error: line ")) == 250
+    assert "250 lines with errors" in result.stdout

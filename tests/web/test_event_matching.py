@@ -11,7 +11,7 @@ from models import EventMeeting, MeetingRequest
 from models.base import utcnow
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
-from tests.web.events_support import create_event, event_match, participant, register
+from tests.web.timetable_support import create_event, event_match, participant, register
 from tests.web.matching_support import embed, make_market, member_of
 from tests.web.requests_support import HTMX, headers, logged_in, make_match, make_request, member, soup
 from web.services import meetings

@@ -204,3 +204,97 @@ def test_upload_store_refuses_bad_and_unknown_tokens(tmp_path):
     store.discard(token)
     with pytest.raises(ValidationFailed):
         store.load(token)
+
+
+def test_import_control_characters_are_line_errors(session):
+    broken = GOOD | {"id": "a-2", "name": "Alpha\nBcc: all@example.com", "description": "nul \x00 byte",
+                     "sectors": ["solar\tpv"], "source": "list\r\n2"}
+    plan = plan_import(session, jsonl(GOOD, broken))
+    assert [(error.line, error.field) for error in plan.errors] == [
+        (2, "name"), (2, "description"), (2, "sectors"), (2, "source")]
+    assert "single line" in plan.errors[0].message
+    # Line breaks stay allowed in free text (description, offers, needs).
+    plan = plan_import(session, jsonl(GOOD | {"description": "Line one\r\nline two\ttabbed", "offers": ["a\nb"]}))
+    assert plan.errors == []
+
+
+CSV_HEAD = "id,name,kind,country,description\n"
+CSV_ROWS = {2: "c-2,Beta,japanese_company,JP,ok\n", 4: "c-4,Delta,partner_company,VN,ok\n",
+            5: "c-5,Epsilon,partner_company,ID,ok\n"}
+
+
+def _csv_with(line3: str) -> str:
+    return CSV_HEAD + CSV_ROWS[2] + line3 + CSV_ROWS[4] + CSV_ROWS[5]
+
+
+def test_csv_overlong_cell_skips_only_its_line(session):
+    text = _csv_with("c-3,Gamma,partner_company,VN," + "x" * 140_000 + "\n")
+    plan, result = import_organizations(session, text, "csv", partial=True)
+    assert [(error.line, error.end) for error in plan.errors] == [(3, 3)]
+    assert "longer than" in plan.errors[0].message
+    assert [planned.line for planned in plan.lines] == [2, 4, 5]
+    assert (result.created, result.skipped) == (3, 1)
+
+
+def test_csv_unterminated_quote_is_reported_with_the_lines_it_swallows(session):
+    plan, result = import_organizations(session, _csv_with('c-3,"Gamma,partner_company,VN,ok\n'), "csv",
+                                        partial=True)
+    (error,) = plan.errors
+    assert error.line == 3 and "never closed" in error.message and "3 to 5" in error.message
+    assert [planned.line for planned in plan.lines] == [2, 4, 5]  # read again from line 4
+    assert (result.created, result.skipped) == (3, 1)
+    assert by_external_id(session, "c-5").name == "Epsilon"
+
+
+def test_csv_quote_closed_lines_later_is_reported_and_the_lines_between_are_read(session):
+    text = CSV_HEAD + CSV_ROWS[2] + 'c-3,"Gamma,partner_company,VN,ok\n' + CSV_ROWS[4] \
+        + 'c-5,"Epsilon"x,partner_company,ID,ok\n' + "c-6,Zeta,consultant,JP,ok\n"
+    plan = plan_import(session, text, "csv")
+    assert [(error.line, error.end) for error in plan.errors] == [(3, 3), (5, 5)]
+    assert "line 5" in plan.errors[0].message
+    assert [planned.line for planned in plan.lines] == [2, 4, 6]
+
+
+def test_csv_errors_of_a_multiline_record_name_all_its_lines(session):
+    text = CSV_HEAD + CSV_ROWS[2] + 'c-3,Gamma,partner_company,ZZ,"two\nlines"\n' + CSV_ROWS[4]
+    plan = plan_import(session, text, "csv")
+    assert [str(error).split(":")[0] for error in plan.errors] == ["lines 3-4"]
+    assert [planned.line for planned in plan.lines] == [2, 5]
+
+
+def test_import_refuses_platform_ids_of_no_organization(session):
+    # An importer's mm-N would later collide with the N-th sign-up, and the export could not be re-imported.
+    free = (session.scalar(select(func.max(Organization.id))) or 0) + 1000
+    plan = plan_import(session, jsonl(GOOD | {"id": f"mm-{free}"}, PARTNER))
+    assert [(error.line, error.field) for error in plan.errors] == [(1, "id")]
+    assert "platform" in plan.errors[0].message
+    assert [planned.external_id for planned in plan.lines] == ["p-1"]
+
+
+def test_import_refuses_platform_id_of_an_organization_with_its_own_id(session):
+    org = create_organization(session, external_id="x-1", name="Imported Ltd")
+    session.commit()
+    plan = plan_import(session, jsonl(GOOD | {"id": f"mm-{org.id}"}))
+    assert [(error.field, "x-1" in error.message) for error in plan.errors] == [("id", True)]
+    assert plan.lines == []
+
+
+def test_signup_after_import_keeps_the_export_reimportable(session):
+    import_organizations(session, jsonl(GOOD, PARTNER))
+    updated = create_organization(session, external_id=None, name="Updated Member")
+    session.commit()
+    # The next sign-up will be organization `updated.id + 2` (the import, if it went through, takes `+ 1`).
+    claim = f"mm-{updated.id + 2}"
+    plan, _result = import_organizations(session, jsonl({"id": f"mm-{updated.id}", "name": "Updated Member Ltd",
+                                                         "kind": "consultant", "country": "JP"},
+                                                        PARTNER | {"id": claim, "name": "Claims a site id"}),
+                                         partial=True)
+    assert [(error.line, error.field) for error in plan.errors] == [(2, "id")]
+    create_organization(session, external_id=None, name="Later Member")
+    session.commit()
+    out = io.StringIO()
+    export_organizations(session, out, "jsonl")
+    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    assert len(ids) == len(set(ids)) == 4 and f"mm-{updated.id}" in ids
+    plan, result = import_organizations(session, out.getvalue())
+    assert plan.errors == [] and (result.created, result.updated, result.unchanged) == (0, 0, 4)

@@ -260,6 +260,38 @@ def test_import_preview_lists_line_errors_and_all_or_nothing_refuses(organizer_c
     assert org_count(session) == before + 1
 
 
+def submit_rendered(client, form, headers=None):
+    """Post a rendered form as a browser would: its hidden fields, checked boxes and text inputs."""
+    data = {field["name"]: field.get("value", "") for field in form.select("input[name]")
+            if field.get("type") != "checkbox" or field.has_attr("checked")}
+    return client.post(form["action"], data=data, headers=headers or {})
+
+
+@pytest.mark.parametrize("headers", HTMX)
+def test_import_preview_with_errors_offers_only_what_will_happen(organizer_client, session, headers):
+    before = org_count(session)
+    bad = GOOD | {"id": "imp-bad", "country": "XX"}
+    soup = soup_of(upload(organizer_client, jsonl(GOOD, GOOD | {"id": "imp-2", "name": "Wind Co"}, bad),
+                          headers=headers))
+    form = soup.select_one("form.import-confirm")
+    assert [button.text.split() for button in form.select("button")] == [
+        "Import the valid lines only: 2 new, 0 updated; skip 1 line with errors".split()]
+    assert "Import: 2 new" not in form.text
+    assert "fix the lines with errors" in form.text  # and how to import everything instead
+    response = submit_rendered(organizer_client, form, headers)
+    assert response.status_code == 200 and "created 2" in response.text and "line 3" in response.text
+    assert org_count(session) == before + 2
+
+
+def test_import_preview_with_errors_and_nothing_valid_to_change_has_no_button(organizer_client, session):
+    create_organization(session, external_id="imp-1", name="Solar Works", offers=["Rooftop solar"],
+                        target_countries=["VN"])
+    session.commit()
+    soup = soup_of(upload(organizer_client, jsonl(GOOD, GOOD | {"id": "imp-bad", "country": "XX"})))
+    form = soup.select_one("form.import-confirm")
+    assert form.select("button") == [] and "would change nothing" in form.text
+
+
 def test_import_update_shows_changed_fields_and_never_duplicates(organizer_client, session):
     create_organization(session, external_id="imp-1", name="Old Name", status="suspended")
     session.commit()

@@ -75,3 +75,23 @@ def test_reset_with_mismatched_passwords_is_refused(client, session, session_fac
 
 def test_unknown_reset_token_is_refused(client):
     assert client.get("/password/reset/not-a-real-token").status_code == 400
+
+
+def test_reset_link_is_not_kept_in_the_outbox_after_delivery(client, session, session_factory, settings,
+                                                             smtp_server):
+    from sqlalchemy import select
+
+    from models import OutboxEmail
+
+    controller, inbox = smtp_server
+    create_user(session, email="mia@example.com")
+    session.commit()
+    _request_reset(client, "mia@example.com")
+    _deliver(session_factory, settings, controller)
+    path = LINK_RE.search(inbox.messages[0][1].get_payload(decode=True).decode()).group(1)
+    session.expire_all()
+    row = session.scalars(select(OutboxEmail).where(OutboxEmail.to_address == "mia@example.com")).one()
+    assert row.status == "sent" and row.sensitive
+    assert path not in row.body and "/password/reset/" not in row.body
+    assert row.subject and row.message_id == inbox.messages[0][1]["Message-ID"]
+    assert client.get(path).status_code == 200  # the link still works: only the stored copy is gone

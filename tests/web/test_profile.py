@@ -206,3 +206,18 @@ def test_account_settings_bad_time_zone(client, session):
     response = client.post("/profile/account", data={"language": "en", "time_zone": "Mars/Base", "csrf_token": token})
     assert response.status_code == 422
     assert parse(response).find(id="e-time_zone") is not None
+
+
+def test_profile_names_with_line_breaks_are_refused(client, session):
+    org = create_organization(session, name="Before", status="approved")
+    user = create_user(session, organization=org)
+    session.commit()
+    login(client, user)
+    response = post_profile(client, GOOD | {"name": "Tanaka\nChillers", "contact_name": "Aiko\tTanaka"})
+    assert response.status_code == 422
+    soup = parse(response)
+    assert "single line" in soup.find(id="e-name").text
+    assert "single line" in soup.find(id="e-contact_name").text
+    assert soup.find("input", {"name": "contact_phone"})["value"] == "+81 3 1234 5678"
+    session.expire_all()
+    assert session.get(Organization, org.id).name == "Before"

@@ -308,15 +308,6 @@ def test_matches_tab_lists_accepted_in_both_directions(client, session, settings
             .select(".request-row h3")] == ["Beta"]
 
 
-@HTMX
-def test_events_tab_is_an_empty_state(client, session, htmx):
-    alice = member(session)
-    session.commit()
-    logged_in(client, alice)
-    response = client.get("/events", headers=headers(htmx))
-    assert response.status_code == 200 and soup(response).find(class_="empty-state") is not None
-
-
 def test_request_detail_shows_history(client, session, settings):
     alice, bob = member(session), member(session)
     req = make_request(session, settings, alice, bob)

@@ -13,7 +13,7 @@ from matchmaker.scheduling import Placement, check_schedule
 from models import Event, EventMeeting, EventMeetingSeat, Notification, OutboxEmail, User
 from tests.conftest import csrf_token
 from tests.factories import create_user, login
-from tests.web.events_support import create_event, event_match, participant, registration_of, set_unavailable
+from tests.web.timetable_support import create_event, event_match, participant, registration_of, set_unavailable
 from tests.web.requests_support import HTMX, headers, soup
 from web.services import timetable
 from web.services.event_matching import approved_org_ids
@@ -646,3 +646,24 @@ def test_report_says_published_meetings_kept_only_when_there_were_some(client, s
     _publish(client, event, token)
     second = soup(_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
     assert "Every published meeting kept its time and table." in second
+
+
+def test_withdrawal_then_publish_tells_no_one_twice(session, settings, seminar):
+    """The registration side takes a withdrawn organization's meetings off and tells the other side; publishing
+    afterwards records the cancellation (sequence bumped) without a second notice."""
+    from web.services import registrations
+
+    event, people, organizer = seminar
+    kept = _match(session, settings, event, people, "Alpha", "Beta")
+    dropped = _match(session, settings, event, people, "Gamma", "Delta")
+    timetable.run_timetable(session, organizer, event.id)
+    timetable.publish_timetable(session, settings, organizer, event.id)
+    registrations.withdraw(session, settings, people["Delta"], event.id)
+    told = _notes(session, "event_meeting_cancelled")
+    assert [n.user_id for n in told] == [people["Gamma"].id]
+    report = timetable.run_timetable(session, organizer, event.id)
+    assert report.total == 1 and dropped.unplaced_reason == f"withdrawn:{people['Delta'].organization_id}"
+    published = timetable.publish_timetable(session, settings, organizer, event.id)
+    assert (published.cancelled, published.moved, published.scheduled) == (1, 0, 0)
+    assert dropped.published_starts_at is None and dropped.sequence == 2 and kept.sequence == 1
+    assert [n.user_id for n in _notes(session, "event_meeting_cancelled")] == [people["Gamma"].id]

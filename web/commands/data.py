@@ -10,8 +10,6 @@ import typer
 
 from web.settings import Settings
 
-MAX_ERRORS_SHOWN = 200
-
 
 def _factory():
     from models.session import make_engine, make_session_factory
@@ -41,7 +39,7 @@ def import_command(
     """Import organizations: the same id updates, never duplicates; all-or-nothing unless --partial."""
     from models.session import session_scope
     from web.errors import ValidationFailed
-    from web.services.interchange import ImportRejected, apply_import, plan_import
+    from web.services.interchange import ImportRejected, apply_import, line_ranges, plan_import
 
     factory = _factory()
     if not dry_run:
@@ -54,14 +52,13 @@ def import_command(
             plan = plan_import(session, file.read_bytes(), fmt, file.name)
             for warning in plan.warnings:
                 typer.echo(f"warning: {warning}", err=True)
-            for error in plan.errors[:MAX_ERRORS_SHOWN]:
+            for error in plan.errors:  # every one: a line not imported is never left unsaid
                 typer.echo(f"error: {error}", err=True)
-            if len(plan.errors) > MAX_ERRORS_SHOWN:
-                typer.echo(f"error: ... and {len(plan.errors) - MAX_ERRORS_SHOWN} more errors", err=True)
             if dry_run:
                 counts = plan.counts
+                lines = f" (lines {line_ranges(plan.rejected_line_numbers)})" if plan.errors else ""
                 typer.echo(f"dry run: would create {counts['create']}, update {counts['update']}, "
-                           f"unchanged {counts['unchanged']}; {plan.rejected_lines} lines with errors")
+                           f"unchanged {counts['unchanged']}; {plan.rejected_lines} lines with errors{lines}")
                 session.rollback()
                 if plan.errors and not partial:
                     raise typer.Exit(1)
@@ -75,7 +72,7 @@ def import_command(
         raise typer.Exit(1)
     message = result.summary()
     if result.skipped:
-        message += f"; skipped {result.skipped} lines with errors"
+        message += f"; skipped {result.skipped} lines with errors (lines {line_ranges(result.skipped_lines)})"
     typer.echo(message)
 
 

@@ -1,10 +1,12 @@
 """Routers per area, registered in this order by the app factory."""
 
 from web.routes import (
+    agenda,
     api,
     auth,
     dashboard,
     directory,
+    events,
     event_matching,
     home,
     language,
@@ -13,6 +15,8 @@ from web.routes import (
     organizer,
     prematching,
     profile,
+    proposals,
+    registrations,
     requests,
     technologies,
     timetable,
@@ -30,8 +34,12 @@ ROUTERS = [
     dashboard.router,
     prematching.router,
     requests.router,
+    events.router,
+    registrations.router,
     event_matching.router,
     timetable.router,
     notifications.router,
+    proposals.router,
+    agenda.router,
     api.router,
 ]

@@ -115,10 +115,10 @@ def _store(request: Request) -> UploadStore:
 
 
 def _import_page(request: Request, *, plan=None, errors: dict | None = None, filename: str = "",
-                 token: str = "", partial: bool = False, status_code: int = 200):
+                 token: str = "", status_code: int = 200):
     return render(request, "organizer/import.html", {
         "active_tab": "organizer", "plan": plan, "errors": errors or {}, "filename": filename, "token": token,
-        "partial": partial, "preview_rows": PREVIEW_ROWS, "max_megabytes": MAX_UPLOAD_BYTES // (1024 * 1024),
+        "preview_rows": PREVIEW_ROWS, "max_megabytes": MAX_UPLOAD_BYTES // (1024 * 1024),
         **_pop_flash(request),
     }, fragment="organizer/_import.html", status_code=status_code)
 
@@ -187,8 +187,10 @@ def import_confirm(request: Request, session: DbSession, user: Organizer, form: 
     message = _("Import done: created %(created)d, updated %(updated)d, unchanged %(unchanged)d.") % {
         "created": result.created, "updated": result.updated, "unchanged": result.unchanged}
     if result.skipped:
-        message += " " + ngettext("%(n)d line with errors was skipped.", "%(n)d lines with errors were skipped.",
-                                  result.skipped) % {"n": result.skipped}
+        message += " " + ngettext("%(n)d line with errors was skipped (line %(lines)s).",
+                                  "%(n)d lines with errors were skipped (lines %(lines)s).",
+                                  result.skipped) % {"n": result.skipped,
+                                                     "lines": interchange.line_ranges(result.skipped_lines)}
     _flash(request, message)
     if is_htmx(request):
         return _import_page(request)

@@ -1,4 +1,4 @@
-"""Meeting requests: new request, Requests sent, Requests received, Matches with threads, Events tab."""
+"""Meeting requests: new request, Requests sent, Requests received, Matches with threads."""
 
 from __future__ import annotations
 
@@ -57,12 +57,6 @@ def requests_received(request: Request, session: DbSession, user: Member, status
 def matches(request: Request, session: DbSession, user: Member, q: str = ""):
     """Accepted requests in either direction."""
     return _tab(request, session, user, "matches", "", q)
-
-
-@router.get("/events", response_class=HTMLResponse)
-def events(request: Request, user: Member):
-    """Seminar events with pre-arranged meetings (another feature fills this tab)."""
-    return render(request, "events/index.html", {"active_tab": "events"})
 
 
 def _new_page(request: Request, session, user, org_id: int, values: dict, errors: dict, status_code: int = 200):

@@ -17,6 +17,7 @@ from web.security import (
     DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token, token_digest, verify_password,
 )
 from web.services.outbox import enqueue_email
+from web.services.text import single_line_error
 from web.services.organizations import category_slugs, create_organization, validate_organization
 from web.settings import Settings
 
@@ -62,6 +63,8 @@ def sign_up(session: Session, form: dict[str, str]) -> User:
     full_name = form.get("full_name", "").strip()
     if not 1 <= len(full_name) <= 200:
         errors["full_name"] = _("Enter your name.")
+    elif message := single_line_error(full_name):
+        errors["full_name"] = message
     language = form.get("language", "en")
     if language not in LANGUAGES:
         language = "en"
@@ -127,7 +130,8 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
                  "If it was not you, ignore this email: your password stays as it is.") % {
             "hours": settings.password_reset_hours, "link": link}
     # Through the outbox: a slow or failing mail server never holds up the page, and sending is retried.
-    enqueue_email(session, user.email, subject, body, language=user.language)
+    # Sensitive: the link is a credential, so the stored body is removed once the mail is sent.
+    enqueue_email(session, user.email, subject, body, language=user.language, sensitive=True)
 
 
 def find_reset_token(session: Session, token: str) -> PasswordResetToken:
@@ -156,9 +160,10 @@ def reset_password(session: Session, token: str, password: str, confirm: str) ->
 def create_organizer(session: Session, email: str, password: str, full_name: str = "") -> User:
     """Create an organizer account, or promote an existing user to organizer."""
     email = normalize_email(email)
-    message = check_password(password)
+    message = check_password(password) or single_line_error(full_name.strip())
     if message:
         raise ValidationFailed(message)
+    full_name = full_name.strip()
     user = find_user_by_email(session, email)
     if user is None:
         user = User(email=email, password_hash=hash_password(password), full_name=full_name, role="organizer")

@@ -1,15 +1,13 @@
 """The organization interchange format: read and check a file, plan and apply an import.
 
-The format is described in docs/import-export.md: JSON Lines (or CSV with `;`-joined lists).
+The format is described in docs/import-export.md: JSON Lines (or CSV with `;`-joined lists);
+web/services/interchange_reader.py reads files into records.
 An import is two steps: `plan_import` reads and checks every line and says what would change
 without writing; `apply_import` writes that plan (all-or-nothing unless `partial`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -23,6 +21,17 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import ValidationFailed
 from web.i18n import _, ngettext
+from web.services.interchange_reader import (  # noqa: F401  (the import's public names)
+    FORMATS,
+    FORMULA_STARTS,
+    LineError,
+    Record,
+    decode,
+    detect_format,
+    read_csv,
+    read_jsonl,
+    read_records,
+)
 from web.services.organizations import (
     LIST_FIELDS,
     OrganizationData,
@@ -36,30 +45,13 @@ FORMAT_FIELDS = ("id", "name", "kind", "country", "description", "offers", "need
                  "technology_categories", "target_countries", "website", "source")
 REQUIRED_FIELDS = ("id", "name", "kind", "country")
 COMPARED_FIELDS = FORMAT_FIELDS[1:]
-FORMATS = ("jsonl", "csv")
 # Organizations that signed up on the site have no importer id: export names them mm-<number>,
-# and importing that id updates the same organization.
+# and importing that id updates the same organization. The form is the platform's alone: an
+# import may not give it to another organization (it would collide with a later sign-up).
 SITE_ID_RE = re.compile(r"^mm-(\d+)$")
 CHUNK_SIZE = 1000
-# Spreadsheets run cells starting with these as formulas: export quotes them with a leading '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Other names for taxonomy slugs seen in real files (e.g. "REDD+" for forestry).
 CATEGORY_ALIASES = {"forestry_redd": "forestry", "redd": "forestry", "redd+": "forestry"}
-
-
-@dataclass
-class LineError:
-    """A reason a line cannot be imported."""
-
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        if self.field:
-            return _("line %(line)d: %(field)s: %(message)s") % {"line": self.line, "field": self.field,
-                                                                  "message": self.message}
-        return _("line %(line)d: %(message)s") % {"line": self.line, "message": self.message}
 
 
 @dataclass
@@ -95,8 +87,24 @@ class ImportPlan:
         return {action: self.count(action) for action in ("create", "update", "unchanged")}
 
     @property
+    def rejected_line_numbers(self) -> list[int]:
+        """The first line of every record that is not imported, in order."""
+        return sorted({error.line for error in self.errors})
+
+    @property
     def rejected_lines(self) -> int:
-        return len({error.line for error in self.errors})
+        return len(self.rejected_line_numbers)
+
+
+def line_ranges(numbers: list[int]) -> str:
+    """Sorted line numbers as "3, 5, 9-12"."""
+    parts: list[str] = []
+    for number in numbers:
+        if parts and number == int(parts[-1].rpartition("-")[2]) + 1:
+            parts[-1] = f"{parts[-1].partition('-')[0]}-{number}"
+        else:
+            parts.append(str(number))
+    return ", ".join(parts)
 
 
 @dataclass
@@ -107,6 +115,7 @@ class ImportResult:
     updated: int
     unchanged: int
     skipped: int
+    skipped_lines: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
@@ -114,98 +123,6 @@ class ImportResult:
 
 class ImportRejected(ValidationFailed):
     """The file has errors and the user did not ask to import the valid lines only."""
-
-
-# --- reading -------------------------------------------------------------------------------
-
-def detect_format(text: str, filename: str | None = None) -> str:
-    """jsonl or csv: from the file name's extension, else from the first character."""
-    name = (filename or "").lower()
-    if name.endswith((".jsonl", ".json", ".ndjson")):
-        return "jsonl"
-    if name.endswith((".csv", ".txt")) and not text.lstrip().startswith("{"):
-        return "csv"
-    return "jsonl" if text.lstrip().startswith("{") else "csv"
-
-
-def decode(content: bytes | str) -> str:
-    """UTF-8 text with or without a byte-order mark; a bad byte is reported with its line."""
-    if isinstance(content, str):
-        return content.removeprefix("\ufeff")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = content[:exc.start].count(b"\n") + 1
-        message = str(LineError(line, "", _("The file is not UTF-8 text. Save it as UTF-8 and try again.")))
-        raise ValidationFailed(message, field_errors={"file": message}) from exc
-
-
-def read_jsonl(text: str) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
-    """(line number, object) per non-blank line, or the reason the line is not a JSON object."""
-    # split on \n only: JSON strings may hold U+2028 and other separators str.splitlines() breaks on
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            yield number, LineError(number, "", _("Not valid JSON (%(reason)s).") % {"reason": str(exc)})
-            continue
-        if not isinstance(value, dict):
-            yield number, LineError(number, "", _("Each line must be one JSON object."))
-            continue
-        yield number, value
-
-
-def _csv_cell(value: str) -> str:
-    value = value.strip()
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
-        return value[1:]
-    return value
-
-
-def read_csv(text: str) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
-    """(line number, record) per CSV row; list columns are split on `;`; empty cells are absent."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [name.strip() for name in next(reader, [])]
-    except csv.Error as exc:
-        yield 1, LineError(1, "", _("Not valid CSV (%(reason)s).") % {"reason": str(exc)})
-        return
-    if not header:
-        return
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield start, LineError(start, "", _("Not valid CSV (%(reason)s).") % {"reason": str(exc)})
-            return
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) > len(header):
-            yield start, LineError(start, "", _("This row has more cells than the header has columns."))
-            continue
-        record: dict[str, Any] = {}
-        for name, cell in zip(header, row):
-            cell = _csv_cell(cell)
-            if not name or not cell:
-                continue
-            record[name] = [item.strip() for item in cell.split(";") if item.strip()] if name in LIST_FIELDS else cell
-        yield start, record
-
-
-def read_records(content: bytes | str, fmt: str | None = None,
-                 filename: str | None = None) -> tuple[str, Iterator[tuple[int, dict[str, Any] | LineError]]]:
-    """The format used and the file's records with their line numbers."""
-    text = decode(content)
-    fmt = fmt or detect_format(text, filename)
-    if fmt not in FORMATS:
-        raise ValidationFailed(_("Choose the format jsonl or csv."), field_errors={"format": _("Choose jsonl or csv.")})
-    return fmt, (read_jsonl(text) if fmt == "jsonl" else read_csv(text))
 
 
 # --- checking and planning -----------------------------------------------------------------
@@ -253,7 +170,7 @@ def _unknown_field_warnings(unknown: dict[str, list[int]]) -> list[str]:
             % {"field": name, "lines": _line_list(lines)} for name, lines in unknown.items()]
 
 
-def check_records(records: Iterable[tuple[int, dict[str, Any] | LineError]],
+def check_records(records: Iterable[Record],
                   categories: set[str]) -> tuple[list[PlannedLine], list[LineError], list[str], int]:
     """Validate every record: valid lines, errors with line numbers, warnings, records read."""
     valid: list[PlannedLine] = []
@@ -262,7 +179,7 @@ def check_records(records: Iterable[tuple[int, dict[str, Any] | LineError]],
     renamed: dict[tuple[str, str], list[int]] = {}
     first_line_of: dict[str, int] = {}
     count = 0
-    for line, raw in records:
+    for line, end, raw in records:
         count += 1
         if isinstance(raw, LineError):
             errors.append(raw)
@@ -289,7 +206,7 @@ def check_records(records: Iterable[tuple[int, dict[str, Any] | LineError]],
             else:
                 first_line_of[raw_id] = line
         for name in sorted(field_errors, key=lambda n: FORMAT_FIELDS.index(n) if n in FORMAT_FIELDS else 99):
-            errors.append(LineError(line, name, field_errors[name]))
+            errors.append(LineError(line, name, field_errors[name], end))
         if data is not None and not field_errors:
             valid.append(PlannedLine(line=line, data=data))
     warnings = _unknown_field_warnings(unknown) + [
@@ -332,12 +249,36 @@ def plan_import(session: Session, content: bytes | str, fmt: str | None = None,
         planned = by_id.pop(row.external_id, None)
         if planned is not None:
             _mark_existing(planned, row)
-    site_ids = {int(match.group(1)): planned for key, planned in by_id.items() if (match := SITE_ID_RE.match(key))}
-    for chunk in _chunks(list(site_ids)):
-        query = select(*_compare_columns()).where(Organization.id.in_(chunk), Organization.external_id.is_(None))
-        for row in session.execute(query):
-            _mark_existing(site_ids[row.id], row)
+    _plan_site_ids(session, plan, by_id)
+    plan.errors.sort(key=lambda error: error.line)
     return plan
+
+
+def _plan_site_ids(session: Session, plan: ImportPlan, unmatched: dict[str, PlannedLine]) -> None:
+    """mm-<number> updates the site's organization of that number; any other use of the form is an error."""
+    site_ids = {int(match.group(1)): planned for key, planned in unmatched.items() if (match := SITE_ID_RE.match(key))}
+    other_ids: dict[int, str] = {}
+    for chunk in _chunks(list(site_ids)):
+        query = select(*_compare_columns()).where(Organization.id.in_(chunk))
+        for row in session.execute(query):
+            if row.external_id is None and site_ids[row.id].external_id == f"mm-{row.id}":
+                _mark_existing(site_ids.pop(row.id), row)
+            elif row.external_id is not None:
+                other_ids[row.id] = row.external_id
+    refused = {id(planned) for planned in site_ids.values()}
+    plan.lines = [planned for planned in plan.lines if id(planned) not in refused]
+    for number, planned in site_ids.items():
+        values = {"id": planned.external_id, "other": other_ids.get(number, ""), "canonical": f"mm-{number}"}
+        if number in other_ids:
+            message = _("%(id)s is the platform's id of an organization that has the id %(other)s: "
+                        "use %(other)s to update it.") % values
+        elif planned.external_id != values["canonical"]:
+            message = _("Ids of the form mm-<number> are the platform's own: write %(canonical)s to update "
+                        "organization %(canonical)s, or choose another id.") % values
+        else:
+            message = _("Ids of the form mm-<number> are the platform's own and %(id)s names no organization "
+                        "here: choose another id for a new organization.") % values
+        plan.errors.append(LineError(planned.line, "id", message))
 
 
 def _new_row(data: OrganizationData, now) -> dict[str, Any]:
@@ -380,7 +321,7 @@ def apply_import(session: Session, plan: ImportPlan, *, partial: bool = False) -
             apply_organization(org, updates[org.id].data, keep_source=True)
         session.flush()
     return ImportResult(created=len(creates), updated=len(updates), unchanged=plan.count("unchanged"),
-                        skipped=plan.rejected_lines)
+                        skipped=plan.rejected_lines, skipped_lines=plan.rejected_line_numbers)
 
 
 def import_organizations(session: Session, content: bytes | str, fmt: str | None = None, *,

@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
+from web.services.text import free_text_error, single_line_error
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 LIST_FIELDS = ("offers", "needs", "sectors", "technology_categories", "target_countries")
@@ -93,6 +94,8 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
     name = str(raw.get("name") or "").strip()
     if not 1 <= len(name) <= 200:
         errors["name"] = _("Enter a name of 1 to 200 characters.")
+    elif message := single_line_error(name):
+        errors["name"] = message  # a name becomes part of email subjects: one line only
     kind = str(raw.get("kind") or "").strip()
     if kind not in ORGANIZATION_KINDS:
         errors["kind"] = _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(ORGANIZATION_KINDS)}
@@ -103,6 +106,8 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
     description = str(raw.get("description") or "").strip()
     if len(description) > 5000:
         errors["description"] = _("Keep the description to 5,000 characters (it has %(n)d).") % {"n": len(description)}
+    elif message := free_text_error(description):
+        errors["description"] = message
     lists = {name_: _clean_list(raw.get(name_)) for name_ in LIST_FIELDS}
     for name_ in ("offers", "needs"):
         if any(len(item) > 1000 for item in lists[name_]):
@@ -110,8 +115,13 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
     for name_ in LIST_FIELDS:
         if len(lists[name_]) > MAX_LIST_ITEMS and name_ not in errors:
             errors[name_] = _("At most %(n)d entries.") % {"n": MAX_LIST_ITEMS}
+    for name_ in ("offers", "needs"):
+        if name_ not in errors and (message := next(filter(None, map(free_text_error, lists[name_])), None)):
+            errors[name_] = message
     if any(len(item) > 200 for item in lists["sectors"]):
         errors["sectors"] = _("Each sector can have at most 200 characters.")
+    elif message := next(filter(None, map(single_line_error, lists["sectors"])), None):
+        errors["sectors"] = message
     unknown = [slug for slug in lists["technology_categories"] if slug not in categories]
     if unknown:
         errors["technology_categories"] = _("Unknown technology categories: %(slugs)s.") % {"slugs": ", ".join(unknown)}
@@ -122,8 +132,12 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
     website = str(raw.get("website") or "").strip()
     if website:
         parts = urlsplit(website)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(website) > 500:
+        if (parts.scheme not in ("http", "https") or not parts.netloc or len(website) > 500
+                or single_line_error(website)):
             errors["website"] = _("Enter a full web address starting with http:// or https://.")
+    source = str(raw.get("source") or "").strip()
+    if message := single_line_error(source):
+        errors["source"] = message
     external_id = raw.get("id", raw.get("external_id"))
     external_id = str(external_id).strip() if external_id not in (None, "") else None
     if external_id is None and require_external_id:
@@ -134,7 +148,7 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
         return None, errors
     return OrganizationData(
         name=name, kind=kind, country=country, description=description, website=website,
-        source=str(raw.get("source") or "").strip(), external_id=external_id, **lists,
+        source=source, external_id=external_id, **lists,
     ), {}
 
 

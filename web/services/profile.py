@@ -13,6 +13,7 @@ from web.errors import ValidationFailed
 from web.i18n import LANGUAGES, _
 from web.services.accounts import TIME_ZONES, normalize_email
 from web.services.organizations import apply_organization, category_slugs, validate_organization
+from web.services.text import single_line_error
 
 # The list editors of the form; each posts one input per item under the field's name.
 LIST_EDITOR_FIELDS = ("offers", "needs", "sectors")
@@ -80,6 +81,8 @@ def _validate_contact(values: dict[str, Any]) -> tuple[dict[str, str], dict[str,
     phone = values.get("contact_phone", "").strip()
     if len(name) > 200:
         errors["contact_name"] = _("Keep the name to 200 characters.")
+    elif message := single_line_error(name):
+        errors["contact_name"] = message
     if email:
         try:
             email = normalize_email(email)

@@ -22,6 +22,7 @@ from models import (
     EventMeetingSeat,
     EventRegistration,
     MeetingRequest,
+    Notification,
     User,
 )
 from models.base import utcnow
@@ -249,12 +250,21 @@ def publish_timetable(session: Session, settings, user: User, event_id: int) -> 
         meeting.sequence += 1
         counts[change] += 1
         session.flush()
+        if change == "cancelled" and _told_at_withdrawal(session, meeting):
+            continue
         _notify(session, settings, event, meeting, f"event_meeting_{change}", before)
     report = PublishReport(**counts)
     if report.total and event.timetable_published_at is None:
         event.timetable_published_at = now
     session.flush()
     return report
+
+
+def _told_at_withdrawal(session: Session, meeting: EventMeeting) -> bool:
+    """True when the registration side already told the other organization this meeting is off (a withdrawal or
+    a rejected registration notifies at once, under the sequence the participants last saw)."""
+    key = f"event_meeting_cancelled:{meeting.id}:{meeting.sequence - 1}:%"
+    return session.scalar(select(Notification.id).where(Notification.dedupe_key.like(key)).limit(1)) is not None
 
 
 def _clear(session: Session, meeting: EventMeeting) -> None:
