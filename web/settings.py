@@ -78,3 +78,7 @@ class Settings(BaseSettings):
         default=60, ge=1,
         description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
     )
+    timetable_time_limit_seconds: float = Field(
+        default=10.0, gt=0, le=120,
+        description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "
+                    "organizer's page waits for it; seminar-sized events take well under a second).")

@@ -7,6 +7,7 @@ from web.routes import (
     dashboard,
     directory,
     events,
+    event_matching,
     home,
     language,
     notifications,
@@ -18,6 +19,7 @@ from web.routes import (
     registrations,
     requests,
     technologies,
+    timetable,
 )
 
 ROUTERS = [
@@ -34,6 +36,8 @@ ROUTERS = [
     requests.router,
     events.router,
     registrations.router,
+    event_matching.router,
+    timetable.router,
     notifications.router,
     proposals.router,
     agenda.router,

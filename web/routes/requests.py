@@ -11,6 +11,7 @@ from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
 from web.services import meetings, messages, notifications
+from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
@@ -68,9 +69,14 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
         if user.organization_id:
             existing = meetings.open_request_between(session, user.organization_id, target.id)
         status_code = exc.status_code
+    # A request made from an event's participants: the form names the event, and says early if it cannot be.
+    event, event_error = meetings.event_for_request(session, user, target, values.get("event_id"))
+    if event_error and not refusal:
+        errors = {"event_id": event_error} | errors
     return render(request, "requests/new.html", {
-        "active_tab": "prematching", "target": target, "values": values, "errors": errors, "refusal": refusal,
-        "existing": existing, "kind_label": kind_label, "max_message": meetings.MAX_MESSAGE,
+        "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
+        "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
+        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text,
     }, status_code=status_code)
 
 
