@@ -28,6 +28,16 @@ REASON_TEXTS = {
     "removed": N_("Taken off the timetable by an organizer."),
     "": N_("Not placed yet: run the timetable."),
 }
+# Short forms of the same reasons, for charts and tables that count them.
+REASON_LABELS = {
+    "no_common_slot": N_("No slot free on both sides"),
+    "party_busy": N_("A participant is fully booked"),
+    "no_table": N_("No table free"),
+    "withdrawn": N_("A participant withdrew"),
+    "registration_rejected": N_("A registration was declined"),
+    "removed": N_("Taken off by an organizer"),
+    "": N_("Waiting for a timetable run"),
+}
 STATUS_LABELS = {
     "published": N_("Published"),
     "changed": N_("Changed since publishing"),
@@ -106,6 +116,19 @@ UNNAMED_REASON_TEXTS = {
     "party_busy": N_("%(a)s or %(b)s is in other meetings in every slot both sides can make."),
     "withdrawn": N_("%(a)s or %(b)s is no longer a confirmed participant."),
 }
+
+
+def reason_key(code: str) -> str:
+    """The reason of a stored code without the organization it names ('party_busy:12' -> 'party_busy')."""
+    return code.partition(":")[0]
+
+
+def reason_label(code: str) -> str:
+    """A stored reason code as a short label in the current language (unknown codes shown readably)."""
+    key = reason_key(code or "")
+    if key in REASON_LABELS:
+        return _(REASON_LABELS[key])
+    return key.replace("_", " ").strip().capitalize()
 
 
 def reason_text(code: str, a: Organization, b: Organization) -> str:
