@@ -3,10 +3,12 @@ authorization, CSRF and parity with the pages. The organizer's side is in test_a
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
-from models import EventMeeting, EventRegistration, EventUnavailableSlot, Notification
+from models import EventMeeting, EventRegistration, EventUnavailableSlot, Notification, User
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
 from tests.web.agenda_support import publish_meeting
@@ -22,7 +24,7 @@ from tests.web.api_support import (
 )
 from tests.web.events_support import make_event, organizer, register, shift
 from tests.web.requests_support import make_match, member
-from web.services import events, registration_review
+from web.services import events, registration_review, registrations
 
 # --- registering -----------------------------------------------------------------------------------
 
@@ -152,6 +154,30 @@ def test_last_place_goes_to_the_first_and_the_second_gets_409(client, session, s
     error_of(client.post(url, headers=api_login(client, bob), json={"attendees": PEOPLE}), 409, "event_full")
     assert places(session, event) == 1 and registration_of(session, event, bob) is None
     assert client.get(f"/api/v1/events/{event.id}").json()["registration_closed_reason"] == "event_full"
+
+
+def test_a_registration_racing_for_the_last_place_waits_and_gets_409(client, session, session_factory, settings):
+    """Another request holds the last place in an open transaction: the API call waits for it, then answers 409."""
+    event = make_event(session, capacity="1")
+    alice, bob = member(session), member(session)
+    session.commit()
+    h = api_login(client, bob)
+    holder = session_factory()
+    result: dict = {}
+    try:
+        registrations.register(holder, settings, holder.get(User, alice.id), event.id,
+                               [{"name": "Aiko", "title": "", "email": ""}])
+        call = threading.Thread(target=lambda: result.update(response=client.post(
+            f"/api/v1/events/{event.id}/registration", headers=h, json={"attendees": PEOPLE})))
+        call.start()
+        call.join(timeout=0.5)
+        assert call.is_alive(), "the API call should wait for the transaction holding the place"
+        holder.commit()
+        call.join(timeout=30)
+    finally:
+        holder.close()
+    error_of(result["response"], 409, "event_full")
+    assert places(session, event) == 1 and registration_of(session, event, bob) is None
 
 
 # --- attendees and withdrawal ---------------------------------------------------------------------------
