@@ -13,6 +13,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -26,6 +28,7 @@ from web.templating import Renderer, is_htmx
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+BUSY_RETRY_AFTER_SECONDS = 2
 
 
 class LanguageMiddleware:
@@ -87,6 +90,39 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     return _error_response(request, 422, "validation_failed", message, fields)
 
 
+def _is_busy(exc: OperationalError) -> bool:
+    """A lock or serialization wait that ran out (SQLite "database is locked", PostgreSQL deadlock/serialization)."""
+    text = str(exc.orig).lower()
+    return ("database is locked" in text or "database is busy" in text or "deadlock detected" in text
+            or "could not serialize" in text)
+
+
+async def handle_operational_error(request: Request, exc: OperationalError) -> Response:
+    if not _is_busy(exc):
+        raise exc
+    log.warning("busy database answered 503: %s %s: %s", request.method, request.url.path, exc.orig)
+    response = _error_response(request, 503, "busy",
+                               i18n.gettext("The site is busy. Nothing was changed; please try again in a moment."))
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
+async def handle_pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+    log.warning("no database connection free, answered 503: %s %s", request.method, request.url.path)
+    response = _error_response(request, 503, "busy",
+                               i18n.gettext("The site is busy. Nothing was changed; please try again in a moment."))
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
+async def handle_integrity_error(request: Request, exc: IntegrityError) -> Response:
+    # The safety net for a race no service turned into its own 409: two requests made the same row at once.
+    log.warning("unique or foreign-key conflict answered 409: %s %s: %s", request.method, request.url.path, exc.orig)
+    return _error_response(request, 409, "conflict",
+                           i18n.gettext("This changed at the same moment somewhere else. Reload the page to see "
+                                        "the current state, then try again if it is still needed."))
+
+
 def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAPI:
     """Build the application from settings; the embedder is injected (tests pass a small one)."""
     settings = settings or Settings()
@@ -94,7 +130,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         log.warning("MATCHMAKER_SECRET_KEY is not set: using a random key, sessions end on restart")
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -134,6 +170,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(OperationalError, handle_operational_error)
+    app.add_exception_handler(PoolTimeout, handle_pool_timeout)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from models import User
+from models.session import writing_session
 from web.errors import DomainError, Forbidden, NotAuthenticated
 from web.i18n import _
 from web.security import session_stamp, tokens_equal
@@ -17,9 +18,27 @@ from web.security import session_stamp, tokens_equal
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def writes_on_read(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET route that changes data (a read mark): its transaction starts IMMEDIATE like a POST's."""
+    endpoint.writes_on_read = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def request_writes(request: Request) -> bool:
+    """Whether the request's unit of work may write: unsafe methods, and GET routes marked writes_on_read."""
+    return request.method in UNSAFE_METHODS or getattr(request.scope.get("endpoint"), "writes_on_read", False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed after the route, rolled back on error."""
-    session = request.app.state.session_factory()
+    """The request's unit of work: committed after the route, rolled back on error.
+
+    Requests that may write start their transaction IMMEDIATE on SQLite (models.session explains why); page
+    views start DEFERRED so readers run side by side. The session is kept on request.state for what the layout
+    needs (the unread count), so a request never holds two connections.
+    """
+    factory = request.app.state.session_factory
+    session = writing_session(factory) if request_writes(request) else factory()
+    request.state.db_session = session
     try:
         yield session
         session.commit()

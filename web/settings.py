@@ -19,6 +19,11 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matchmaker.db'}",
         description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
     )
+    sqlite_busy_timeout: float = Field(
+        default=15,
+        description="SQLite only: seconds a request waits for another's write to finish before it answers 503 "
+        "(Retry-After) instead.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that signs session cookies and tokens. Empty: a random key is made per process (development only).",

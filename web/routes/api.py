@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
-from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token
+from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, writes_on_read
 from web.services import meetings, messages
 
 
@@ -182,6 +182,7 @@ def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut
 
 
 @router.get("/matches/{request_id}/messages", response_model=list[MessageOut])
+@writes_on_read
 def list_messages(session: DbSession, user: Member, request_id: int) -> list[MessageOut]:
     """The thread of a match, oldest first; marks it read for the caller."""
     req = messages.get_match_for(session, user, request_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import MEETING_STATUSES
-from web.deps import DbSession, Form, Member
+from web.deps import DbSession, Form, Member, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
@@ -109,6 +109,7 @@ def _int(value) -> int:
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
+@writes_on_read
 def request_detail(request: Request, session: DbSession, user: Member, request_id: int, sent: int = 0):
     """One request with its history, for either party or an organizer."""
     req = meetings.get_request_for(session, user, request_id)
@@ -168,6 +169,7 @@ def _thread_context(session, user, req, last_read: int, values: dict | None = No
 
 
 @router.get("/matches/{request_id}", response_class=HTMLResponse)
+@writes_on_read
 def match_thread(request: Request, session: DbSession, user: Member, request_id: int):
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
