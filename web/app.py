@@ -75,7 +75,10 @@ async def handle_domain_error(request: Request, exc: DomainError) -> Response:
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
-    return _error_response(request, exc.status_code, exc.code, exc.message, exc.field_errors)
+    response = _error_response(request, exc.status_code, exc.code, exc.message, exc.field_errors)
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def handle_http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
+from web.services.sessions import end_organization_sessions
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 LIST_FIELDS = ("offers", "needs", "sectors", "technology_categories", "target_countries")
@@ -222,5 +223,8 @@ def review_organization(session: Session, org: Organization, decision: str, reas
     org.status = decision
     org.status_reason = reason if decision != "approved" else ""
     org.reviewed_at = utcnow()
+    if decision == "suspended":
+        # Its members' logins end now; logging in again shows them the reason on their profile.
+        end_organization_sessions(session, org.id)
     session.flush()
     return org
