@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from models.session import make_engine, make_session_factory
 from web import i18n
@@ -170,6 +171,10 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    proxies = [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
+    if proxies:
+        # Outermost: everything after it (throttling, the sessions list, Secure cookies) sees the real client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
