@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,6 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from models.session import make_engine, make_session_factory
 from web import i18n
 from web.deps import csrf_protect, load_user
+from web.inputs import guard_input
 from web.errors import DomainError, NotAuthenticated
 from web.routes import ROUTERS
 from web.settings import Settings
@@ -89,6 +90,9 @@ async def handle_http_error(request: Request, exc: StarletteHTTPException) -> Re
 
 
 async def handle_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if any(err["loc"] and err["loc"][0] == "path" for err in exc.errors()):
+        # /requests/abc or /requests/0: no such page, as for an id that does not exist.
+        return _error_response(request, 404, "not_found", i18n.gettext("Page not found."))
     fields = {".".join(str(p) for p in err["loc"][1:]): err["msg"] for err in exc.errors()}
     message = i18n.gettext("Some of the values sent are not valid.")
     return _error_response(request, 422, "validation_failed", message, fields)
@@ -127,6 +131,15 @@ async def handle_integrity_error(request: Request, exc: IntegrityError) -> Respo
                                         "the current state, then try again if it is still needed."))
 
 
+async def handle_data_error(request: Request, exc: Exception) -> Response:
+    # The safety net behind web.inputs.guard_input: a value the database refused (an integer out of range, text
+    # too long for its column, a NUL) is the client's bad input, not a server fault.
+    if isinstance(exc, OverflowError) and "INTEGER" not in str(exc):
+        raise exc
+    log.warning("database refused a value, answered 422: %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(request, 422, "validation_failed", i18n.gettext("Some of the values sent are not valid."))
+
+
 def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAPI:
     """Build the application from settings; the embedder is injected (tests pass a small one)."""
     settings = settings or Settings()
@@ -151,7 +164,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app = FastAPI(
         title="JCM Matchmaker",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect), Depends(load_user)],
+        # guard_input first: no route (nor the CSRF check or the login lookup) sees an id or text the database
+        # cannot hold.
+        dependencies=[Depends(guard_input), Depends(csrf_protect), Depends(load_user)],
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
@@ -181,6 +196,8 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(OperationalError, handle_operational_error)
     app.add_exception_handler(PoolTimeout, handle_pool_timeout)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(DataError, handle_data_error)
+    app.add_exception_handler(OverflowError, handle_data_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

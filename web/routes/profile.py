@@ -16,6 +16,7 @@ from web.services.accounts import TIME_ZONES
 from web.services.matching import nudge_embedding
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
+from web.values import DbId
 
 router = APIRouter()
 
@@ -134,7 +135,7 @@ def end_all_sessions(request: Request, session: DbSession, user: CurrentUser, fo
 
 
 @router.post("/profile/sessions/{session_id}/end")
-def end_session(request: Request, session: DbSession, user: CurrentUser, form: Form, session_id: int):
+def end_session(request: Request, session: DbSession, user: CurrentUser, form: Form, session_id: DbId):
     """End one of the user's logins (a lost phone, a shared computer)."""
     sessions.end_user_session(session, user, session_id)
     if session_id == request.state.login.id:

@@ -14,6 +14,7 @@ from web.services import meetings, messages, notifications
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
+from web.values import DbId, parse_id
 
 router = APIRouter()
 TAB_TEMPLATES = {"sent": "requests/sent.html", "received": "requests/received.html", "matches": "requests/matches.html"}
@@ -81,13 +82,13 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
 
 
 @router.get("/requests/new", response_class=HTMLResponse)
-def new_request_form(request: Request, session: DbSession, user: Member, to: int, event_id: int | None = None):
+def new_request_form(request: Request, session: DbSession, user: Member, to: DbId, event_id: DbId | None = None):
     """The form to request a meeting with an organization."""
     return _new_page(request, session, user, to, {"event_id": event_id or ""}, {})
 
 
 @router.post("/requests/new", response_class=HTMLResponse)
-def new_request(request: Request, session: DbSession, user: Member, form: Form, to: int | None = None):
+def new_request(request: Request, session: DbSession, user: Member, form: Form, to: DbId | None = None):
     """Send the request; bad input re-renders the form with everything typed kept."""
     target_id = to or _int(form.get("to"))
     values = {"message": str(form.get("message", "")), "topics": str(form.get("topics", "")),
@@ -102,15 +103,16 @@ def new_request(request: Request, session: DbSession, user: Member, form: Form, 
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise DomainError(_("Choose an organization to send the request to."), code="missing_recipient")
+    number = parse_id(value)
+    if number is None:
+        raise ValidationFailed(_("Choose an organization to send the request to."),
+                               field_errors={"to": _("Choose an organization to send the request to.")})
+    return number
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 @writes_on_read
-def request_detail(request: Request, session: DbSession, user: Member, request_id: int, sent: int = 0):
+def request_detail(request: Request, session: DbSession, user: Member, request_id: DbId, sent: int = 0):
     """One request with its history, for either party or an organizer."""
     req = meetings.get_request_for(session, user, request_id)
     box = "sent" if req.requester_org_id == user.organization_id else "received"
@@ -140,14 +142,14 @@ def _act(request: Request, session, user, request_id: int, form, box: str, actio
 
 
 @router.post("/requests/{request_id}/accept", response_class=HTMLResponse)
-def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient accepts; htmx gets the updated row, a plain post goes to the match."""
     return _act(request, session, user, request_id, form, "received",
                 lambda: meetings.accept_meeting(session, _settings(request), user, request_id), "/matches/{id}")
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
-def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient declines, with an optional reason."""
     return _act(request, session, user, request_id, form, "received",
                 lambda: meetings.decline_meeting(session, _settings(request), user, request_id,
@@ -155,7 +157,7 @@ def decline(request: Request, session: DbSession, user: Member, form: Form, requ
 
 
 @router.post("/requests/{request_id}/cancel", response_class=HTMLResponse)
-def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The requester withdraws a pending request."""
     return _act(request, session, user, request_id, form, "sent",
                 lambda: meetings.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
@@ -170,7 +172,7 @@ def _thread_context(session, user, req, last_read: int, values: dict | None = No
 
 @router.get("/matches/{request_id}", response_class=HTMLResponse)
 @writes_on_read
-def match_thread(request: Request, session: DbSession, user: Member, request_id: int):
+def match_thread(request: Request, session: DbSession, user: Member, request_id: DbId):
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
     last_read = messages.last_read_id(session, user, req)
@@ -185,7 +187,7 @@ def match_thread(request: Request, session: DbSession, user: Member, request_id:
 
 
 @router.post("/matches/{request_id}", response_class=HTMLResponse)
-def post_message(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def post_message(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """Add a message; htmx gets the thread back with it appended, a plain post is redirected to the thread."""
     body = str(form.get("body", ""))
     try:

@@ -15,6 +15,7 @@ from models.meeting import pair_key
 from web.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from web.i18n import N_, _
 from web.services import notifications
+from web.values import parse_id
 
 MAX_MESSAGE = 2000
 MAX_REASON = 2000
@@ -67,9 +68,8 @@ def validate_request_input(message: str, topics: Any, event_id: Any) -> tuple[st
         errors["topics"] = _("Give at most 20 topics of up to 100 characters each.")
     event: int | None = None
     if event_id not in (None, ""):
-        try:
-            event = int(event_id)
-        except (TypeError, ValueError):
+        event = parse_id(event_id)
+        if event is None:
             errors["event_id"] = _("Unknown event.")
     if errors:
         raise ValidationFailed(next(iter(errors.values())), field_errors=errors)

@@ -17,6 +17,7 @@ from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
 from web.services.sessions import end_organization_sessions
+from web.values import has_control_characters
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 LIST_FIELDS = ("offers", "needs", "sectors", "technology_categories", "target_countries")
@@ -125,6 +126,12 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
         parts = urlsplit(website)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(website) > 500:
             errors["website"] = _("Enter a full web address starting with http:// or https://.")
+    # Forms are checked at the edge (web.inputs); an imported file is not: PostgreSQL refuses NUL in text.
+    texts = {"name": [name], "description": [description], "website": [website],
+             "source": [str(raw.get("source") or "")], **lists}
+    for field_name, values in texts.items():
+        if field_name not in errors and any(has_control_characters(value) for value in values):
+            errors[field_name] = _("Remove the invisible control characters (such as NUL) from this field.")
     external_id = raw.get("id", raw.get("external_id"))
     external_id = str(external_id).strip() if external_id not in (None, "") else None
     if external_id is None and require_external_id:

@@ -12,6 +12,7 @@ from models.base import utcnow
 from web.errors import NotFound
 from web.i18n import _
 from web.security import new_token, token_digest
+from web.values import strip_control_characters
 
 # last_seen_at is written at most this often per session, so a page view rarely writes.
 TOUCH_INTERVAL = timedelta(minutes=5)
@@ -23,8 +24,9 @@ def start_session(session: Session, user: User, max_age_seconds: int, user_agent
     token = new_token()
     now = utcnow()
     row = UserSession(user_id=user.id, token_hash=token_digest(token), created_at=now, last_seen_at=now,
-                      expires_at=now + timedelta(seconds=max_age_seconds), user_agent=user_agent[:300],
-                      client_ip=client_ip[:64])
+                      expires_at=now + timedelta(seconds=max_age_seconds),
+                      user_agent=strip_control_characters(user_agent)[:300],
+                      client_ip=strip_control_characters(client_ip)[:64])
     session.add(row)
     session.flush()
     return token, row
