@@ -24,6 +24,7 @@ from web import i18n
 from web.deps import csrf_protect, load_user
 from web.inputs import guard_input
 from web.errors import DomainError, NotAuthenticated
+from web.headers import SecurityHeadersMiddleware, add_api_docs
 from web.routes import ROUTERS
 from web.settings import Settings
 from web.templating import Renderer, is_htmx
@@ -167,7 +168,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         # guard_input first: no route (nor the CSRF check or the login lookup) sees an id or text the database
         # cannot hold.
         dependencies=[Depends(guard_input), Depends(csrf_protect), Depends(load_user)],
-        docs_url="/api/docs",
+        docs_url=None,  # web.headers.add_api_docs: the same page with a policy that lets Swagger UI run
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.state.renderer = Renderer()
     app.state.embedder = embedder
 
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(LanguageMiddleware, default_language=i18n.normalize_language(settings.default_language))
     app.add_middleware(
         SessionMiddleware,
@@ -199,6 +201,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(DataError, handle_data_error)
     app.add_exception_handler(OverflowError, handle_data_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_api_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
-from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, writes_on_read
+from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
 from web.services import meetings, messages
 from web.values import DbId
 
@@ -184,10 +184,10 @@ def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut
 
 @router.get("/matches/{request_id}/messages", response_model=list[MessageOut])
 @writes_on_read
-def list_messages(session: DbSession, user: Member, request_id: DbId) -> list[MessageOut]:
-    """The thread of a match, oldest first; marks it read for the caller."""
+def list_messages(request: Request, session: DbSession, user: Member, request_id: DbId) -> list[MessageOut]:
+    """The thread of a match, oldest first; marks it read for the caller (not for a prefetch)."""
     req = messages.get_match_for(session, user, request_id)
-    if req.involves(user.organization_id):
+    if req.involves(user.organization_id) and not is_prefetch(request):
         messages.mark_thread_read(session, user, req)
     return [_message_out(message) for message in messages.list_messages(session, req)]
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import MEETING_STATUSES
-from web.deps import DbSession, Form, Member, writes_on_read
+from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
@@ -18,8 +18,6 @@ from web.values import DbId, parse_id
 
 router = APIRouter()
 TAB_TEMPLATES = {"sent": "requests/sent.html", "received": "requests/received.html", "matches": "requests/matches.html"}
-# htmx swaps 2xx only: let a row or thread show its own 409/422 message in place.
-SWAP_ERRORS = "if ([409, 422].includes(event.detail.xhr.status)) { event.detail.shouldSwap = true; event.detail.isError = false; }"
 
 
 def _settings(request: Request):
@@ -29,7 +27,7 @@ def _settings(request: Request):
 def _row_context(session, user, req, box: str, **extra) -> dict:
     unread = messages.unread_counts(session, user, [req.id]) if req.status == "accepted" else {}
     return {"req": req, "box": box, "unread": unread, "own_org_id": user.organization_id,
-            "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS} | extra
+            "status_label": meetings.status_label} | extra
 
 
 def _tab(request: Request, session, user, box: str, status: str, q: str):
@@ -37,7 +35,7 @@ def _tab(request: Request, session, user, box: str, status: str, q: str):
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
                "statuses": MEETING_STATUSES, "unread": unread, "own_org_id": user.organization_id,
-               "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS}
+               "status_label": meetings.status_label}
     return render(request, TAB_TEMPLATES[box], context, fragment="requests/_request_list.html")
 
 
@@ -116,7 +114,8 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
     """One request with its history, for either party or an organizer."""
     req = meetings.get_request_for(session, user, request_id)
     box = "sent" if req.requester_org_id == user.organization_id else "received"
-    notifications.mark_all_read(session, user, req.id)
+    if not is_prefetch(request):  # see match_thread
+        notifications.mark_all_read(session, user, req.id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
         "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
     })
@@ -167,7 +166,7 @@ def _thread_context(session, user, req, last_read: int, values: dict | None = No
     return {"req": req, "messages": messages.list_messages(session, req), "last_read": last_read,
             "values": values or {}, "errors": errors or {}, "can_post": req.involves(user.organization_id),
             "own_org_id": user.organization_id,
-            "max_body": messages.MAX_BODY, "swap_errors": SWAP_ERRORS}
+            "max_body": messages.MAX_BODY}
 
 
 @router.get("/matches/{request_id}", response_class=HTMLResponse)
@@ -176,9 +175,13 @@ def match_thread(request: Request, session: DbSession, user: Member, request_id:
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
     last_read = messages.last_read_id(session, user, req)
-    if req.involves(user.organization_id):
+    # Viewing the thread marks it read: that is what people expect of a message list, and a POST per view would
+    # need JavaScript. A GET that writes must not count when the browser only guessed the user might come
+    # (link prefetch, prerender): such requests say so in Sec-Purpose or Purpose, and mark nothing.
+    if req.involves(user.organization_id) and not is_prefetch(request):
         messages.mark_thread_read(session, user, req)
-    notifications.mark_all_read(session, user, req.id)
+    if not is_prefetch(request):
+        notifications.mark_all_read(session, user, req.id)
     context = _thread_context(session, user, req, last_read) | {
         "active_tab": "matches", "other": req.other_org(user.organization_id),
         "unread_notifications": lambda: notifications.unread_count(session, user),
