@@ -204,7 +204,7 @@ def export(request: Request, user: Organizer, format: str = "jsonl", approved_on
 
     def pieces():
         # Its own session: the response streams after the request's session is closed.
-        with session_scope(factory) as session:
+        with session_scope(factory, write=False) as session:  # a long read: never hold the write lock
             yield from iter_export_text(iter_export_records(session, approved_only=approved_only), fmt)
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
