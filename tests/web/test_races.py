@@ -6,7 +6,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from models import MeetingRequestEvent, OutboxEmail, ThreadRead, User
 from tests.factories import PASSWORD, create_user
@@ -136,3 +136,31 @@ def test_write_that_waits_too_long_for_the_lock_answers_503_with_retry_after(ses
         # Nothing was changed, and the same click works once the lock is free.
         assert client.post(f"/requests/{req.id}/accept", headers={"X-CSRF-Token": token},
                            follow_redirects=False).status_code == 303
+
+
+def test_writing_requests_take_the_write_lock_first_and_page_views_do_not(app, client, session, settings, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's BEGIN IMMEDIATE")
+    alice, bob = member(session), member(session)
+    req = make_match(session, settings, alice, bob)
+    session.commit()
+    token = logged_in(client, alice)
+    begins: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    event.listen(app.state.engine, "before_cursor_execute", record)
+    try:
+        def begins_of(call) -> list[str]:
+            begins.clear()
+            call()
+            return list(begins)
+
+        assert begins_of(lambda: client.get("/matches")) == []  # a page view: pysqlite's own handling
+        assert begins_of(lambda: client.get(f"/matches/{req.id}")) == ["BEGIN IMMEDIATE"]  # marks the thread read
+        assert begins_of(lambda: client.post(f"/matches/{req.id}", data={"body": "Hi", "csrf_token": token},
+                                             follow_redirects=False)) == ["BEGIN IMMEDIATE"]
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", record)
