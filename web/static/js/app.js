@@ -21,3 +21,11 @@ document.addEventListener("click", function (event) {
     if (item) item.remove();
   }
 });
+
+// An unexpected server error during an htmx request: the server retargets its error panel to #htmx-error
+// (htmx leaves error responses unswapped unless told otherwise), so the person sees what happened.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.getResponseHeader("HX-Retarget") === "#htmx-error") {
+    event.detail.shouldSwap = true;
+  }
+});
