@@ -46,6 +46,7 @@ def make_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["country_name"] = i18n.country_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["time_zone_choices"] = i18n.time_zone_choices
     env.filters["datetime"] = format_datetime
     return env
 

@@ -34,7 +34,7 @@ def start_session(request: Request, user) -> None:
 def _signup_page(request: Request, values: dict, errors: dict, status_code: int = 200):
     return render(request, "auth/signup.html", {
         "values": values, "errors": errors, "kinds": kind_choices(),
-        "countries": country_choices(current_language()), "time_zones": accounts.TIME_ZONES,
+        "countries": country_choices(current_language()),
     }, status_code=status_code)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import LoginAttempt, PasswordResetToken, User
 from models.base import utcnow
 from web.errors import DomainError, TooManyAttempts, ValidationFailed
-from web.i18n import LANGUAGES, _, use_language
+from web.i18n import LANGUAGES, _, is_time_zone, use_language
 from web.security import (
     DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token, token_digest, verify_password,
 )
@@ -21,7 +20,6 @@ from web.services.text import single_line_error
 from web.services.organizations import category_slugs, create_organization, validate_organization
 from web.settings import Settings
 
-TIME_ZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
 
 
 def normalize_email(value: str) -> str:
@@ -43,6 +41,25 @@ def check_password(password: str, confirm: str | None = None) -> str | None:
     return None
 
 
+def confirm_error(password: str, confirm: str) -> str | None:
+    """The message for the "password again" field: empty, or not the same as the password."""
+    if not confirm:
+        return _("Type the password again.")
+    if confirm != password:
+        return _("The two passwords differ.")
+    return None
+
+
+def password_errors(password: str, confirm: str) -> dict[str, str]:
+    """Messages for the password and the "password again" fields (empty when both are fine)."""
+    errors = {}
+    if message := check_password(password):
+        errors["password"] = message
+    if message := confirm_error(password, confirm):
+        errors["password_confirm"] = message
+    return errors
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
@@ -57,9 +74,7 @@ def sign_up(session: Session, form: dict[str, str]) -> User:
         errors["email"] = _("Enter a valid email address.")
     if email and find_user_by_email(session, email) is not None:
         errors["email"] = _("An account with this email already exists. Log in or reset your password.")
-    password_error = check_password(form.get("password", ""), form.get("password_confirm", ""))
-    if password_error:
-        errors["password"] = password_error
+    errors |= password_errors(form.get("password", ""), form.get("password_confirm", ""))
     full_name = form.get("full_name", "").strip()
     if not 1 <= len(full_name) <= 200:
         errors["full_name"] = _("Enter your name.")
@@ -69,7 +84,7 @@ def sign_up(session: Session, form: dict[str, str]) -> User:
     if language not in LANGUAGES:
         language = "en"
     time_zone = form.get("time_zone", "Asia/Tokyo")
-    if time_zone not in TIME_ZONES:
+    if not is_time_zone(time_zone):
         errors["time_zone"] = _("Choose a time zone from the list.")
     data, org_errors = validate_organization(
         {"name": form.get("organization_name", ""), "kind": form.get("kind", ""), "country": form.get("country", "")},
@@ -146,9 +161,9 @@ def find_reset_token(session: Session, token: str) -> PasswordResetToken:
 def reset_password(session: Session, token: str, password: str, confirm: str) -> User:
     """Set a new password with a reset token; the token is spent and other sessions end."""
     row = find_reset_token(session, token)
-    message = check_password(password, confirm)
-    if message:
-        raise ValidationFailed(message, field_errors={"password": message})
+    errors = password_errors(password, confirm)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), field_errors=errors)
     user = session.get(User, row.user_id)
     assert user is not None
     user.password_hash = hash_password(password)
