@@ -15,7 +15,7 @@ from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
 from web.services import interchange
-from web.services.applications import DECISIONS, count_by_status, list_applications
+from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
 from web.services.export import iter_export_records, iter_export_text
 from web.services.matching import nudge_embedding
 from web.services.organizations import (
@@ -103,7 +103,8 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
     if is_htmx(request):
         return render(request, "organizer/_review_result.html", {
             "org": org, "message": message, "counts": count_by_status(session),
-            "listing": {"status": tab, "page": page, "query": q}, **_row_context()})
+            "listing": {"status": tab, "page": page, "query": q, "total": count_applications(session, tab, q)},
+            **_row_context()})
     _flash(request, message)
     return RedirectResponse(back, status_code=303)
 

@@ -122,7 +122,8 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
 def _after_transition(request: Request, session, user, req, box: str, form, default: str):
     run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
-        return render(request, "requests/_request_row.html", _row_context(session, user, req, box))
+        return render(request, "requests/_request_row.html",
+                      _row_context(session, user, req, box, detail=form.get("view") == "detail"))
     return RedirectResponse(safe_next(str(form.get("next", "")), default), status_code=303)
 
 
@@ -133,7 +134,8 @@ def _act(request: Request, session, user, request_id: int, form, box: str, actio
         if not is_htmx(request):
             raise
         req = meetings.get_request_for(session, user, request_id)
-        return render(request, "requests/_request_row.html", _row_context(session, user, req, box, row_error=exc.message),
+        return render(request, "requests/_request_row.html",
+                      _row_context(session, user, req, box, row_error=exc.message, detail=form.get("view") == "detail"),
                       status_code=exc.status_code)
     return _after_transition(request, session, user, req, box, form, default.format(id=req.id))
 
