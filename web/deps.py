@@ -20,6 +20,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed after the route, rolled back on error."""
     session = request.app.state.session_factory()
+    # Kept for what the layout counts (pending applications), so a page never opens a second connection.
+    request.state.db_session = session
     try:
         yield session
         session.commit()
@@ -30,6 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        request.state.db_session = None  # an error page rendered after this shows no counts
 
 
 # scope="function": commit before the response goes out. With the default request scope FastAPI

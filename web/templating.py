@@ -58,6 +58,17 @@ def _unread_notifications(request: Request) -> int:
     return unread_count_for_request(request)
 
 
+def _pending_applications(request: Request) -> int:
+    """Organizations waiting for review, for an organizer's navigation, read with the request's own session."""
+    from web.services.applications import count_pending  # late, like the unread count
+
+    user = getattr(request.state, "user", None)
+    session = getattr(request.state, "db_session", None)
+    if user is None or not user.is_organizer or session is None:
+        return 0
+    return count_pending(session)
+
+
 class Renderer:
     """Renders templates with the context every page needs."""
 
@@ -75,6 +86,7 @@ class Renderer:
             "settings": request.app.state.settings,
             # Counted only when base.html calls it (fragments skip the query); routes may pass their own.
             "unread_notifications": lambda: _unread_notifications(request),
+            "pending_applications": lambda: _pending_applications(request),
         }
 
     def render_string(self, template: str, context: dict[str, Any]) -> str:

@@ -49,9 +49,10 @@ def signup(request: Request, session: DbSession, form: Form):
     """Create the account and its organization (pending), then log in."""
     values = {key: str(value) for key, value in form.items() if key not in ("password", "password_confirm", "csrf_token")}
     try:
-        user = accounts.sign_up(session, {key: str(value) for key, value in form.items()})
+        user = accounts.sign_up(session, request.app.state.settings, {key: str(value) for key, value in form.items()})
     except ValidationFailed as exc:
         return _signup_page(request, values, exc.field_errors, status_code=422)
+    run_job_soon(request.app, "send_outbox")  # the organizers' emails go out now
     start_session(request, user)
     return RedirectResponse("/profile?welcome=1", status_code=303)
 

@@ -14,6 +14,7 @@ from models.session import session_scope
 from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
+from web.jobs import run_job_soon
 from web.services import interchange
 from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
 from web.services.export import iter_export_records, iter_export_text
@@ -88,7 +89,7 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
     page, q = _int(form.get("page")), str(form.get("q", ""))[:100]
     back = "/organizer/applications?" + urlencode({"status": tab, "page": page, "q": q})
     try:
-        review_organization(session, org, decision, reason)
+        review_organization(session, request.app.state.settings, org, decision, reason)
     except ValidationFailed as exc:
         errors = exc.field_errors or {"reason": exc.message}
         if is_htmx(request):
@@ -99,6 +100,7 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
                                   row_values={org.id: {"reason": reason, "decision": decision}}, status_code=422)
     if decision == "approved":
         nudge_embedding(request.app)  # an approved organization gets its vectors in the background
+    run_job_soon(request.app, "send_outbox")  # the applicant's email goes out now, not at the next minute
     message = _(DECISION_MESSAGES[decision]) % {"name": org.name}
     if is_htmx(request):
         return render(request, "organizer/_review_result.html", {

@@ -15,6 +15,7 @@ from web.i18n import LANGUAGES, _, is_time_zone, use_language
 from web.security import (
     DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token, token_digest, verify_password,
 )
+from web.services.applications import announce_application
 from web.services.outbox import enqueue_email
 from web.services.text import single_line_error
 from web.services.organizations import category_slugs, create_organization, validate_organization
@@ -64,8 +65,8 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def sign_up(session: Session, form: dict[str, str]) -> User:
-    """Create a user and its organization, pending approval; ValidationFailed lists every bad field."""
+def sign_up(session: Session, settings: Settings, form: dict[str, str]) -> User:
+    """Create a user and its pending organization (organizers are told); ValidationFailed lists every bad field."""
     errors: dict[str, str] = {}
     email = ""
     try:
@@ -102,6 +103,7 @@ def sign_up(session: Session, form: dict[str, str]) -> User:
                 organization=organization, role="member", language=language, time_zone=time_zone)
     session.add(user)
     session.flush()
+    announce_application(session, settings, organization, user)
     return user
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import ORGANIZATION_STATUSES, Organization
+from models import ORGANIZATION_STATUSES, Organization, User
+from web.services import notifications
 
 PAGE_SIZE = 50
 # Decisions an organizer can take from each status (the button shown, the status it leads to).
@@ -67,3 +68,15 @@ def list_applications(session: Session, status: str = "pending", page: int = 1, 
     ))
     return ApplicationPage(status=status, organizations=organizations, page=page, pages=pages, total=total,
                            query=query)
+
+
+def count_pending(session: Session) -> int:
+    """Organizations waiting for review (the badge on the Organizer link)."""
+    return session.scalar(select(func.count()).select_from(Organization)
+                          .where(Organization.status == "pending")) or 0
+
+
+def announce_application(session: Session, settings, org: Organization, applicant: User) -> int:
+    """Tell every organizer (in-app and by email, in their language) that an organization waits for review."""
+    return notifications.notify_organizers(session, settings, "organization_applied", f"applied:{org.id}", org=org,
+                                           extra={"applicant": applicant})
