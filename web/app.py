@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         title="JCM Matchmaker",
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect), Depends(load_user)],
-        docs_url="/api/docs",
+        docs_url=None,  # web/routes/api_docs.py serves /api/docs from local files (FastAPI's loads a CDN)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )

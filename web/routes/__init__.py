@@ -3,6 +3,7 @@
 from web.routes import (
     agenda,
     api,
+    api_docs,
     auth,
     dashboard,
     directory,
@@ -34,4 +35,5 @@ ROUTERS = [
     proposals.router,
     agenda.router,
     api.router,
+    api_docs.router,
 ]
