@@ -207,3 +207,9 @@ def time_zone_choices(selected: str = "", language: str | None = None) -> list[t
         else:
             result.append((selected, [option]))
     return result
+
+
+def country_time_zone(country: str) -> str:
+    """The first time zone zone.tab gives a country (Asia/Ho_Chi_Minh for VN), or "" for an unknown one."""
+    country = (country or "").upper()
+    return next((zone for zone, code in _zone_tab() if code == country), "")

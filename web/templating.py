@@ -47,6 +47,7 @@ def make_environment() -> Environment:
     env.globals["country_name"] = i18n.country_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["time_zone_choices"] = i18n.time_zone_choices
+    env.globals["now"] = lambda: datetime.now(timezone.utc)
     env.filters["datetime"] = format_datetime
     return env
 

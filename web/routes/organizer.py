@@ -17,6 +17,7 @@ from web.i18n import N_, _, ngettext
 from web.jobs import run_job_soon
 from web.services import interchange
 from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
+from web.services.invitations import latest_invitations
 from web.services.export import iter_export_records, iter_export_text
 from web.services.matching import nudge_embedding
 from web.services.organizations import (
@@ -68,6 +69,7 @@ def _applications_page(request: Request, session, status: str, page: int, q: str
     listing = list_applications(session, status, page, q)
     return render(request, "organizer/applications.html", {
         "active_tab": "organizer", "listing": listing, "counts": count_by_status(session),
+        "latest_invitations": latest_invitations(session, [org.id for org in listing.organizations]),
         "row_errors": row_errors or {}, "row_values": row_values or {}, **_row_context(), **_pop_flash(request),
     }, fragment="organizer/_applications.html", status_code=status_code)
 
@@ -95,6 +97,7 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
         if is_htmx(request):
             return render(request, "organizer/_application.html", {
                 "org": org, "row_errors": {org.id: errors}, "row_values": {org.id: {"reason": reason}},
+                "latest_invitations": latest_invitations(session, [org.id]),
                 "listing": {"status": tab, "page": page, "query": q}, **_row_context()}, status_code=422)
         return _applications_page(request, session, tab, page, q, row_errors={org.id: errors},
                                   row_values={org.id: {"reason": reason, "decision": decision}}, status_code=422)
@@ -106,7 +109,7 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: int, f
         return render(request, "organizer/_review_result.html", {
             "org": org, "message": message, "counts": count_by_status(session),
             "listing": {"status": tab, "page": page, "query": q, "total": count_applications(session, tab, q)},
-            **_row_context()})
+            "latest_invitations": latest_invitations(session, [org.id]), **_row_context()})
     _flash(request, message)
     return RedirectResponse(back, status_code=303)
 

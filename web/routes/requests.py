@@ -10,7 +10,7 @@ from web.deps import DbSession, Form, Member
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
-from web.services import meetings, messages, notifications
+from web.services import invitations, meetings, messages, notifications
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
@@ -74,9 +74,13 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
         if user.organization_id:
             existing = meetings.open_request_between(session, user.organization_id, target.id)
         status_code = exc.status_code
+    unclaimed = invitations.unclaimed_ids(session, [target.id])
     return render(request, "requests/new.html", {
         "active_tab": "prematching", "target": target, "values": values, "errors": errors, "refusal": refusal,
         "existing": existing, "kind_label": kind_label, "max_message": meetings.MAX_MESSAGE,
+        "unclaimed_ids": unclaimed,
+        "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
+        if unclaimed else None,
     }, status_code=status_code)
 
 
@@ -114,8 +118,11 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
     req = meetings.get_request_for(session, user, request_id)
     box = "sent" if req.requester_org_id == user.organization_id else "received"
     notifications.mark_all_read(session, user, req.id)
+    unclaimed = req.status == "pending" and invitations.is_unclaimed(session, req.recipient_org_id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
         "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
+        "recipient_unclaimed": unclaimed,
+        "recipient_invitation": invitations.latest_invitation(session, req.recipient_org_id) if unclaimed else None,
     })
 
 
