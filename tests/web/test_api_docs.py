@@ -11,7 +11,7 @@ def test_api_docs_page_uses_only_local_assets_and_no_inline_script(client):
     response = client.get("/api/docs")
     assert response.status_code == 200
     page = BeautifulSoup(response.text, "html.parser")
-    assert page.find(id="swagger-ui")["data-openapi-url"] == "/api/openapi.json"
+    assert page.find(id="swagger-ui")["data-openapi-url"] == "/api/v1/openapi.json"
     scripts = page.find_all("script")
     assert scripts and all(script.get("src") and not script.string for script in scripts)
     urls = [script["src"] for script in scripts] + [link["href"] for link in page.find_all("link", href=True)]
@@ -23,10 +23,12 @@ def test_api_docs_page_uses_only_local_assets_and_no_inline_script(client):
         assert client.get(url).status_code == 200, url
 
 
-def test_api_description_is_served_and_lists_the_operations(client):
-    spec = client.get("/api/openapi.json").json()
+def test_api_description_lists_the_api_operations_only(client):
+    spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/requests" in spec["paths"] and "post" in spec["paths"]["/api/v1/requests"]
-    assert "/api/docs" not in spec["paths"]
+    assert all(path.startswith("/api/v1/") for path in spec["paths"])
+    assert "/api/v1/openapi.json" not in spec["paths"] and "/signup" not in spec["paths"]
+    assert "ErrorResponse" in spec["components"]["schemas"]
 
 
 def test_vendored_swagger_ui_notes_its_licence_and_version():
