@@ -32,9 +32,7 @@ def invite(request: Request, session: DbSession, user: Organizer, org_id: int, f
     back = safe_next(str(form.get("next", "")), f"/organizations/{org.id}") + f"#invite-{org.id}"
     try:
         invitations.invite_organization(session, request.app.state.settings, org, email, user)
-    except (ValidationFailed, DomainError) as exc:
-        if not isinstance(exc, ValidationFailed) and exc.status_code != 409:
-            raise
+    except DomainError as exc:  # a bad address (422) or an organization already on the platform (409)
         errors = exc.field_errors or {"email": exc.message}
         context = invite_context(session, org, invite_errors=errors, invite_values={"email": email},
                                  next_url=safe_next(str(form.get("next", "")), f"/organizations/{org.id}"))
