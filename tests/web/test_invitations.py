@@ -319,3 +319,20 @@ def test_applications_page_offers_to_invite_organizations_without_accounts(clien
     page = soup(client.get("/organizer/applications?status=approved"))
     panels = page.select(".invite")
     assert [panel["id"] for panel in panels] == [f"invite-{target.id}"]
+
+
+def test_api_tells_the_requester_that_the_recipient_is_not_on_the_platform(client, session):
+    alice, bob = member(session), member(session)
+    target = unclaimed(session)
+    session.commit()
+    token = logged_in(client, alice)
+    created = client.post("/api/v1/requests", json={"to_organization_id": target.id, "message": "Hello"},
+                          headers={"X-CSRF-Token": token})
+    assert created.status_code == 201 and created.json()["recipient_on_platform"] is False
+    assert len(invitation_mails(session, target.contact_email)) == 1
+    client.post("/api/v1/requests", json={"to_organization_id": bob.organization_id, "message": "Hello"},
+                headers={"X-CSRF-Token": token})
+    listed = {row["recipient"]["id"]: row["recipient_on_platform"]
+              for row in client.get("/api/v1/requests?box=sent").json()}
+    assert listed == {target.id: False, bob.organization_id: True}
+    assert client.get(f"/api/v1/requests/{created.json()['id']}").json()["recipient_on_platform"] is False
