@@ -181,6 +181,12 @@ def test_invitation_claim_on_a_phone(browser, live_server, session, people, scre
     mail = session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "info@danang-cement.example"))
     link = re.search(r"/invitations/[A-Za-z0-9_-]+", mail.body).group(0)
     page = browser.new_page(viewport={"width": 390, "height": 844})
+    # The requester's page says who was invited and that the request waits for them.
+    log_in(page, live_server, "jp@example.com")
+    page.goto(f"{live_server}/requests/{people['pending'].id}")
+    assert "info@danang-cement.example" in page.inner_text("#invitation-note")
+    page.screenshot(path=os.path.join(screenshot_dir, "request-invited-390.png"), full_page=True)
+    page.context.clear_cookies()
     page.goto(live_server + link)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.fill("#f-full_name", "Le Van Minh")
