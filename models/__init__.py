@@ -17,6 +17,7 @@ from models.event import (
     MeetingProposal,
     MeetingProposalOption,
 )
+from models.invitation import INVITATION_REASONS, Invitation
 from models.matching import DismissedMatch, OrganizationEmbedding, TextEmbedding
 from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, MeetingRequestEvent, ThreadRead
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
@@ -39,6 +40,8 @@ __all__ = [
     "EventRegistration",
     "EventUnavailableSlot",
     "HOLDING_STATUSES",
+    "INVITATION_REASONS",
+    "Invitation",
     "LoginThrottle",
     "MEETING_STATUSES",
     "MeetingMessage",

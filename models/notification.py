@@ -32,6 +32,11 @@ NOTIFICATION_KINDS = (
     "meeting_confirmed",
     "meeting_cancelled",
     "meeting_reminder",
+    # Onboarding: an organization applies (to organizers) and hears the organizers' decision.
+    "organization_applied",
+    "organization_approved",
+    "organization_rejected",
+    "organization_suspended",
 )
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -24,7 +24,7 @@ from web import i18n
 from web.deps import csrf_protect, load_user
 from web.inputs import guard_input
 from web.errors import DomainError, NotAuthenticated
-from web.headers import SecurityHeadersMiddleware, add_api_docs
+from web.headers import SecurityHeadersMiddleware
 from web.routes import ROUTERS
 from web.settings import Settings
 from web.templating import Renderer, is_htmx
@@ -141,6 +141,33 @@ async def handle_data_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 422, "validation_failed", i18n.gettext("Some of the values sent are not valid."))
 
 
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Any other error: logged with a request id that the page, fragment or JSON (and a header) carry."""
+    request_id = secrets.token_hex(6)
+    log.error("unexpected error, request id %s: %s %s", request_id, request.method, request.url.path, exc_info=exc)
+    headers = {"X-Request-ID": request_id}
+    # The language middleware has already unwound here: take the language again from the session or the browser.
+    session = request.scope.get("session") or {}
+    accept = request.headers.get("accept-language", "").lower()
+    language = session.get("lang") or ("ja" if accept.startswith("ja") else request.app.state.settings.default_language)
+    with i18n.use_language(language):
+        message = i18n.gettext("Something went wrong on our side. Try again in a moment.")
+        if _wants_json(request):
+            return JSONResponse({"error": {"code": "internal_error", "message": message, "fields": {},
+                                           "request_id": request_id}}, status_code=500, headers=headers)
+        if is_htmx(request):
+            # htmx leaves error responses unswapped: app.js swaps this one into the page's error slot.
+            headers |= {"HX-Retarget": "#htmx-error", "HX-Reswap": "innerHTML show:window:top"}
+        context = {"status_code": 500, "message": message, "request_id": request_id}
+        try:
+            return request.app.state.renderer.render(request, "error.html", context, fragment="_error.html",
+                                                     status_code=500, headers=headers)
+        except Exception:  # the layout itself failed (the database is down, say): the bare fragment still helps
+            log.exception("error page failed, request id %s", request_id)
+            body = request.app.state.renderer.render_string("_error.html", context | {"user": None})
+            return HTMLResponse(body, status_code=500, headers=headers)
+
+
 def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAPI:
     """Build the application from settings; the embedder is injected (tests pass a small one)."""
     settings = settings or Settings()
@@ -168,7 +195,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         # guard_input first: no route (nor the CSRF check or the login lookup) sees an id or text the database
         # cannot hold.
         dependencies=[Depends(guard_input), Depends(csrf_protect), Depends(load_user)],
-        docs_url=None,  # web.headers.add_api_docs: the same page with a policy that lets Swagger UI run
+        docs_url=None,  # web/routes/api_docs.py serves /api/docs from local files (FastAPI's loads a CDN)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -200,8 +227,8 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(DataError, handle_data_error)
     app.add_exception_handler(OverflowError, handle_data_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    add_api_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -1,15 +1,8 @@
-"""Security headers on every response, and the API docs page with a policy of its own."""
+"""Security headers on every response."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from typing import Any
-
-from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
 
 # Scripts only from our own files: no inline <script>, no on* attributes, no eval (htmx runs with allowEval
 # false, and behaviour lives in static/js/app.js). Style *attributes* are allowed (style-src-attr): a few
@@ -29,7 +22,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
 class SecurityHeadersMiddleware:
@@ -62,22 +54,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _script_hashes(html: str) -> list[str]:
-    return ["'sha256-%s'" % base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-            for body in re.findall(r"<script>(.*?)</script>", html, re.S)]
-
-
-def add_api_docs(app: FastAPI, path: str = "/api/docs") -> None:
-    """Swagger UI for the API: its files come from a CDN and it starts with one inline script, allowed by hash."""
-
-    @app.get(path, include_in_schema=False)
-    def api_docs() -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url=app.openapi_url or "/api/openapi.json", title=f"{app.title} API")
-        html = page.body.decode()
-        policy = CONTENT_SECURITY_POLICY.replace(
-            "script-src 'self'", " ".join(["script-src 'self'", SWAGGER_CDN, *_script_hashes(html)])
-        ).replace("style-src 'self'", f"style-src 'self' {SWAGGER_CDN}").replace(
-            "img-src 'self' data:", "img-src 'self' data: https://fastapi.tiangolo.com")
-        return HTMLResponse(html, headers={"Content-Security-Policy": policy})

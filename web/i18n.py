@@ -92,3 +92,124 @@ def country_choices(language: str) -> list[tuple[str, str]]:
     locale = Locale.parse(language)
     codes = [code for code in locale.territories if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
     return sorted(((code, locale.territories[code]) for code in codes), key=lambda item: item[1])
+
+
+# --- time zones ------------------------------------------------------------------------------
+# IANA regions as a person reads them; the zones come from zone.tab (one or more per country, no old aliases).
+TIME_ZONE_REGIONS = {
+    "Africa": lazy_mark("Africa"),
+    "America": lazy_mark("Americas"),
+    "Antarctica": lazy_mark("Antarctica"),
+    "Arctic": lazy_mark("Arctic"),
+    "Asia": lazy_mark("Asia"),
+    "Atlantic": lazy_mark("Atlantic Ocean"),
+    "Australia": lazy_mark("Australia"),
+    "Europe": lazy_mark("Europe"),
+    "Indian": lazy_mark("Indian Ocean"),
+    "Pacific": lazy_mark("Pacific Ocean"),
+}
+
+
+@lru_cache(maxsize=1)
+def _zone_tab() -> tuple[tuple[str, str], ...]:
+    """(zone, country code) for every zone of zone.tab: from the tzdata package, else the system's tz database."""
+    text = ""
+    try:
+        from importlib.resources import files
+
+        text = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    except (ImportError, FileNotFoundError, OSError):
+        import zoneinfo
+
+        for folder in zoneinfo.TZPATH:
+            path = Path(folder) / "zone.tab"
+            if path.exists():
+                text = path.read_text(encoding="utf-8")
+                break
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) >= 3:
+            rows.append((parts[2].strip(), parts[0].strip()))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=1)
+def valid_time_zones() -> frozenset[str]:
+    """Every zone a user may have: the listed ones and any other IANA name (old aliases stored earlier stay valid)."""
+    from zoneinfo import available_timezones
+
+    return frozenset(zone for zone in available_timezones() if zone not in {"Factory", "localtime"}
+                     and not zone.startswith(("SystemV/", "posixrules")))
+
+
+def is_time_zone(value: str) -> bool:
+    """True for an IANA time zone name this platform accepts."""
+    return value in valid_time_zones()
+
+
+def _offset_label(zone: str, when) -> str:
+    from zoneinfo import ZoneInfo
+
+    offset = when.astimezone(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "−"
+    return "UTC%s%02d:%02d" % (sign, abs(minutes) // 60, abs(minutes) % 60), minutes
+
+
+def _city(zone: str, locale: Locale) -> str:
+    city = (locale.time_zones.get(zone) or {}).get("city")
+    return city or zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+@lru_cache(maxsize=8)
+def _time_zone_groups(language: str, day: str) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    from datetime import datetime, timezone
+
+    when = datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+    locale = Locale.parse(language)
+    groups: dict[str, list[tuple[int, str, str]]] = {}
+    for zone, country in _zone_tab():
+        region = zone.split("/", 1)[0]
+        if region not in TIME_ZONE_REGIONS:
+            continue
+        label, minutes = _offset_label(zone, when)
+        place = "%s (%s)" % (_city(zone, locale), country_name(country, language)) if country else _city(zone, locale)
+        groups.setdefault(region, []).append((minutes, "%s %s" % (label, place), zone))
+    with use_language(language):
+        result = [("UTC", gettext("Coordinated Universal Time"), (("UTC", "UTC+00:00 UTC"),))]
+        result += [(region, gettext(TIME_ZONE_REGIONS[region]),
+                    tuple((zone, label) for _minutes, label, zone in sorted(groups[region])))
+                   for region in sorted(groups)]
+    return tuple(result)
+
+
+def time_zone_choices(selected: str = "", language: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Time zones for a select, grouped by region: [(region, [(zone, "UTC+09:00 Tokyo (Japan)"), ...]), ...].
+
+    Offsets are today's (summer time included). A selected zone that is not listed (an old alias such as
+    Asia/Calcutta stored earlier) is added to its region so a form never silently changes it.
+    """
+    from datetime import datetime, timezone
+
+    language = normalize_language(language or current_language())
+    now = datetime.now(timezone.utc)
+    groups = _time_zone_groups(language, now.date().isoformat())
+    result = [(label, list(zones)) for _region, label, zones in groups]
+    if selected and is_time_zone(selected) and not any(selected == zone for _l, zones in result for zone, _t in zones):
+        option = (selected, "%s %s" % (_offset_label(selected, now)[0], selected))
+        regions = [region for region, _label, _zones in groups]
+        region = selected.split("/", 1)[0]
+        if region in regions:
+            result[regions.index(region)][1].append(option)
+        else:
+            result.append((selected, [option]))
+    return result
+
+
+def country_time_zone(country: str) -> str:
+    """The first time zone zone.tab gives a country (Asia/Ho_Chi_Minh for VN), or "" for an unknown one."""
+    country = (country or "").upper()
+    return next((zone for zone, code in _zone_tab() if code == country), "")

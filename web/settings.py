@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     email_confirm_hours: int = Field(default=48, description="Hours the link that confirms a sign-up's email address stays valid.")
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
+    invitation_days: int = Field(
+        default=14, ge=1,
+        description="Days an invitation link stays valid (an organization's contact claims the organization with it).",
+    )
+    invitation_resend_days: int = Field(
+        default=7, ge=0,
+        description="A meeting request to an organization without an account invites its contact by email, but not "
+        "again when an invitation went out within this many days.",
+    )
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
     event_reminder_hours: int = Field(
         default=24, ge=1, description="Hours before an event starts that its approved participants get a reminder (email and in-app).",

@@ -46,6 +46,8 @@ def make_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["country_name"] = i18n.country_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["time_zone_choices"] = i18n.time_zone_choices
+    env.globals["now"] = lambda: datetime.now(timezone.utc)
     env.filters["datetime"] = format_datetime
     return env
 
@@ -55,6 +57,17 @@ def _unread_notifications(request: Request) -> int:
     from web.services.notifications import unread_count_for_request  # late: keeps templating free of services at import
 
     return unread_count_for_request(request)
+
+
+def _pending_applications(request: Request) -> int:
+    """Organizations waiting for review, for an organizer's navigation, read with the request's own session."""
+    from web.services.applications import count_pending  # late, like the unread count
+
+    user = getattr(request.state, "user", None)
+    session = getattr(request.state, "db_session", None)
+    if user is None or not user.is_organizer or session is None:
+        return 0
+    return count_pending(session)
 
 
 class Renderer:
@@ -74,6 +87,7 @@ class Renderer:
             "settings": request.app.state.settings,
             # Counted only when base.html calls it (fragments skip the query); routes may pass their own.
             "unread_notifications": lambda: _unread_notifications(request),
+            "pending_applications": lambda: _pending_applications(request),
         }
 
     def render_string(self, template: str, context: dict[str, Any]) -> str:

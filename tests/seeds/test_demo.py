@@ -166,3 +166,15 @@ def test_seed_command_refuses_a_database_without_schema(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli_app, ["seed"])
     assert result.exit_code == 2
     assert "db upgrade" in result.output
+
+
+def test_demo_keeps_most_organizations_unclaimed_and_reachable_by_invitation(session, seeded):
+    from web.services.invitations import unclaimed_ids
+
+    orgs = session.scalars(select(Organization)).all()
+    unclaimed = unclaimed_ids(session, [org.id for org in orgs])
+    claimed = {org.external_id for org in orgs if org.id not in unclaimed}
+    assert claimed == {spec["organization"] for spec in DEMO_USERS if spec["organization"]}
+    assert len(unclaimed) >= 100
+    # Each has a (fictional) contact address, so a request to it invites someone instead of waiting forever.
+    assert all(org.contact_email for org in orgs if org.id in unclaimed)

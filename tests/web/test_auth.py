@@ -92,7 +92,7 @@ def test_signup_with_bad_input_keeps_values_and_marks_fields(client, session):
     soup = BeautifulSoup(response.text, "html.parser")
     assert soup.find("input", {"name": "organization_name"})["value"] == "Tanaka Chillers"
     assert soup.find(id="e-email") is not None
-    assert soup.find(id="e-password") is not None
+    assert soup.find(id="e-password_confirm") is not None  # the differing "password again" is the field marked
     assert session.scalar(select(Organization).where(Organization.name == "Tanaka Chillers")) is None
 
 
@@ -143,3 +143,14 @@ def test_signup_with_line_breaks_in_names_is_refused_and_keeps_values(client, se
     assert "single line" in soup.find(id="e-organization_name").text
     assert soup.find("input", {"name": "email"})["value"] == "Aiko@Example.com"
     assert session.scalar(select(User)) is None and session.scalar(select(Organization)) is None
+
+
+def test_signup_flags_an_empty_password_again(client, session):
+    token = csrf_token(client, "/signup")
+    response = client.post("/signup", data=SIGNUP | {"password_confirm": "", "csrf_token": token})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.find(id="e-password_confirm").get_text(strip=True) == "Type the password again."
+    assert soup.find(id="e-password") is None  # the password itself was fine
+    assert soup.find("input", {"name": "password_confirm"})["aria-invalid"] == "true"
+    assert session.scalar(select(User)) is None

@@ -23,6 +23,9 @@ PERCENT_RE = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 BRACE_RE = re.compile(r"(?<!\{)\{(\w*)(?:[!:][^{}]*)?\}(?!\})")
 JA_TABS = ["プレマッチング", "送信したリクエスト", "受信したリクエスト", "マッチング成立", "イベント", "会員一覧", "技術一覧"]
 EN_TABS = ["Pre-Matching", "Requests sent", "Requests received", "Matches", "Events", "Directory", "Technologies"]
+# Visitors see only the public tabs (tests/web/test_layout.py checks who sees which).
+JA_PUBLIC_TABS = ["イベント", "技術一覧"]
+EN_PUBLIC_TABS = ["Events", "Technologies"]
 
 
 def _catalog():
@@ -173,27 +176,27 @@ def test_accept_language_ja_renders_japanese(client):
     response = client.get("/", headers={"Accept-Language": "ja,en;q=0.8"})
     assert response.status_code == 200
     assert _lang(response) == "ja"
-    assert _tabs(response) == JA_TABS
+    assert _tabs(response) == JA_PUBLIC_TABS
     assert "ログイン" in response.text and "新規登録" in response.text
 
 
 def test_default_is_english(client):
     response = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert _lang(response) == "en"
-    assert _tabs(response) == EN_TABS
+    assert _tabs(response) == EN_PUBLIC_TABS
 
 
 def test_switch_to_japanese_and_back(client):
     _switch(client, "ja")
     response = client.get("/")
     assert _lang(response) == "ja"
-    assert "プレマッチング" in _tabs(response)
+    assert "技術一覧" in _tabs(response)
 
     _switch(client, "en")
     response = client.get("/")
     assert _lang(response) == "en"
-    assert "Pre-Matching" in _tabs(response)
-    assert "プレマッチング" not in response.text
+    assert "Technologies" in _tabs(response)
+    assert "技術一覧" not in response.text
 
 
 def test_choice_is_remembered_in_the_session(client):
@@ -202,7 +205,7 @@ def test_choice_is_remembered_in_the_session(client):
         response = client.get(path, headers={"Accept-Language": "en"})  # the session's choice wins
         assert response.status_code == 200, path
         assert _lang(response) == "ja", path
-        assert _tabs(response) == JA_TABS, path
+        assert _tabs(response) == JA_PUBLIC_TABS, path
 
 
 def test_unknown_language_falls_back_to_english(client):

@@ -347,3 +347,16 @@ def test_export_downloads_jsonl_and_csv(organizer_client, session):
     assert all(record["id"] != "exp-2" for record in records)
     csv_text = organizer_client.get("/organizer/export?format=csv").text
     assert csv_text.startswith("id,name,kind,country,") and "exp-1,Exported,japanese_company,JP,,A;B," in csv_text
+
+
+def test_review_by_htmx_refreshes_the_waiting_line_out_of_band(organizer_client, applicant, session):
+    other = create_organization(session, status="pending", name="Hue Solar")
+    session.commit()
+    before = soup_of(organizer_client.get("/organizer/applications")).find(id="applications-meta")
+    assert before.get_text(strip=True).startswith("2 waiting")
+    response = review(organizer_client, applicant.organization_id, headers={"HX-Request": "true"},
+                      decision="approved", tab="pending")
+    meta = soup_of(response).find(id="applications-meta")
+    assert meta is not None and meta["hx-swap-oob"] == "true"
+    assert meta.get_text(strip=True).startswith("1 waiting")
+    assert other.id  # still waiting: the line counts it

@@ -344,3 +344,46 @@ def test_feedback_pairs_labels_outcomes(session, settings):
     make_request(session, settings, bob, carol)
     a, b, c, e = alice.organization_id, bob.organization_id, carol.organization_id, erin.organization_id
     assert meetings.feedback_pairs(session) == [(a, b, 1), (a, c, 0), (e, a, 0)]
+
+
+@HTMX
+def test_withdrawn_request_is_labelled_withdrawn_not_answered(client, session, settings, htmx):
+    alice, bob = member(session), member(session)
+    req = make_request(session, settings, alice, bob)
+    meetings.cancel_meeting(session, settings, alice, req.id)
+    session.commit()
+    logged_in(client, alice)
+    row = soup(client.get("/requests/sent", headers=headers(htmx))).find(id=f"request-{req.id}")
+    closed = row.find(class_="request-closed").get_text(" ", strip=True)
+    assert closed.startswith("Withdrawn") and "Answered" not in row.get_text()
+
+
+@pytest.mark.parametrize("answer, label", [("accept", "Accepted"), ("decline", "Declined")])
+def test_answered_request_says_how_it_was_answered(client, session, settings, answer, label):
+    alice, bob = member(session), member(session)
+    req = make_request(session, settings, alice, bob)
+    getattr(meetings, f"{answer}_meeting")(session, settings, bob, req.id)
+    session.commit()
+    logged_in(client, alice)
+    row = soup(client.get("/requests/sent")).find(id=f"request-{req.id}")
+    assert row.find(class_="request-closed").get_text(strip=True).startswith(label)
+
+
+@HTMX
+def test_request_page_shows_its_message_once_in_full(client, session, settings, htmx):
+    alice, bob = member(session), member(session)
+    long_message = "We make efficient chillers. " * 30  # longer than the 400 characters a list row shows
+    req = make_request(session, settings, alice, bob, message=long_message.strip())
+    session.commit()
+    logged_in(client, bob)
+    page = soup(client.get(f"/requests/{req.id}"))
+    shown = [p.get_text() for p in page.find(id="main").find_all("p") if "efficient chillers" in p.get_text()]
+    assert shown == [long_message.strip()]
+    # Declining from the request page keeps the full message: in the swapped row, or back on the page.
+    token = csrf_token(client, f"/requests/{req.id}")
+    form = page.find("form", action=f"/requests/{req.id}/decline")
+    data = {field["name"]: field.get("value", "") for field in form.find_all("input")} | {"csrf_token": token}
+    response = client.post(f"/requests/{req.id}/decline", data=data, headers=headers(htmx), follow_redirects=True)
+    row = soup(response).find(id=f"request-{req.id}")
+    assert row["class"][-1] == "status-declined"
+    assert row.find(class_="request-message").get_text() == long_message.strip()

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
 from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
-from web.services import meetings, messages
+from web.services import invitations, meetings, messages
 from web.values import DbId
 
 
@@ -62,6 +62,9 @@ class MeetingRequestOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     responded_at: datetime | None
+    recipient_on_platform: bool = Field(
+        default=True, description="False while nobody answers for the recipient (an imported organization without "
+        "accounts): the request emailed its contact an invitation to join, and waits for them.")
 
 
 class MeetingRequestCreate(BaseModel):
@@ -99,13 +102,14 @@ def _org(org: Organization) -> OrganizationRef:
     return OrganizationRef(id=org.id, name=org.name, country=org.country, kind=org.kind)
 
 
-def _request_out(req: MeetingRequest, user: User) -> MeetingRequestOut:
+def _request_out(req: MeetingRequest, user: User, unclaimed: set[int] | None = None) -> MeetingRequestOut:
     direction = ("sent" if req.requester_org_id == user.organization_id
                  else "received" if req.recipient_org_id == user.organization_id else "other")
     return MeetingRequestOut(id=req.id, status=req.status, direction=direction, requester=_org(req.requester_org),
                              recipient=_org(req.recipient_org), message=req.message, topics=list(req.topics or []),
                              event_id=req.event_id, decline_reason=req.decline_reason, created_at=req.created_at,
-                             expires_at=req.expires_at, responded_at=req.responded_at)
+                             expires_at=req.expires_at, responded_at=req.responded_at,
+                             recipient_on_platform=req.recipient_org_id not in (unclaimed or set()))
 
 
 def _message_out(message: MeetingMessage) -> MessageOut:
@@ -130,7 +134,8 @@ def list_requests(session: DbSession, user: Member, box: Literal["sent", "receiv
                   status: str = "", q: str = "") -> list[MeetingRequestOut]:
     """Requests the caller's organization sent or received, optionally by status and partner name."""
     rows, _counts = meetings.list_requests(session, user, box, status, q)
-    return [_request_out(req, user) for req in rows]
+    unclaimed = invitations.unclaimed_ids(session, {req.recipient_org_id for req in rows})
+    return [_request_out(req, user, unclaimed) for req in rows]
 
 
 @router.post("/requests", response_model=MeetingRequestOut, status_code=201)
@@ -138,13 +143,14 @@ def create_request(request: Request, session: DbSession, user: Member, body: Mee
     """Request a meeting with another approved organization."""
     req = meetings.request_meeting(session, _settings(request), user, body.to_organization_id, body.message,
                                    body.topics, body.event_id)
-    return _request_out(req, user)
+    return _request_out(req, user, invitations.unclaimed_ids(session, [req.recipient_org_id]))
 
 
 @router.get("/requests/{request_id}", response_model=MeetingRequestOut)
 def get_request(session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """One request (either party or an organizer)."""
-    return _request_out(meetings.get_request_for(session, user, request_id), user)
+    req = meetings.get_request_for(session, user, request_id)
+    return _request_out(req, user, invitations.unclaimed_ids(session, [req.recipient_org_id]))
 
 
 @router.post("/requests/{request_id}/accept", response_model=MeetingRequestOut)

@@ -36,7 +36,7 @@ def start_session(request: Request, session, user) -> None:
 def _signup_page(request: Request, values: dict, errors: dict, status_code: int = 200):
     return render(request, "auth/signup.html", {
         "values": values, "errors": errors, "kinds": kind_choices(),
-        "countries": country_choices(current_language()), "time_zones": accounts.TIME_ZONES,
+        "countries": country_choices(current_language()),
     }, status_code=status_code)
 
 
@@ -75,7 +75,7 @@ def confirm_form(request: Request, session: DbSession, token: str):
 @router.post("/signup/confirm/{token}")
 def confirm(request: Request, session: DbSession, token: str, form: Form):
     """Confirm the address and log in."""
-    user = accounts.confirm_email(session, token)
+    user = accounts.confirm_email(session, request.app.state.settings, token)
     start_session(request, session, user)
     return RedirectResponse("/profile?welcome=1", status_code=303)
 

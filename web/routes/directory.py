@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from web.deps import DbSession, Member
 from web.i18n import country_name, current_language
-from web.services import directory
+from web.services import directory, invitations
 from web.services.organizations import kind_choices, kind_label
 from web.templating import render
 
@@ -31,4 +31,5 @@ def show_directory(request: Request, session: DbSession, user: Member):
         "categories": [(cat.slug, cat.name(language)) for cat in categories],
         "category_names": {cat.slug: cat.name(language) for cat in categories},
         "sectors": [(sector, sector) for sector in directory.sector_choices(session)],
+        "unclaimed_ids": invitations.unclaimed_ids(session, [org.id for org in results.items]),
     }, fragment="directory/_results.html", headers={"Vary": "HX-Request"})

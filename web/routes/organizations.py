@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse
 from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
-from web.services import directory, meetings
+from web.routes.invitations import invite_context
+from web.services import directory, invitations, meetings
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 from web.values import DbId
@@ -33,4 +34,6 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
         "category_names": [names.get(slug, slug) for slug in org.technology_categories],
         "status_label": _(STATUS_LABELS.get(org.status, org.status)),
         "match": match, "open_request": open_request,
+        "unclaimed_ids": invitations.unclaimed_ids(session, [org.id]),
+        "invite": invite_context(session, org) if user.is_organizer else None,
     }, fragment="organizations/_profile.html", headers={"Vary": "HX-Request"})

@@ -14,8 +14,10 @@ from models.session import session_scope
 from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
+from web.jobs import run_job_soon
 from web.services import interchange
-from web.services.applications import DECISIONS, count_by_status, list_applications
+from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
+from web.services.invitations import latest_invitations
 from web.services.export import iter_export_records, iter_export_text
 from web.services.matching import nudge_embedding
 from web.services.organizations import (
@@ -68,6 +70,7 @@ def _applications_page(request: Request, session, status: str, page: int, q: str
     listing = list_applications(session, status, page, q)
     return render(request, "organizer/applications.html", {
         "active_tab": "organizer", "listing": listing, "counts": count_by_status(session),
+        "latest_invitations": latest_invitations(session, [org.id for org in listing.organizations]),
         "row_errors": row_errors or {}, "row_values": row_values or {}, **_row_context(), **_pop_flash(request),
     }, fragment="organizer/_applications.html", status_code=status_code)
 
@@ -89,22 +92,25 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: DbId, 
     page, q = _int(form.get("page")), str(form.get("q", ""))[:100]
     back = "/organizer/applications?" + urlencode({"status": tab, "page": page, "q": q})
     try:
-        review_organization(session, org, decision, reason)
+        review_organization(session, request.app.state.settings, org, decision, reason)
     except ValidationFailed as exc:
         errors = exc.field_errors or {"reason": exc.message}
         if is_htmx(request):
             return render(request, "organizer/_application.html", {
                 "org": org, "row_errors": {org.id: errors}, "row_values": {org.id: {"reason": reason}},
+                "latest_invitations": latest_invitations(session, [org.id]),
                 "listing": {"status": tab, "page": page, "query": q}, **_row_context()}, status_code=422)
         return _applications_page(request, session, tab, page, q, row_errors={org.id: errors},
                                   row_values={org.id: {"reason": reason, "decision": decision}}, status_code=422)
     if decision == "approved":
         nudge_embedding(request.app)  # an approved organization gets its vectors in the background
+    run_job_soon(request.app, "send_outbox")  # the applicant's email goes out now, not at the next minute
     message = _(DECISION_MESSAGES[decision]) % {"name": org.name}
     if is_htmx(request):
         return render(request, "organizer/_review_result.html", {
             "org": org, "message": message, "counts": count_by_status(session),
-            "listing": {"status": tab, "page": page, "query": q}, **_row_context()})
+            "listing": {"status": tab, "page": page, "query": q, "total": count_applications(session, tab, q)},
+            "latest_invitations": latest_invitations(session, [org.id]), **_row_context()})
     _flash(request, message)
     return RedirectResponse(back, status_code=303)
 

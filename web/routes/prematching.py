@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, Member
 from web.i18n import country_name, current_language
-from web.services import matching
+from web.services import invitations, matching
 from web.services.directory import categories as category_rows
 from web.services.matching_index import get_cache
 from web.services.matching_vectors import get_embedder
@@ -54,6 +54,7 @@ def prematching(request: Request, session: DbSession, user: Member):
             context["status"] = "ready"
             context["results"] = matching.recommendations_for(session, state, _weights(request, session, state), org,
                                                               filters, page, request.app.state.settings.page_size)
+            context["unclaimed_ids"] = invitations.unclaimed_ids(session, [rec.org.id for rec in context["results"].items])
         else:
             context["status"] = "preparing"
             matching.nudge_embedding(request.app)
@@ -85,7 +86,8 @@ def restore(request: Request, session: DbSession, user: Member, form: Form, org_
                                           other.id)
     if rec is None:
         return render(request, "prematching/_restored.html", {"other": other})
-    return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url)})
+    return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url),
+                                                       "unclaimed_ids": invitations.unclaimed_ids(session, [other.id])})
 
 
 @router.get("/prematching/hidden", response_class=HTMLResponse)

@@ -12,7 +12,6 @@ from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import N_, _, country_choices, country_name, current_language
 from web.services import accounts, directory, profile, sessions
-from web.services.accounts import TIME_ZONES
 from web.services.matching import nudge_embedding
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
@@ -39,7 +38,7 @@ def _profile_page(request: Request, session, user: User, *, values: dict[str, An
     context: dict[str, Any] = {
         "active_tab": None, "org": org, "errors": errors or {},
         "account": account_values or {"language": user.language, "time_zone": user.time_zone},
-        "account_errors": account_errors or {}, "time_zones": TIME_ZONES,
+        "account_errors": account_errors or {},
         "flash_message": _profile_flash(request), "password_errors": password_errors or {},
         "logins": sessions.list_sessions(session, user), "describe_agent": sessions.describe_agent,
         "current_login_id": getattr(request.state.login, "id", None),

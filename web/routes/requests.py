@@ -10,7 +10,7 @@ from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
-from web.services import meetings, messages, notifications
+from web.services import invitations, meetings, messages, notifications
 from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
@@ -72,10 +72,13 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     event, event_error = meetings.event_for_request(session, user, target, values.get("event_id"))
     if event_error and not refusal:
         errors = {"event_id": event_error} | errors
+    unclaimed = invitations.unclaimed_ids(session, [target.id])
     return render(request, "requests/new.html", {
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
         "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
-        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text,
+        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
+        "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
+        if unclaimed else None,
     }, status_code=status_code)
 
 
@@ -116,15 +119,19 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
     box = "sent" if req.requester_org_id == user.organization_id else "received"
     if not is_prefetch(request):  # see match_thread
         notifications.mark_all_read(session, user, req.id)
+    unclaimed = req.status == "pending" and invitations.is_unclaimed(session, req.recipient_org_id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
         "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
+        "recipient_unclaimed": unclaimed,
+        "recipient_invitation": invitations.latest_invitation(session, req.recipient_org_id) if unclaimed else None,
     })
 
 
 def _after_transition(request: Request, session, user, req, box: str, form, default: str):
     run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
-        return render(request, "requests/_request_row.html", _row_context(session, user, req, box))
+        return render(request, "requests/_request_row.html",
+                      _row_context(session, user, req, box, detail=form.get("view") == "detail"))
     return RedirectResponse(safe_next(str(form.get("next", "")), default), status_code=303)
 
 
@@ -135,7 +142,8 @@ def _act(request: Request, session, user, request_id: int, form, box: str, actio
         if not is_htmx(request):
             raise
         req = meetings.get_request_for(session, user, request_id)
-        return render(request, "requests/_request_row.html", _row_context(session, user, req, box, row_error=exc.message),
+        return render(request, "requests/_request_row.html",
+                      _row_context(session, user, req, box, row_error=exc.message, detail=form.get("view") == "detail"),
                       status_code=exc.status_code)
     return _after_transition(request, session, user, req, box, form, default.format(id=req.id))
 

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from models import PasswordResetToken, User
 from models.base import utcnow
 from web.errors import DomainError, ValidationFailed
-from web.i18n import LANGUAGES, _, use_language
+from web.i18n import LANGUAGES, _, is_time_zone, use_language
 from web.security import DUMMY_HASH, hash_password, needs_rehash, new_token, token_digest, verify_password
 from web.services import login_throttle, sessions
 from web.services.text import single_line_error
 from web.services.organizations import category_slugs, create_organization, validate_organization
 from web.services.outbox import enqueue_email
-from web.services.passwords import check_password
+from web.services.applications import announce_application
+from web.services.passwords import check_password, password_errors
 from web.settings import Settings
 
 TIME_ZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
@@ -97,17 +98,15 @@ def _validate_sign_up(session: Session, form: dict[str, str]) -> tuple[dict, obj
         values["email"] = normalize_email(form.get("email", ""))
     except ValueError:
         errors["email"] = _("Enter a valid email address.")
-    password_error = check_password(form.get("password", ""), form.get("password_confirm", ""),
-                                    email=values["email"] or form.get("email", ""), name=values["full_name"])
-    if password_error:
-        errors["password"] = password_error
+    errors |= password_errors(form.get("password", ""), form.get("password_confirm", ""),
+                              email=values["email"] or form.get("email", ""), name=values["full_name"])
     if not 1 <= len(values["full_name"]) <= 200:
         errors["full_name"] = _("Enter your name.")
     elif message := single_line_error(values["full_name"]):
         errors["full_name"] = message
     if values["language"] not in LANGUAGES:
         values["language"] = "en"
-    if values["time_zone"] not in TIME_ZONES:
+    if not is_time_zone(values["time_zone"]):
         errors["time_zone"] = _("Choose a time zone from the list.")
     data, org_errors = validate_organization(
         {"name": form.get("organization_name", ""), "kind": form.get("kind", ""), "country": form.get("country", "")},
@@ -176,13 +175,16 @@ def _tell_existing_account(session: Session, settings: Settings, user: User) -> 
     enqueue_email(session, user.email, subject, body, language=user.language)
 
 
-def confirm_email(session: Session, token: str) -> User:
-    """Spend a confirmation link: the address is confirmed and the user may log in."""
+def confirm_email(session: Session, settings: Settings, token: str) -> User:
+    """Spend a confirmation link: the address is confirmed, the user may log in, and organizers hear of the
+    application (only now: an unconfirmed sign-up may be anyone's typo or a bot)."""
     find_token(session, token, "confirm")
     user = session.get(User, _consume_token(session, token, "confirm"))
     assert user is not None
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
+        if user.organization is not None and user.organization.status == "pending":
+            announce_application(session, settings, user.organization, user)
     session.flush()
     return user
 
@@ -245,9 +247,9 @@ def reset_password(session: Session, token: str, password: str, confirm: str) ->
     row = find_token(session, token, "reset")
     user = session.get(User, row.user_id)
     assert user is not None
-    message = check_password(password, confirm, email=user.email, name=user.full_name)
-    if message:
-        raise ValidationFailed(message, field_errors={"password": message})
+    errors = password_errors(password, confirm, email=user.email, name=user.full_name)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), field_errors=errors)
     _consume_token(session, token, "reset")
     user.password_hash = hash_password(password)
     if user.email_verified_at is None:
@@ -263,9 +265,7 @@ def change_password(session: Session, user: User, current: str, password: str, c
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, current):
         errors["current_password"] = _("This is not your current password.")
-    message = check_password(password, confirm, email=user.email, name=user.full_name)
-    if message:
-        errors["password"] = message
+    errors |= password_errors(password, confirm, email=user.email, name=user.full_name)
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     user.password_hash = hash_password(password)

@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.meeting import pair_key
 from web.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from web.i18n import N_, _, current_language
-from web.services import notifications
+from web.services import invitations, notifications
 from web.values import parse_id
 
 MAX_MESSAGE = 2000
@@ -115,6 +115,11 @@ def check_can_request(session: Session, user: User, to_org_id: int) -> Organizat
         raise DomainError(_("You cannot request a meeting with your own organization."), code="own_organization")
     if open_request_between(session, own.id, target.id) is not None:
         raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
+    if not target.contact_email and invitations.is_unclaimed(session, target.id):
+        # Nobody could ever read it: refuse instead of accepting a request that silently expires.
+        raise RequestConflict(_("%(name)s is not on the platform yet, and there is no email address to invite it, "
+                                "so nobody could answer a request. The organizers can invite it.")
+                              % {"name": target.name}, code="recipient_unreachable")
     return target
 
 
@@ -214,6 +219,7 @@ def request_meeting(session: Session, settings, user: User, to_org_id: int, mess
         raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
     _record(session, req, None, "pending", user)
     notifications.notify_org(session, settings, target.id, "request_new", req)
+    invitations.invite_for_request(session, settings, req, target)  # nobody answers for it yet: ask its contact
     return req
 
 

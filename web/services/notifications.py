@@ -47,6 +47,10 @@ KIND_LABELS = {
     "meeting_confirmed": N_("Meeting times confirmed"),
     "meeting_cancelled": N_("Meetings cancelled"),
     "meeting_reminder": N_("Reminders before a meeting"),
+    "organization_applied": N_("New organizations to review (organizers)"),
+    "organization_approved": N_("Your organization approved"),
+    "organization_rejected": N_("Your organization's application rejected"),
+    "organization_suspended": N_("Your organization suspended"),
 }
 # In-app text; %(org)s is the organization on the other side, %(event)s the event's title.
 KIND_TEXTS = {
@@ -68,6 +72,10 @@ KIND_TEXTS = {
     "meeting_confirmed": N_("%(org)s confirmed a meeting time."),
     "meeting_cancelled": N_("The meeting with %(org)s was cancelled."),
     "meeting_reminder": N_("Your meeting with %(org)s starts soon."),
+    "organization_applied": N_("%(org)s signed up and waits for your review."),
+    "organization_approved": N_("%(org)s is approved: Pre-Matching, requests and events are open to you."),
+    "organization_rejected": N_("The application of %(org)s was rejected. Your profile shows the reason."),
+    "organization_suspended": N_("%(org)s is suspended. Your profile shows the reason."),
 }
 SUBJECTS = {
     "request_new": N_("Meeting request from %(org)s"),
@@ -88,10 +96,16 @@ SUBJECTS = {
     "meeting_confirmed": N_("Meeting confirmed with %(org)s"),
     "meeting_cancelled": N_("Meeting cancelled: %(org)s"),
     "meeting_reminder": N_("Reminder: meeting with %(org)s"),
+    "organization_applied": N_("New organization to review: %(org)s"),
+    "organization_approved": N_("Welcome: %(org)s is approved on JCM Matchmaker"),
+    "organization_rejected": N_("Your application for %(org)s was not approved"),
+    "organization_suspended": N_("%(org)s is suspended on JCM Matchmaker"),
 }
 # Kinds that open the match thread, the agenda, or the event's page; others open the request.
 MATCH_KINDS = {"request_accepted", "message_new", "meeting_proposed", "meeting_cancelled"}
 AGENDA_KINDS = {"event_meeting_scheduled", "event_meeting_moved", "meeting_confirmed", "meeting_reminder"}
+# An organization's own status: the profile shows it (and the reason for a rejection or suspension).
+ORGANIZATION_KINDS_TO_PROFILE = {"organization_approved", "organization_rejected", "organization_suspended"}
 EVENT_KINDS = {"event_registration_approved", "event_registration_rejected", "event_reminder",
                "event_meeting_cancelled"}
 
@@ -111,6 +125,10 @@ def kind_label(kind: str) -> str:
 
 def link_for(kind: str, request_id: int | None, event_id: int | None = None) -> str:
     """Where a notification leads: the match thread, the agenda, the event, or the request it belongs to."""
+    if kind == "organization_applied":
+        return "/organizer/applications"
+    if kind in ORGANIZATION_KINDS_TO_PROFILE:
+        return "/profile"
     if kind == "event_registration_new" and event_id is not None:
         return f"/events/{event_id}/registrations"
     if kind in AGENDA_KINDS:

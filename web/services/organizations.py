@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
+from web.services import notifications
 from web.services.sessions import end_organization_sessions
 from web.services.text import free_text_error, single_line_error
 
@@ -227,8 +228,12 @@ def profile_completeness(org: Organization) -> tuple[int, list[str]]:
     return round(100 * done / len(checks)), [_(label) for ok, label in checks if not ok]
 
 
-def review_organization(session: Session, org: Organization, decision: str, reason: str = "") -> Organization:
-    """An organizer approves, rejects (reason required), suspends or reinstates an organization."""
+REVIEW_KINDS = {"approved": "organization_approved", "rejected": "organization_rejected",
+                "suspended": "organization_suspended"}
+
+
+def review_organization(session: Session, settings, org: Organization, decision: str, reason: str = "") -> Organization:
+    """An organizer approves, rejects (reason required), suspends or reinstates an organization; its members hear it."""
     reason = reason.strip()
     if decision not in ("approved", "rejected", "suspended"):
         raise ValidationFailed(_("Unknown decision."))
@@ -243,4 +248,7 @@ def review_organization(session: Session, org: Organization, decision: str, reas
         # Its members' logins end now; logging in again shows them the reason on their profile.
         end_organization_sessions(session, org.id)
     session.flush()
+    # In-app and by email, in each member's language; an imported organization without accounts hears nothing.
+    notifications.notify_org(session, settings, org.id, REVIEW_KINDS[decision], None, org=org,
+                             extra={"reason": org.status_reason})
     return org

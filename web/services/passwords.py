@@ -66,3 +66,22 @@ def check_password(password: str, confirm: str | None = None, *, email: str = ""
     if confirm is not None and confirm != password:
         return _("The two passwords differ.")
     return None
+
+
+def confirm_error(password: str, confirm: str) -> str | None:
+    """The message for the "password again" field: empty, or not the same as the password."""
+    if not confirm:
+        return _("Type the password again.")
+    if confirm != password:
+        return _("The two passwords differ.")
+    return None
+
+
+def password_errors(password: str, confirm: str, *, email: str = "", name: str = "") -> dict[str, str]:
+    """Messages for the password and the "password again" fields, each beside its own (empty when both are fine)."""
+    errors = {}
+    if message := check_password(password, email=email, name=name):
+        errors["password"] = message
+    if message := confirm_error(password, confirm):
+        errors["password_confirm"] = message
+    return errors

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from models import Country, Organization, User
 from web.errors import ValidationFailed
-from web.i18n import LANGUAGES, _
-from web.services.accounts import TIME_ZONES, normalize_email
+from web.i18n import LANGUAGES, _, is_time_zone
+from web.services.accounts import normalize_email
 from web.services.organizations import apply_organization, category_slugs, validate_organization
 from web.services.text import single_line_error
 
@@ -120,7 +120,7 @@ def update_account(session: Session, user: User, language: str, time_zone: str) 
     errors: dict[str, str] = {}
     if language not in LANGUAGES:
         errors["language"] = _("Choose a language from the list.")
-    if time_zone not in TIME_ZONES:
+    if not is_time_zone(time_zone):
         errors["time_zone"] = _("Choose a time zone from the list.")
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)

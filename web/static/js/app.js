@@ -34,3 +34,29 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+// An unexpected server error during an htmx request: the server retargets its error panel to #htmx-error
+// (htmx leaves error responses unswapped unless told otherwise), so the person sees what happened.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.getResponseHeader("HX-Retarget") === "#htmx-error") {
+    event.detail.shouldSwap = true;
+  }
+});
+
+// Phones: filter panels start collapsed (they would fill the first screen); wider screens open them.
+(function () {
+  var wide = window.matchMedia("(min-width: 761px)");
+  function sync() {
+    document.querySelectorAll("details[data-open-on-wide]").forEach(function (panel) { panel.open = wide.matches; });
+  }
+  document.addEventListener("DOMContentLoaded", sync);
+  wide.addEventListener("change", sync);
+})();
+
+// The tab bar scrolls sideways on narrow screens: bring the current tab into view.
+document.addEventListener("DOMContentLoaded", function () {
+  var active = document.querySelector(".tab-row a.active");
+  if (!active) return;
+  var row = active.parentElement;
+  var left = active.offsetLeft - row.offsetLeft;
+  if (left + active.offsetWidth > row.scrollLeft + row.clientWidth) row.scrollLeft = left - 24;
+});

@@ -1,0 +1,54 @@
+"""The layout every page shares: which tabs a person sees, the site icon."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.factories import create_organization, create_user, login
+
+MEMBER_TABS = ["/prematching", "/requests/sent", "/requests/received", "/matches"]
+
+
+def _tabs(client, path: str = "/technologies") -> list[str]:
+    page = BeautifulSoup(client.get(path).text, "html.parser")
+    return [a["href"] for a in page.find(id="tab-row").find_all("a")]
+
+
+def test_visitor_sees_only_the_public_tabs(client, session):
+    assert _tabs(client) == ["/events", "/technologies"]
+    assert client.get("/technologies").status_code == 200
+
+
+def test_approved_member_sees_every_tab(client, session):
+    user = create_user(session)
+    session.commit()
+    login(client, user)
+    assert _tabs(client) == [*MEMBER_TABS, "/events", "/directory", "/technologies"]
+
+
+def test_organizer_sees_the_directory_but_no_member_tabs(client, session):
+    organizer = create_user(session, role="organizer", organization=None)
+    session.commit()
+    login(client, organizer)
+    assert _tabs(client) == ["/events", "/directory", "/technologies"]
+    assert client.get("/directory").status_code == 200
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "suspended"])
+def test_member_of_unapproved_organization_sees_only_public_tabs(client, session, status):
+    user = create_user(session, create_organization(session, status=status))
+    session.commit()
+    login(client, user)
+    assert _tabs(client, "/profile") == ["/events", "/technologies"]
+    assert client.get("/prematching", follow_redirects=False).status_code == 403  # what the hidden tab would give
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/x-icon"
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    icon = page.find("link", rel="icon")
+    assert client.get(icon["href"]).status_code == 200
