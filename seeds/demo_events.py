@@ -40,7 +40,7 @@ from models import (
 )
 from models.meeting import pair_key
 from seeds.demo_event_specs import DEMO_SEMINARS, DemoRequest, DemoSeminar
-from web.services.event_form import EventInput, local_to_utc, validate_event
+from web.services.event_form import EventInput, validate_event
 
 REQUEST_EXPIRY = timedelta(days=14)  # the default of settings.request_expiry_days
 JOB_TITLES = {"japanese_company": "Overseas sales manager", "partner_company": "Energy manager",
@@ -116,11 +116,10 @@ def plan_event(seminar: DemoSeminar, orgs: dict[str, Organization], today: date,
     """The event, its registrations and requests with their history, and its timetable, from the seminar."""
     anchor = anchor_of(today)
     day = anchor + timedelta(weeks=seminar.week, days=seminar.weekday)
-    midnight = local_to_utc(day, time(0, 0), seminar.time_zone)
     # The story starts 45 days before a past event, three weeks before the seed's week for the others, so
     # everything that already happened (publishing, registering, answering requests) is in the past.
-    start = midnight - timedelta(days=45) if seminar.week < 0 else datetime.combine(
-        anchor - timedelta(days=21), time(1, 0), tzinfo=timezone.utc)
+    start = datetime.combine(day - timedelta(days=45) if seminar.week < 0 else anchor - timedelta(days=21),
+                             time(1, 0), tzinfo=timezone.utc)
     data = validate_event(_form_values(seminar, day), now=start)
     slots = slots_for(data)
     plan = EventPlan(seminar, data, published_at=start,
@@ -142,7 +141,8 @@ def plan_event(seminar: DemoSeminar, orgs: dict[str, Organization], today: date,
             # has an open request of its own (one open request per pair).
             if pair_key(sender.id, recipient.id) in busy_pairs:
                 continue
-            plan.requests.append(RequestPlan(sender, recipient, spec, recent + timedelta(hours=5 * n), None))
+            recent += timedelta(hours=3)
+            plan.requests.append(RequestPlan(sender, recipient, spec, recent, None))
         else:
             created = start + timedelta(days=8, hours=5 * n)
             plan.requests.append(RequestPlan(sender, recipient, spec, created, created + timedelta(hours=20)))

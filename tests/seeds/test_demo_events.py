@@ -90,6 +90,7 @@ def test_demo_registrations_and_requests_follow_the_seminars(session, demo):
         assert sorted((r.organization.external_id, r.status) for r in regs) == sorted(seminar.registrations)
         assert event.places_taken == sum(r.status in ("pending", "approved") for r in regs)
         assert all(len(r.attendees) == 1 and r.attendees[0].full_name for r in regs)
+        assert all(r.created_at < event.registration_deadline for r in regs)
         reqs = session.scalars(select(MeetingRequest).where(MeetingRequest.event_id == event.id)).all()
         assert sorted((q.requester_org.external_id, q.recipient_org.external_id, q.status) for q in reqs) == sorted(
             (r.sender, r.recipient, r.status) for r in seminar.requests)
@@ -97,6 +98,8 @@ def test_demo_registrations_and_requests_follow_the_seminars(session, demo):
             assert [h.to_status for h in req.events] == ["pending"] + ([req.status] if req.status != "pending" else [])
             assert (req.open_pair_key is not None) == (req.status == "pending")
             assert req.created_at < event.starts_at
+            assert req.created_at < datetime.combine(DAY - timedelta(days=DAY.weekday()), time(), tzinfo=timezone.utc)
+            assert req.status == "pending" or req.responded_at <= event.registration_deadline
     pending = session.scalars(select(MeetingRequest).where(MeetingRequest.status == "pending")).all()
     assert pending and all(q.expires_at > datetime.combine(DAY + timedelta(days=7), time(), tzinfo=timezone.utc)
                            for q in pending)
