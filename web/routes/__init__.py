@@ -3,6 +3,9 @@
 from web.routes import (
     agenda,
     api,
+    api_agenda,
+    api_events,
+    api_registrations,
     auth,
     dashboard,
     directory,
@@ -42,4 +45,7 @@ ROUTERS = [
     proposals.router,
     agenda.router,
     api.router,
+    api_events.router,
+    api_registrations.router,
+    api_agenda.router,
 ]

@@ -124,6 +124,7 @@ def show_event(request: Request, session: DbSession, user: OptionalUser, event_i
         "is_over": events.is_over(event, now), "closed": registrations.closed_reason(event, now),
         "member_refusal": registrations.member_refusal(user) if user and not user.is_organizer else None,
         "status_label": registrations.status_label, "tools": tool_links(request, user, event, reg),
+        "shows_link": events.shows_online_link(user, reg),
         "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"), **pop_flash(request),
     }
     if user is not None and user.is_organizer:

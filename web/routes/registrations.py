@@ -20,7 +20,6 @@ from web.templating import is_htmx, render
 
 router = APIRouter()
 # htmx swaps 2xx (and 422) only: let a row show its own 409 message in place.
-SWAP_ERRORS = "if ([409, 422].includes(event.detail.xhr.status)) { event.detail.shouldSwap = true; event.detail.isError = false; }"
 
 
 def _settings(request: Request):
@@ -87,7 +86,7 @@ def _mine_context(request: Request, session, user, event, reg, **extra) -> dict:
             "unavailable": unavailable, "status_label": registrations.status_label,
             "active": reg.status in ("pending", "approved") and not events.is_over(event),
             "closed": registrations.closed_reason(event), "max_attendees": registrations.MAX_ATTENDEES,
-            "errors": {}, "swap_errors": SWAP_ERRORS} | extra
+            "errors": {}} | extra
 
 
 @router.get("/events/{event_id:int}/registration", response_class=HTMLResponse)
@@ -156,7 +155,7 @@ def withdraw(request: Request, session: DbSession, user: Member, event_id: int):
 def _review_context(session, event, status: str) -> dict:
     return {"active_tab": "events", "event": event, "status": status, "statuses": REGISTRATION_STATUSES,
             "counts": events.registration_counts(session, event), "status_label": registrations.status_label,
-            "kind_label": kind_label, "swap_errors": SWAP_ERRORS, "row_errors": {}, "row_values": {}}
+            "kind_label": kind_label, "row_errors": {}, "row_values": {}}
 
 
 @router.get("/events/{event_id:int}/registrations", response_class=HTMLResponse)

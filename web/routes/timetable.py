@@ -16,7 +16,6 @@ from web.templating import is_htmx, render
 
 router = APIRouter()
 # htmx swaps 2xx and 422 only (base.html): let the timetable show its own 409 answers in place.
-SWAP_ERRORS = "if (event.detail.xhr.status === 409) { event.detail.shouldSwap = true; event.detail.isError = false; }"
 NOTICE_KEY = "timetable_notice"
 REPORT_KEY = "timetable_report"
 
@@ -39,7 +38,7 @@ def _page(request: Request, session, user, event_id: int, *, status_code: int = 
         "moved_published": view.by_id(report["moved_published"]) if report else [],
         "moved_pinned": view.by_id(report["moved_pinned"]) if report else [],
         "notice": notice or stored, "notice_kind": notice_kind if notice else stored_kind or "info",
-        "move_error": move_error or {}, "swap_errors": SWAP_ERRORS, "status_label": status_label,
+        "move_error": move_error or {}, "status_label": status_label,
         "span_text": span_text, "when_text": when_text, "place_text": place_text, "day_text": day_text, "slot_value": slot_value,
     }, fragment="timetable/_timetable.html", status_code=status_code, headers={"Vary": "HX-Request"})
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from matchmaker.slots import Slot, event_slots
 from models import Event, EventBreak, EventMeeting, EventRegistration, EventUnavailableSlot, User
 from models.base import utcnow
-from web.errors import DomainError, NotFound
+from web.errors import DomainError, Forbidden, NotFound
 from web.i18n import _
 from web.services.event_form import EventInput, validate_event
 from web.services.time_zones import city_name, offset_text
@@ -127,21 +127,51 @@ def stale_placements(session: Session, event: Event) -> int:
 
 # --- lists ---------------------------------------------------------------------------------------
 
+def _in_time(when: str, now: datetime):
+    """Upcoming (not ended yet, soonest first) or past (ended, latest first): the condition and the order."""
+    if when == "past":
+        return Event.ends_at <= now, (Event.starts_at.desc(), Event.id.desc())
+    return Event.ends_at > now, (Event.starts_at, Event.id)
+
+
 def list_events(session: Session, viewer: User | None, now: datetime | None = None) -> dict[str, list[Event]]:
     """Published upcoming (soonest first) and past (latest first) events; drafts for organizers."""
     now = now or utcnow()
     published = Event.status == "published"
-    lists = {
-        "upcoming": session.scalars(select(Event).where(published, Event.ends_at > now)
-                                    .order_by(Event.starts_at, Event.id)).all(),
-        "past": session.scalars(select(Event).where(published, Event.ends_at <= now)
-                                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(100)).all(),
-        "drafts": [],
-    }
+    lists: dict[str, Any] = {"upcoming": [], "past": [], "drafts": []}
+    for when in ("upcoming", "past"):
+        condition, order = _in_time(when, now)
+        query = select(Event).where(published, condition).order_by(*order)
+        lists[when] = session.scalars(query.limit(100) if when == "past" else query).all()
     if viewer is not None and viewer.is_organizer:
         lists["drafts"] = session.scalars(select(Event).where(Event.status == "draft")
                                           .order_by(Event.starts_at.desc(), Event.id.desc())).all()
     return {key: list(rows) for key, rows in lists.items()}
+
+
+def page_events(session: Session, viewer: User | None, when: str = "upcoming", *, status: str = "",
+                limit: int = 20, offset: int = 0, now: datetime | None = None) -> tuple[list[Event], int]:
+    """One page of upcoming or past events in the list's order, and how many there are in all.
+
+    Everyone sees published events; organizers see drafts among them too (or only one status with `status`).
+    """
+    condition, order = _in_time(when, now or utcnow())
+    if viewer is not None and viewer.is_organizer:
+        visible = Event.status == status if status else Event.status.in_(("draft", "published"))
+    elif status == "draft":
+        raise Forbidden(_("Only organizers can see draft events."))
+    else:
+        visible = Event.status == "published"
+    query = select(Event).where(visible, condition)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def shows_online_link(viewer: User | None, registration: EventRegistration | None) -> bool:
+    """The online meeting link is for organizers and approved participants only."""
+    return (viewer is not None and viewer.is_organizer) or (registration is not None
+                                                            and registration.status == "approved")
 
 
 def registrations_by_event(session: Session, org_id: int | None, event_ids: list[int]) -> dict[int, EventRegistration]:

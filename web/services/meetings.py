@@ -24,6 +24,7 @@ from models.meeting import pair_key
 from web.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from web.i18n import N_, _, current_language
 from web.services import notifications
+from web.values import parse_id
 
 MAX_MESSAGE = 2000
 MAX_REASON = 2000
@@ -76,9 +77,8 @@ def validate_request_input(message: str, topics: Any, event_id: Any) -> tuple[st
         errors["topics"] = _("Give at most 20 topics of up to 100 characters each.")
     event: int | None = None
     if event_id not in (None, ""):
-        try:
-            event = int(event_id)
-        except (TypeError, ValueError):
+        event = parse_id(event_id)
+        if event is None:
             errors["event_id"] = _("Unknown event.")
     if errors:
         raise ValidationFailed(next(iter(errors.values())), field_errors=errors)
@@ -107,12 +107,12 @@ def check_can_request(session: Session, user: User, to_org_id: int) -> Organizat
     if own is None or not own.is_approved:
         raise Forbidden(_("Only members of an approved organization can request meetings."), code="not_approved")
     target = session.get(Organization, to_org_id)
-    if target is None:
+    # A pending, rejected or suspended organization is not visible to members: answer as for a missing one, so
+    # the answer does not tell which ids are applicants.
+    if target is None or (not target.is_approved and target.id != own.id):
         raise NotFound(_("There is no such organization."))
     if target.id == own.id:
         raise DomainError(_("You cannot request a meeting with your own organization."), code="own_organization")
-    if not target.is_approved:
-        raise DomainError(_("You can only request meetings with approved organizations."), code="recipient_not_approved")
     if open_request_between(session, own.id, target.id) is not None:
         raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
     return target
