@@ -268,13 +268,12 @@ def create_event(session: Session, plan: EventPlan, organizer: User | None) -> E
         reg.unavailable_slots = [EventUnavailableSlot(starts_at=start) for start in off]
         session.add(reg)
     for r in plan.requests:
-        _add_request(session, event, plan, r, users, organizer)
+        _add_request(session, event, plan, r, users)
     session.flush()
     return event
 
 
-def _add_request(session: Session, event: Event, plan: EventPlan, r: RequestPlan, users: dict[int, int],
-                 organizer: User | None) -> None:
+def _add_request(session: Session, event: Event, plan: EventPlan, r: RequestPlan, users: dict[int, int]) -> None:
     spec = r.spec
     req = MeetingRequest(requester_org_id=r.sender.id, recipient_org_id=r.recipient.id,
                          requester_user_id=users.get(r.sender.id), message=spec.message, topics=list(spec.topics),

@@ -273,3 +273,16 @@ def test_seed_unties_but_keeps_a_real_organizations_request(session, settings, d
     assert req.status == "accepted" and req.event_id is None
     assert session.get(Organization, real.id) is not None
     assert not session.scalars(select(EventRegistration).where(EventRegistration.organization_id == real.id)).all()
+
+
+def test_demo_request_answered_by_an_organization_without_users_is_not_called_automatic(client, session):
+    load_demo(session)
+    session.commit()
+    jp = _user(session, "jp@example.com")
+    req = session.scalar(select(MeetingRequest).where(MeetingRequest.requester_org_id == jp.organization_id,
+                                                      MeetingRequest.recipient_org_id == _org(session, "demo-bd-01").id))
+    login(client, jp, password=DEMO_PASSWORD)
+    page = BeautifulSoup(client.get(f"/requests/{req.id}").text, "html.parser")
+    history = page.select("#request-history li")
+    assert [li["data-to"] for li in history] == ["pending", "accepted"]
+    assert not any("自動" in li.get_text() or "automatically" in li.get_text() for li in history)
