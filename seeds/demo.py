@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
+from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Organization, User
 from models.base import utcnow
+from seeds.demo_events import DemoEventSummary, load_demo_events
 from seeds.demo_partners import article64_partner_records
 from seeds.reference import DATA_DIR
 from web.security import hash_password, verify_password
@@ -55,6 +57,7 @@ class DemoSummary:
     partner_countries: int = 0
     users_created: int = 0
     users_updated: int = 0
+    events: DemoEventSummary = field(default_factory=DemoEventSummary)
 
 
 @lru_cache(maxsize=4)
@@ -156,9 +159,13 @@ def load_demo_users(session: Session, organizations: dict[str, Organization], su
     session.flush()
 
 
-def load_demo(session: Session) -> DemoSummary:
-    """Load or restore all demo organizations and users (idempotent); the caller commits."""
+def load_demo(session: Session, today: date | None = None) -> DemoSummary:
+    """Load or restore all demo organizations, users and events (idempotent); the caller commits.
+
+    `today` (default: today in UTC) places the demo events: one seminar a few weeks back, two ahead.
+    """
     summary = DemoSummary()
     organizations = load_demo_organizations(session, summary)
     load_demo_users(session, organizations, summary)
+    summary.events = load_demo_events(session, organizations, today or utcnow().date())
     return summary

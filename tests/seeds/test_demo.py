@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from models import Organization, OrganizationTag, User
+from models import Event, Organization, OrganizationTag, OutboxEmail, User
 from seeds.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from seeds.reference import read_csv
 from tests.factories import create_organization, login
@@ -40,6 +40,7 @@ def test_load_demo_twice_changes_nothing(session, seeded):
     assert {user.email: user.password_hash for user in session.scalars(select(User))} == hashes
     assert (again.created, again.updated, again.users_created, again.users_updated) == (0, 0, 0, 0)
     assert again.unchanged == seeded.created
+    assert (seeded.events.created, again.events.unchanged, again.events.restored) == (3, 3, 0)
 
 
 def test_demo_organizations_are_marked_and_approved_except_the_applicant(session, seeded):
@@ -143,6 +144,10 @@ def test_seed_command_is_idempotent_and_prints_the_logins(session, database_url,
     assert second.exit_code == 0, second.output
     assert _counts(session) == counts
     assert "0 created, 0 restored" in second.output
+    assert "demo events: 0 created, 0 restored, 3 unchanged" in second.output
+    assert "registration open until" in second.output and "timetable published with 16 meetings" in second.output
+    assert session.scalar(select(func.count()).select_from(Event).where(Event.is_demo.is_(True))) == 3
+    assert session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
     for spec in DEMO_USERS:
         assert spec["email"] in second.output and spec["password"] in second.output
 
@@ -153,6 +158,7 @@ def test_seed_command_without_demo_loads_no_organizations(session, database_url,
     assert result.exit_code == 0, result.output
     assert "reference data: 32 countries" in result.output
     assert _counts(session) == (0, 0, 0)
+    assert session.scalar(select(func.count()).select_from(Event)) == 0
 
 
 def test_seed_command_help_documents_the_password_reset():

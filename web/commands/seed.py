@@ -11,12 +11,14 @@ from web.settings import Settings
 
 SEED_HELP = (
     "Load reference data (countries, technology categories, CTCN technologies, JCM methodologies) "
-    "and, unless --no-demo, the demo organizations and users.\n\n"
+    "and, unless --no-demo, the demo organizations, users and events.\n\n"
     "Safe to run again: nothing is duplicated, and a second run changes nothing. Each run restores "
     "the demo to its documented state: demo organizations (ids demo-*, marked is_demo) get their "
     "profile and status back, and the demo users (organizer@, jp@, partner@, finance@ and "
     "pending@example.com) get the documented password demo-password-2026 back, even if someone "
-    "changed it.\n\n"
+    "changed it. The demo events (one seminar a few weeks back, two a few weeks ahead, dated from the week "
+    "the seed runs in) are rebuilt when anything in them changed or a new week has begun; nothing is "
+    "notified or emailed.\n\n"
     "Real organizations and users are never touched. Use --no-demo on a production site."
 )
 
@@ -55,7 +57,12 @@ def _print_summary(result: dict, seconds: float) -> None:
                f"{summary.unchanged} unchanged ({kinds}; partner companies in {summary.partner_countries} countries)")
     for external_id in summary.skipped:
         typer.echo(f"  skipped {external_id}: a real (non-demo) organization already uses this id", err=True)
-    typer.echo(f"demo users: {summary.users_created} created, {summary.users_updated} restored ({seconds:.1f} s)")
+    typer.echo(f"demo users: {summary.users_created} created, {summary.users_updated} restored")
+    events = summary.events
+    typer.echo(f"demo events: {events.created} created, {events.restored} restored, {events.unchanged} unchanged"
+               + (f", {events.removed} removed" if events.removed else "") + f" ({seconds:.1f} s)")
+    for day, title, state in events.events:
+        typer.echo(f"  {day}  {title}: {state}")
     typer.echo("\nDemo logins (passwords are reset to these on every seed):")
     typer.echo(f"  {'email':<24} {'password':<20} {'role':<10} organization")
     for user in DEMO_USERS:
@@ -67,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("seed", help=SEED_HELP)
     def seed(demo: bool = typer.Option(True, "--demo/--no-demo",
-                                       help="Also load the demo organizations and users (default: yes).")) -> None:
+                                       help="Also load the demo organizations, users and events.")) -> None:
         started = time.perf_counter()
         try:
             result = seed_database(Settings().database_url, demo=demo)

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from babel.dates import format_skeleton
 from sqlalchemy.orm import Session
 
 from matchmaker.slots import Slot
 from models import Event, EventMeeting, Organization
-from web.i18n import N_, _
+from web.i18n import N_, _, current_language
 from web.services.event_matching import approved_org_ids
 from web.services.event_times import span_text
 from web.services.events import local, slots_of
@@ -173,8 +174,12 @@ def timetable_view(session: Session, event: Event, viewer_zone: str | None = Non
     for slot in slots:
         label = span_text(slot.starts_at, event.meeting_minutes, event.time_zone, with_date=False)
         other = ""
-        if viewer_zone and local(slot.starts_at, viewer_zone).utcoffset() != local(slot.starts_at, event.time_zone).utcoffset():
+        own, theirs = (local(slot.starts_at, zone) for zone in (viewer_zone or event.time_zone, event.time_zone))
+        if own.utcoffset() != theirs.utcoffset():
             other = span_text(slot.starts_at, event.meeting_minutes, viewer_zone, with_date=False)
+            if own.date() != theirs.date():
+                # A Santiago afternoon is the next morning in Tokyo: say which day the viewer's clock is on.
+                other = f"{format_skeleton('MMMd', own, locale=current_language())} {other}"
         here = by_start.get(slot.starts_at, [])
         cells = [next((r for r in here if r.meeting.table_number == t), None) for t in tables] if tables else []
         grid.append(SlotRow(slot, label, other, cells, here))
