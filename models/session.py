@@ -11,13 +11,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, pool_size: int = 40) -> Engine:
-    """Create an engine; SQLite gets foreign keys and WAL, others a pool sized to the threadpool."""
+def make_engine(url: str, pool_size: int = 40, max_overflow: int = 10, pool_timeout: float = 30.0) -> Engine:
+    """Create an engine with a pool of pool_size (+ max_overflow) connections; SQLite gets foreign keys and WAL.
+
+    The web app sizes the pool to its request threads (web.capacity): every request holds at most one connection.
+    """
     parsed = make_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        pool = {}  # one in-memory database: SQLAlchemy's own single-connection pool, which takes no sizes
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -28,8 +34,7 @@ def make_engine(url: str, pool_size: int = 40) -> Engine:
             cursor.close()
 
         return engine
-    # The request threadpool has 40 workers by default: match it so requests never queue on the pool.
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,13 +11,16 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.middleware.sessions import SessionMiddleware
 
+from matchmaker.engine import set_blas_threads
 from models.session import make_engine, make_session_factory
 from web import i18n
+from web.capacity import ConcurrencyGate, limit_request_threads, pool_size, retry_after_seconds
 from web.deps import csrf_protect, load_user
 from web.errors import DomainError, NotAuthenticated
 from web.routes import ROUTERS
@@ -87,6 +90,31 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     return _error_response(request, 422, "validation_failed", message, fields)
 
 
+def _busy_response(request: Request) -> Response:
+    """503 with Retry-After, made without the database: past capacity, or no connection came in time."""
+    settings = request.app.state.settings
+    retry = retry_after_seconds(settings)
+    headers = {"Retry-After": str(retry)}
+    message = i18n.gettext("The site is very busy right now. Please try again in a few seconds.")
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": "busy", "message": message, "fields": {}}}, status_code=503,
+                            headers=headers)
+    html = request.app.state.renderer.render_string("busy.html", {
+        "language": i18n.current_language(), "message": message, "retry_after": retry,
+        "reload": request.method == "GET"})
+    return HTMLResponse(html, status_code=503, headers=headers)
+
+
+async def handle_pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+    log.warning("no database connection within %.1f s: %s", request.app.state.settings.database_pool_timeout, exc)
+    return _busy_response(request)
+
+
+async def reject_busy(scope, receive, send) -> None:
+    """What the concurrency gate answers past capacity (an ASGI app)."""
+    await _busy_response(Request(scope, receive))(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAPI:
     """Build the application from settings; the embedder is injected (tests pass a small one)."""
     settings = settings or Settings()
@@ -94,18 +122,22 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         log.warning("MATCHMAKER_SECRET_KEY is not set: using a random key, sessions end on restart")
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
 
-    engine = make_engine(settings.database_url)
+    # One connection per request thread plus the jobs' (web.capacity); a pool wait is a misconfiguration: keep it short.
+    engine = make_engine(settings.database_url, pool_size=pool_size(settings), max_overflow=0,
+                         pool_timeout=settings.database_pool_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from web.jobs import start_scheduler
+        from web.jobs import start_scheduler, stop_scheduler
 
+        limit_request_threads(settings.request_threads)
+        set_blas_threads(settings.blas_threads)  # once, before any request scores: never changed while BLAS runs
         scheduler = start_scheduler(app) if settings.run_scheduler else None
         try:
             yield
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                stop_scheduler(app, settings.shutdown_timeout)
             engine.dispose()
 
     app = FastAPI(
@@ -122,6 +154,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.state.renderer = Renderer()
     app.state.embedder = embedder
 
+    # Innermost of ours: the busy page knows the language, and the slot covers the whole request.
+    app.add_middleware(ConcurrencyGate, limit=settings.request_threads, queue_seconds=settings.request_queue_seconds,
+                       queue_size=settings.request_queue_size, reject=reject_busy)
     app.add_middleware(LanguageMiddleware, default_language=i18n.normalize_language(settings.default_language))
     app.add_middleware(
         SessionMiddleware,
@@ -134,6 +169,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(PoolTimeout, handle_pool_timeout)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -20,6 +20,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed after the route, rolled back on error."""
     session = request.app.state.session_factory()
+    # The layout reads through it too (the unread count): one request, one connection (web.capacity).
+    request.state.db_session = session
     try:
         yield session
         session.commit()
@@ -29,6 +31,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        request.state.db_session = None
         session.close()
 
 

@@ -274,12 +274,3 @@ def mark_all_read(session: Session, user: User, request_id: int | None = None) -
     if request_id is not None:
         query = query.where(Notification.request_id == request_id)
     return session.execute(query.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount or 0
-
-
-def unread_count_for_request(request) -> int:
-    """The navigation's unread count, read in a short session of its own when base.html asks for it."""
-    user = getattr(request.state, "user", None)
-    if user is None:
-        return 0
-    with request.app.state.session_factory() as session:
-        return unread_count(session, user)

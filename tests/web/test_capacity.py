@@ -1,0 +1,165 @@
+"""Capacity: one connection per request, a fast 503 past capacity, pool time-outs as 503, recovery, shutdown."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from tests.factories import login
+from tests.web.requests_support import make_request, member, soup
+from web.app import create_app
+
+
+@contextmanager
+def counting_checkouts(engine):
+    """Count connections taken from the engine's pool while the block runs."""
+    counts = []
+
+    def checkout(*_args):
+        counts.append(threading.get_ident())
+
+    event.listen(engine, "checkout", checkout)
+    try:
+        yield counts
+    finally:
+        event.remove(engine, "checkout", checkout)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(app):
+    """The app served by uvicorn on a free port in a thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _stalled_post(base_url: str) -> socket.socket:
+    """A form post whose body never arrives: it holds one request slot until the socket closes."""
+    host, port = base_url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"POST /language HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: 100\r\n\r\nlanguage=")
+    return sock
+
+
+@pytest.mark.parametrize("path", ["/prematching", "/requests/received", "/notifications", "/profile"])
+def test_logged_in_page_checks_out_one_connection(client, app, session, settings, path):
+    alice, bob = member(session, "Alpha"), member(session, "Beta")
+    make_request(session, settings, alice, bob)  # bob has an unread notification: the layout counts it
+    session.commit()
+    login(client, bob)
+    with counting_checkouts(app.state.engine) as checkouts:
+        response = client.get(path)
+    assert response.status_code == 200
+    assert soup(response).select_one("#nav-unread-count").get_text(strip=True) == "1"
+    assert len(checkouts) == 1
+
+
+def test_error_page_opens_no_second_connection(client, app, session):
+    user = member(session, "Alpha")
+    session.commit()
+    login(client, user)
+    with counting_checkouts(app.state.engine) as checkouts:
+        response = client.get("/requests/999999")
+    assert response.status_code == 404
+    assert len(checkouts) == 1
+
+
+def test_requests_past_capacity_get_fast_503_then_pages_serve_again(settings, engine, clean_db, embedder):
+    tight = settings.model_copy(update={"request_threads": 2, "request_queue_seconds": 0.3, "request_queue_size": 2})
+    with serving(create_app(tight, embedder=embedder)) as base:
+        stalled = [_stalled_post(base) for _ in range(2)]
+        time.sleep(0.3)  # both are inside the app, waiting for their bodies
+        results: list[tuple[int, float, str | None]] = []
+
+        def fetch():
+            started = time.monotonic()
+            response = httpx.get(base + "/login", timeout=10)
+            results.append((response.status_code, time.monotonic() - started, response.headers.get("retry-after")))
+
+        threads = [threading.Thread(target=fetch) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [code for code, _, _ in results] == [503] * 6
+        assert max(seconds for _, seconds, _ in results) < 2
+        assert all(retry and int(retry) >= 1 for _, _, retry in results)
+        for sock in stalled:
+            sock.close()
+        time.sleep(0.3)
+        assert [httpx.get(base + "/login", timeout=10).status_code for _ in range(5)] == [200] * 5
+
+
+def test_busy_page_is_a_page_and_api_gets_json(settings, engine, clean_db, embedder):
+    tight = settings.model_copy(update={"request_threads": 1, "request_queue_seconds": 0, "request_queue_size": 0})
+    with serving(create_app(tight, embedder=embedder)) as base:
+        stalled = _stalled_post(base)
+        time.sleep(0.3)
+        page = httpx.get(base + "/login", headers={"Accept-Language": "ja"}, timeout=10)
+        api = httpx.get(base + "/api/me", timeout=10)
+        stalled.close()
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert soup(page).select_one("html")["lang"] == "ja"
+    assert api.status_code == 503 and api.json()["error"]["code"] == "busy"
+
+
+def test_pool_timeout_is_503_not_500(settings, engine, clean_db, embedder, session):
+    user = member(session, "Alpha")
+    session.commit()
+    app = create_app(settings.model_copy(update={"request_threads": 1, "database_pool_timeout": 0.5}),
+                     embedder=embedder)
+    with TestClient(app) as client:
+        login(client, user)
+        pool = app.state.engine.pool
+        held = [app.state.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+        started = time.monotonic()
+        response = client.get("/profile")
+        assert response.status_code == 503
+        assert time.monotonic() - started < 3
+        assert int(response.headers["retry-after"]) >= 1
+        for connection in held:
+            connection.close()
+        assert client.get("/profile").status_code == 200
+
+
+def test_pool_and_threads_follow_the_setting(settings, engine, clean_db, embedder):
+    import anyio.to_thread
+
+    app = create_app(settings.model_copy(update={"request_threads": 7}), embedder=embedder)
+    assert app.state.engine.pool.size() >= 7
+    seen = {}
+
+    # The thread limiter belongs to the event loop that runs the app: read it from inside a request.
+    @app.get("/_tokens_probe")
+    async def probe():
+        seen["tokens"] = anyio.to_thread.current_default_thread_limiter().total_tokens
+        return {}
+
+    with TestClient(app) as client:
+        client.get("/_tokens_probe")
+    assert seen["tokens"] == 7
