@@ -17,7 +17,7 @@ shares the machine's cores with the server, and its CPU seconds are printed besi
 percentiles are over the responses the app served (503s are counted apart); a request without an answer within
 --timeout is a timeout. `recovered` means the last step (back at the first step's clients) had no 5xx, no
 timeout, no connection error and at least half the first step's throughput.
-Last line: clients=64 rps=R p99_ms=P errors_5xx=E timeouts=T recovered=yes|no (errors_5xx counts 503s too).
+Throughput (rps) counts answered requests. Last line: clients=64 rps=R p99_ms=P errors_5xx=E timeouts=T recovered=yes|no (errors_5xx counts 503s too).
 """
 
 from __future__ import annotations
@@ -90,31 +90,31 @@ async def _login(port: int, email: str) -> dict:
 
 
 def _operations(member: dict, rng: random.Random):
-    """The next (method, path, body) of this member's mix."""
+    """The next (operation, method, path, body) of this member's mix."""
     weights = [w for w, _ in MIX]
     names = [n for _, n in MIX]
     token = member["csrf"]
     while True:
         name = rng.choices(names, weights)[0]
         if name == "prematching":
-            yield "GET", f"/prematching?page={rng.randint(1, 3)}", None
+            yield name, "GET", f"/prematching?page={rng.randint(1, 3)}", None
         elif name == "directory":
-            yield "GET", f"/directory?page={rng.randint(1, 50)}", None
+            yield name, "GET", f"/directory?page={rng.randint(1, 50)}", None
         elif name == "technologies":
-            yield "GET", "/technologies", None
+            yield name, "GET", "/technologies", None
         elif name in ("sent", "received"):
-            yield "GET", f"/requests/{name}", None
+            yield name, "GET", f"/requests/{name}", None
         elif name == "matches":
-            yield "GET", "/matches", None
+            yield name, "GET", "/matches", None
         elif name == "thread" and member["matches"]:
-            yield "GET", f"/matches/{rng.choice(member['matches'])}", None
+            yield name, "GET", f"/matches/{rng.choice(member['matches'])}", None
         elif name == "message" and member["matches"]:
             body = f"body=See+you+at+the+seminar+{rng.randint(1, 10**6)}&csrf_token={token}".encode()
-            yield "POST", f"/matches/{rng.choice(member['matches'])}", body
+            yield name, "POST", f"/matches/{rng.choice(member['matches'])}", body
         elif name == "accept" and member["pending"]:
-            yield "POST", f"/requests/{member['pending'].pop()}/accept", f"csrf_token={token}".encode()
+            yield name, "POST", f"/requests/{member['pending'].pop()}/accept", f"csrf_token={token}".encode()
         else:
-            yield "GET", "/prematching", None
+            yield "prematching", "GET", "/prematching", None
 
 
 async def _step(port: int, members: list[dict], clients: int, seconds: float, timeout: float, seed: int) -> Stats:
@@ -127,8 +127,8 @@ async def _step(port: int, members: list[dict], clients: int, seconds: float, ti
         client = Client(port, member["cookie"], timeout)
         try:
             while time.monotonic() < stop:
-                method, path, body = next(ops)
-                await client.call(method, path, body, stats)
+                operation, method, path, body = next(ops)
+                await client.call(method, path, body, stats, operation)
         finally:
             client.close()
 
@@ -139,7 +139,7 @@ async def _step(port: int, members: list[dict], clients: int, seconds: float, ti
 
 def _line(clients: int, s: Stats, server_cpu: float, client_cpu: float) -> str:
     lat = sorted(s.latencies)
-    return (f"clients={clients:<4} requests={s.count:<6} rps={s.count / s.seconds:7.1f} "
+    return (f"clients={clients:<4} requests={s.count:<6} rps={s.answered / s.seconds:7.1f} "
             f"p50_ms={percentile(lat, 50):6.0f} p95_ms={percentile(lat, 95):6.0f} p99_ms={percentile(lat, 99):6.0f} "
             f"5xx={s.errors_5xx:<4} 503={s.busy:<5} timeouts={s.timeouts:<3} conn_errors={s.conn_errors:<3} "
             f"other={s.unexpected:<3} server_cpu_s={server_cpu:5.1f} client_cpu_s={client_cpu:4.1f}")
@@ -240,13 +240,20 @@ async def _run(server: subprocess.Popen, port: int, url: str, emails: list[str],
         if server.poll() is not None:
             print(f"# server exited with {server.returncode}", flush=True)
             break
+    print("# served latency by operation, all steps (p50 / p95 ms, count):")
+    merged: dict[str, list[float]] = {}
+    for _, stats in results:
+        for operation, values in stats.by_operation.items():
+            merged.setdefault(operation, []).extend(values)
+    print("# " + "  ".join(f"{op} {percentile(sorted(v), 50):.0f}/{percentile(sorted(v), 95):.0f} ({len(v)})"
+                           for op, v in sorted(merged.items())))
     first, last = results[0][1], results[-1][1]
     recovered = (len(results) == len(steps) and last.errors_5xx == 0 and last.timeouts == 0
-                 and last.conn_errors == 0 and last.count / last.seconds >= 0.5 * first.count / first.seconds)
+                 and last.conn_errors == 0 and last.answered >= 0.5 * first.answered)
     at64 = next((s for c, s in results if c == 64), last)
     lat = sorted(at64.latencies)
     print(f"# load average {os.getloadavg()[0]:.2f} at the end")
-    print(f"clients=64 rps={at64.count / at64.seconds:.1f} p99_ms={percentile(lat, 99):.0f} "
+    print(f"clients=64 rps={at64.answered / at64.seconds:.1f} p99_ms={percentile(lat, 99):.0f} "
           f"errors_5xx={at64.errors_5xx} timeouts={at64.timeouts} recovered={'yes' if recovered else 'no'}")
 
 

@@ -21,6 +21,12 @@ class Stats:
     conn_errors: int = 0
     unexpected: int = 0  # answers other than 200/303/5xx (e.g. a 4xx)
     seconds: float = 1.0
+    by_operation: dict[str, list[float]] = field(default_factory=dict)  # served latencies per operation
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an answer (any status): what throughput counts."""
+        return self.count - self.timeouts - self.conn_errors
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -82,7 +88,7 @@ class Client:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def call(self, method: str, path: str, body: bytes | None, stats: Stats) -> int | None:
+    async def call(self, method: str, path: str, body: bytes | None, stats: Stats, operation: str = "") -> int | None:
         """Send one request and note the outcome in stats; returns the status (None on error or timeout)."""
         started = time.perf_counter()
         try:
@@ -107,6 +113,7 @@ class Client:
             stats.busy += status == 503
         elif status in (200, 303):
             stats.latencies.append((time.perf_counter() - started) * 1000)
+            stats.by_operation.setdefault(operation or path, []).append(stats.latencies[-1])
         else:
             stats.unexpected += 1
         if headers.get("connection", "").lower() == "close":
