@@ -85,11 +85,9 @@ def parse_page(value: Any) -> int:
 
 
 def has_tag(field_name: str, value: str) -> ColumnElement[bool]:
-    """The organization has an organization_tag row with the field and value."""
+    """EXISTS an organization_tag row for this organization with the field and value."""
     tag = aliased(OrganizationTag)  # an alias: the enclosing query may itself join organization_tag
-    # IN, not a correlated EXISTS: SQLite then reads the few tagged ids from the (field, value) index instead of
-    # probing the tags of every organization (a technology group at 20,000 organizations: 20 ms -> 5 ms).
-    return Organization.id.in_(select(tag.organization_id).where(tag.field == field_name, tag.value == value))
+    return exists().where(tag.organization_id == Organization.id, tag.field == field_name, tag.value == value)
 
 
 def text_conditions(q: str) -> list[ColumnElement[bool]]:
