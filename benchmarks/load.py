@@ -247,6 +247,12 @@ async def _run(server: subprocess.Popen, port: int, url: str, emails: list[str],
             merged.setdefault(operation, []).extend(values)
     print("# " + "  ".join(f"{op} {percentile(sorted(v), 50):.0f}/{percentile(sorted(v), 95):.0f} ({len(v)})"
                            for op, v in sorted(merged.items())))
+    failed: dict[str, int] = {}
+    for _, stats in results:
+        for operation, n in stats.failed_by_operation.items():
+            failed[operation] = failed.get(operation, 0) + n
+    if failed:
+        print("# timeouts and non-503 5xx by operation: " + "  ".join(f"{op} {n}" for op, n in sorted(failed.items())))
     first, last = results[0][1], results[-1][1]
     recovered = (len(results) == len(steps) and last.errors_5xx == 0 and last.timeouts == 0
                  and last.conn_errors == 0 and last.answered >= 0.5 * first.answered)

@@ -22,6 +22,7 @@ class Stats:
     unexpected: int = 0  # answers other than 200/303/5xx (e.g. a 4xx)
     seconds: float = 1.0
     by_operation: dict[str, list[float]] = field(default_factory=dict)  # served latencies per operation
+    failed_by_operation: dict[str, int] = field(default_factory=dict)  # timeouts and 5xx other than 503
 
     @property
     def answered(self) -> int:
@@ -99,6 +100,7 @@ class Client:
         except asyncio.TimeoutError:
             stats.count += 1
             stats.timeouts += 1
+            stats.failed_by_operation[operation or path] = stats.failed_by_operation.get(operation or path, 0) + 1
             self.close()
             return None
         except (OSError, asyncio.IncompleteReadError, ValueError):
@@ -111,6 +113,8 @@ class Client:
         if status >= 500:
             stats.errors_5xx += 1
             stats.busy += status == 503
+            if status != 503:
+                stats.failed_by_operation[operation or path] = stats.failed_by_operation.get(operation or path, 0) + 1
         elif status in (200, 303):
             stats.latencies.append((time.perf_counter() - started) * 1000)
             stats.by_operation.setdefault(operation or path, []).append(stats.latencies[-1])

@@ -13,7 +13,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tests.factories import login
+from tests.conftest import CSRF_RE as CSRF
+from tests.factories import PASSWORD, login
 from tests.web.requests_support import make_request, member, soup
 from web.app import create_app
 
@@ -187,3 +188,52 @@ def test_weights_are_relearned_by_one_request_while_others_get_the_previous(sess
         finally:
             cache._weights_lock.release()
         assert cache.weights(session, state, min_examples=10) != before
+
+
+def test_no_connection_is_used_by_two_threads_at_once(settings, engine, clean_db, embedder, session):
+    """sqlite3 connections are shared across threads (check_same_thread=False): only ever one after the other."""
+    alice, bob = member(session, "Alpha"), member(session, "Beta")
+    make_request(session, settings, alice, bob)
+    session.commit()
+    # A long queue: this test is about threads sharing connections, not about the gate (a busy box must not 503).
+    app = create_app(settings.model_copy(update={"request_threads": 6, "request_queue_seconds": 60}), embedder=embedder)
+    active: dict[int, int] = {}  # id of the DBAPI connection -> thread inside it
+    overlaps: list[tuple[int, int]] = []
+    guard = threading.Lock()
+
+    def before(conn, *_args):
+        with guard:
+            key = id(conn.connection.dbapi_connection)
+            if key in active and active[key] != threading.get_ident():
+                overlaps.append((active[key], threading.get_ident()))
+            active[key] = threading.get_ident()
+
+    def after(conn, *_args):
+        with guard:
+            active.pop(id(conn.connection.dbapi_connection), None)
+
+    event.listen(app.state.engine, "before_cursor_execute", before)
+    event.listen(app.state.engine, "after_cursor_execute", after)
+    with serving(app) as base:
+        clients = []
+        for user in (alice, bob):
+            client = httpx.Client(base_url=base, timeout=30)
+            token = CSRF.search(client.get("/login").text).group(1)
+            client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+            clients.append(client)
+        paths = ["/prematching", "/requests/received", "/requests/sent", "/notifications", "/profile", "/nope"]
+        codes: list[int] = []
+
+        def browse(client, offset):
+            for i in range(12):
+                codes.append(client.get(paths[(i + offset) % len(paths)]).status_code)
+
+        threads = [threading.Thread(target=browse, args=(clients[i % 2], i)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for client in clients:
+            client.close()
+    assert overlaps == []
+    assert set(codes) <= {200, 404} and 200 in codes, sorted(set(codes))

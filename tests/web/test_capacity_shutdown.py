@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
 import re
 import signal
@@ -100,7 +99,6 @@ def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
             pytest.fail("matchmaker serve was still running 15 s after SIGTERM")
         time.sleep(0.1)
         stopped_after = exited[0] - sent
-        print(f"stopped {stopped_after:.2f} s after SIGTERM; burst ended {time.monotonic() - sent:.2f} s after it", collections.Counter(map(str, results)))
         output = (tmp_path / "serve.log").read_text(errors="replace")
         assert "Fatal Python error" not in output and "Traceback" not in output, output[-3000:]
         codes = [code for code in results if isinstance(code, int)]
