@@ -60,8 +60,7 @@ def set_blas_threads(threads: int) -> None:
     global _BLAS_THREADS
     with _BLAS_LOCK:
         _BLAS_THREADS = max(1, int(threads))
-        if _BLAS_APPLIED != _BLAS_THREADS:
-            _apply_blas_threads()
+        _apply_blas_threads()
 
 
 def blas_threads() -> int:
@@ -70,11 +69,17 @@ def blas_threads() -> int:
 
 
 def _apply_blas_threads() -> None:
-    """Limit every loaded BLAS library to _BLAS_THREADS (the caller holds _BLAS_LOCK)."""
+    """Limit every BLAS library the process uses to _BLAS_THREADS (the caller holds _BLAS_LOCK)."""
     global _BLAS_APPLIED
-    from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - shipped with scikit-learn
+    import scipy.linalg  # noqa: F401, PLC0415 - load scipy's own OpenBLAS now: one loaded later keeps its default
+    import threadpoolctl  # noqa: PLC0415 - shipped with scikit-learn
 
-    ThreadpoolController().limit(limits=_BLAS_THREADS, user_api="blas")  # kept: never restored per query
+    # threadpoolctl (3.8+) lets only the first thread that set a pthreads-OpenBLAS limit change it later and
+    # silently ignores the others; this is the process's one place that sets it, so it takes that role.
+    controller_class = getattr(threadpoolctl, "OpenBLASController", None)
+    if hasattr(controller_class, "clear_controlling_thread"):
+        controller_class.clear_controlling_thread(force=True)
+    threadpoolctl.ThreadpoolController().limit(limits=_BLAS_THREADS, user_api="blas")  # kept, never restored
     _BLAS_APPLIED = _BLAS_THREADS
 
 
