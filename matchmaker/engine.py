@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-
+import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -41,17 +41,26 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-_BLAS = None
-# BLAS threads per query. A scan is memory-bound: on the 2-core reference machine two threads cut a
-# 100k-row top-10 from p50 11 to 7 ms when the box is idle; one thread is kinder when many queries
-# run at once on a loaded box. set_blas_threads() chooses.
+# BLAS threads of the process. A scan is memory-bound: on the 2-core reference machine two threads cut a
+# 100k-row top-10 from p50 11 to 7 ms when the box is idle; one thread is kinder when many queries run at
+# once on a loaded box (the web app sets MATCHMAKER_BLAS_THREADS, 1 by default). set_blas_threads() chooses.
 _BLAS_THREADS = min(2, os.cpu_count() or 1)
+# What was last applied to the loaded BLAS libraries (None: nothing yet); changed only under _BLAS_LOCK.
+_BLAS_APPLIED: int | None = None
+_BLAS_LOCK = threading.Lock()
 
 
 def set_blas_threads(threads: int) -> None:
-    """Set how many BLAS threads one query's scan may use (1 for many concurrent queries on few cores)."""
+    """Set the BLAS threads of the whole process; call at start-up, before queries run in other threads.
+
+    OpenBLAS keeps one process-wide thread count and thread pool: changing it while another thread is inside a
+    BLAS call is unsafe (threadpoolctl documents that its limits are not thread-safe), so queries never change
+    it, not even for their own duration; only this call does, once.
+    """
     global _BLAS_THREADS
-    _BLAS_THREADS = max(1, int(threads))
+    with _BLAS_LOCK:
+        _BLAS_THREADS = max(1, int(threads))
+        _apply_blas_threads()
 
 
 def blas_threads() -> int:
@@ -59,14 +68,27 @@ def blas_threads() -> int:
     return _BLAS_THREADS
 
 
-def _blas_limit():
-    """Return a context limiting BLAS to the configured threads for one query."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - shipped with scikit-learn
+def _apply_blas_threads() -> None:
+    """Limit every BLAS library the process uses to _BLAS_THREADS (the caller holds _BLAS_LOCK)."""
+    global _BLAS_APPLIED
+    import scipy.linalg  # noqa: F401, PLC0415 - load scipy's own OpenBLAS now: one loaded later keeps its default
+    import threadpoolctl  # noqa: PLC0415 - shipped with scikit-learn
 
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=_BLAS_THREADS, user_api="blas")
+    # threadpoolctl (3.8+) lets only the first thread that set a pthreads-OpenBLAS limit change it later and
+    # silently ignores the others; this is the process's one place that sets it, so it takes that role.
+    controller_class = getattr(threadpoolctl, "OpenBLASController", None)
+    if hasattr(controller_class, "clear_controlling_thread"):
+        controller_class.clear_controlling_thread(force=True)
+    threadpoolctl.ThreadpoolController().limit(limits=_BLAS_THREADS, user_api="blas")  # kept, never restored
+    _BLAS_APPLIED = _BLAS_THREADS
+
+
+def _ensure_blas_threads() -> None:
+    """Apply the configured BLAS threads the first time a process ranks (a no-op afterwards)."""
+    if _BLAS_APPLIED is None:
+        with _BLAS_LOCK:
+            if _BLAS_APPLIED is None:
+                _apply_blas_threads()
 
 
 def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
@@ -76,11 +98,11 @@ def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str
 
     Sides with more candidates than index.ann_threshold score only generated candidates unless `exact`.
     """
-    with _blas_limit():
-        a = index.row[org_id]
-        if not exact and index.uses_ann(index.profiles[a].side):
-            return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons)
-        return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
+    _ensure_blas_threads()
+    a = index.row[org_id]
+    if not exact and index.uses_ann(index.profiles[a].side):
+        return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons)
+    return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
 
 
 def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str], weights: FusionWeights,
@@ -173,6 +195,27 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
     return out
 
 
+def pair_components(index: MatchIndex, org_id: str, others: Iterable[str],
+                    weights: FusionWeights = DEFAULT_WEIGHTS) -> dict[str, dict[str, float]]:
+    """Return the score components recommend(k=len(index)) would give org_id's pairs with `others`, by id.
+
+    Scores only those candidates (recommend ranks every one of them first): learning weights from a few
+    hundred answered requests costs milliseconds instead of a full ranking per requester. As in recommend(),
+    pairs that score 0, and ids of the same side or not in the index, are left out.
+    """
+    _ensure_blas_threads()
+    a = index.row[org_id]
+    cands = index.candidates[index.profiles[a].side]
+    rows = np.array([index.row[o] for o in set(others) if o in index.row], np.int64)
+    pos = cands.positions(rows) if len(rows) else np.zeros(0, np.int64)
+    pos = np.unique(pos[pos >= 0])
+    if len(pos) == 0:
+        return {}
+    found = scan_subset(index, a, weights, pos)
+    return {m.id: m.components
+            for m in _rerank(index, found, np.arange(len(pos)), len(pos), weights, with_reasons=False)}
+
+
 # Queries per GEMM block in recommend_all, capped so the two (block, candidates) float32 blocks stay ~64 MB.
 BATCH = 128
 _BATCH_FLOATS = 8_000_000
@@ -192,21 +235,21 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
     for i in targets:
         by_side.setdefault(index.profile(i).side, []).append(i)
     done: dict[str, list[Match]] = {}
-    with _blas_limit():
-        for side, ids_ in by_side.items():
-            if index.uses_ann(side):
-                # Above the threshold a generated pool costs less than a row of the GEMM: one query at a time.
-                for i in ids_:
-                    done[i] = _recommend_approx(index, index.row[i], k, exclude.get(i, ()), weights,
-                                                DEFAULT_SHORTLIST, with_reasons)
-                continue
-            cands = index.candidates[side]
-            m = len(cands.rows)
-            size = max(1, min(BATCH, _BATCH_FLOATS // max(m, 1)))
-            for start in range(0, len(ids_), size):
-                block = ids_[start:start + size]
-                xs, ys = dense_block(index, [index.row[i] for i in block], cands)
-                for j, i in enumerate(block):
-                    done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
-                                         with_reasons, dense=(xs[j], ys[j]))
+    _ensure_blas_threads()
+    for side, ids_ in by_side.items():
+        if index.uses_ann(side):
+            # Above the threshold a generated pool costs less than a row of the GEMM: one query at a time.
+            for i in ids_:
+                done[i] = _recommend_approx(index, index.row[i], k, exclude.get(i, ()), weights,
+                                            DEFAULT_SHORTLIST, with_reasons)
+            continue
+        cands = index.candidates[side]
+        m = len(cands.rows)
+        size = max(1, min(BATCH, _BATCH_FLOATS // max(m, 1)))
+        for start in range(0, len(ids_), size):
+            block = ids_[start:start + size]
+            xs, ys = dense_block(index, [index.row[i] for i in block], cands)
+            for j, i in enumerate(block):
+                done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
+                                     with_reasons, dense=(xs[j], ys[j]))
     return {i: done[i] for i in targets}

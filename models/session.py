@@ -16,23 +16,25 @@ from sqlalchemy.orm import Session, sessionmaker
 BEGIN_OPTION = "sqlite_begin"
 
 
-def make_engine(url: str, pool_size: int = 40, busy_timeout: float = 15) -> Engine:
-    """Create an engine with a pool sized to the request threadpool; SQLite gets WAL and real transactions.
 
+def make_engine(url: str, pool_size: int = 40, max_overflow: int = 10, pool_timeout: float = 30.0,
+                busy_timeout: float = 15) -> Engine:
+    """Create an engine with a pool of pool_size (+ max_overflow) connections; SQLite gets WAL and real transactions.
+
+    The web app sizes the pool to its request threads (web.capacity): every request holds at most one connection.
     busy_timeout: seconds an SQLite connection waits for another's write lock before "database is locked".
     """
     parsed = make_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        pool = {}  # one in-memory database: SQLAlchemy's own single-connection pool, which takes no sizes
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # A file database gets a QueuePool of 5 + 10 by default: 40 request threads then wait on the pool and fail
-        # after 30 s with "QueuePool limit reached". Size it like PostgreSQL's.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout},
-                               pool_size=pool_size, max_overflow=10)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout}, **pool)
         _use_real_sqlite_transactions(engine)
         return engine
-    # The request threadpool has 40 workers by default: match it so requests never queue on the pool.
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _use_real_sqlite_transactions(engine: Engine) -> None:

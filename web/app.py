@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from matchmaker.engine import set_blas_threads
 from models.session import make_engine, make_session_factory
 from web import i18n
+from web.capacity import ConcurrencyGate, limit_request_threads, pool_size, retry_after_seconds
 from web.deps import csrf_protect, load_user
 from web.inputs import guard_input
 from web.errors import DomainError, NotAuthenticated
@@ -99,6 +101,31 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     return _error_response(request, 422, "validation_failed", message, fields)
 
 
+def _busy_response(request: Request) -> Response:
+    """503 with Retry-After, made without the database: past capacity, or no connection came in time."""
+    settings = request.app.state.settings
+    retry = retry_after_seconds(settings)
+    headers = {"Retry-After": str(retry)}
+    message = i18n.gettext("The site is very busy right now. Please try again in a few seconds.")
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": "busy", "message": message, "fields": {}}}, status_code=503,
+                            headers=headers)
+    html = request.app.state.renderer.render_string("busy.html", {
+        "language": i18n.current_language(), "message": message, "retry_after": retry,
+        "reload": request.method == "GET"})
+    return HTMLResponse(html, status_code=503, headers=headers)
+
+
+async def handle_pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+    log.warning("no database connection within %.1f s: %s", request.app.state.settings.database_pool_timeout, exc)
+    return _busy_response(request)
+
+
+async def reject_busy(scope, receive, send) -> None:
+    """What the concurrency gate answers past capacity (an ASGI app)."""
+    await _busy_response(Request(scope, receive))(scope, receive, send)
+
+
 def _is_busy(exc: OperationalError) -> bool:
     """A lock or serialization wait that ran out (SQLite "database is locked", PostgreSQL deadlock/serialization)."""
     text = str(exc.orig).lower()
@@ -110,14 +137,6 @@ async def handle_operational_error(request: Request, exc: OperationalError) -> R
     if not _is_busy(exc):
         raise exc
     log.warning("busy database answered 503: %s %s: %s", request.method, request.url.path, exc.orig)
-    response = _error_response(request, 503, "busy",
-                               i18n.gettext("The site is busy. Nothing was changed; please try again in a moment."))
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
-    return response
-
-
-async def handle_pool_timeout(request: Request, exc: PoolTimeout) -> Response:
-    log.warning("no database connection free, answered 503: %s %s", request.method, request.url.path)
     response = _error_response(request, 503, "busy",
                                i18n.gettext("The site is busy. Nothing was changed; please try again in a moment."))
     response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
@@ -175,18 +194,22 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         log.warning("MATCHMAKER_SECRET_KEY is not set: using a random key, sessions end on restart")
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
 
-    engine = make_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
+    # One connection per request thread plus the jobs' (web.capacity); a pool wait is a misconfiguration: keep it short.
+    engine = make_engine(settings.database_url, pool_size=pool_size(settings), max_overflow=0,
+                         pool_timeout=settings.database_pool_timeout, busy_timeout=settings.sqlite_busy_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from web.jobs import start_scheduler
+        from web.jobs import start_scheduler, stop_scheduler
 
+        limit_request_threads(settings.request_threads)
+        set_blas_threads(settings.blas_threads)  # once, before any request scores: never changed while BLAS runs
         scheduler = start_scheduler(app) if settings.run_scheduler else None
         try:
             yield
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                stop_scheduler(app, settings.shutdown_timeout)
             engine.dispose()
 
     app = FastAPI(
@@ -205,7 +228,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.state.renderer = Renderer()
     app.state.embedder = embedder
 
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    # Innermost of ours: the busy page knows the language, and the slot covers the whole request.
+    app.add_middleware(ConcurrencyGate, limit=settings.request_threads, queue_seconds=settings.request_queue_seconds,
+                       queue_size=settings.request_queue_size, reject=reject_busy)
     app.add_middleware(LanguageMiddleware, default_language=i18n.normalize_language(settings.default_language))
     app.add_middleware(
         SessionMiddleware,
@@ -216,6 +241,8 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         https_only=settings.secure_cookies,
     )
     proxies = [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
+    # Around everything but the proxy headers: the gate's 503 and error pages get the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     if proxies:
         # Outermost: everything after it (throttling, the sessions list, Secure cookies) sees the real client.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)

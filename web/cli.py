@@ -46,7 +46,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     import uvicorn
 
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run("web.main:app", host=host, port=port, reload=reload, proxy_headers=False)
+    # On SIGTERM uvicorn waits for running requests; without a bound, one stuck request held the process for ever.
+    # Past the bound it cancels them, the app's lifespan stops the jobs (web.jobs.stop_scheduler), and it exits.
+    uvicorn.run("web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
+                timeout_graceful_shutdown=Settings().shutdown_timeout)
 
 
 @app.command("create-organizer")

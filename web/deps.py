@@ -35,7 +35,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
     Requests that may write start their transaction IMMEDIATE on SQLite (models.session explains why); page
     views start DEFERRED so readers run side by side. The session is kept on request.state for what the layout
-    needs (the unread count, the pending applications), so a request never holds two connections.
+    needs (the unread count, the pending applications), so a request never holds two connections
+    (web.capacity).
     """
     factory = request.app.state.session_factory
     session = writing_session(factory) if request_writes(request) else factory()
@@ -49,6 +50,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        request.state.db_session = None
         session.close()
         request.state.db_session = None  # an error page rendered after this shows no counts
 

@@ -113,9 +113,23 @@ def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
 
 def start_scheduler(app) -> BackgroundScheduler:
     """Start the in-process scheduler for single-process deployments."""
-    scheduler = BackgroundScheduler(timezone="UTC")
+    from web.capacity import DaemonPoolExecutor
+
+    # A few daemon threads: the pool keeps a connection for each (web.capacity), and a job still running at
+    # shutdown cannot hold the process (stop_scheduler waits for it a bounded time).
+    executor = app.state.job_executor = DaemonPoolExecutor()
+    scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
     register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
     scheduler.start()
     # Kept so a page can ask for an early embedding run (web.services.matching.nudge_embedding).
     app.state.scheduler = scheduler
     return scheduler
+
+
+def stop_scheduler(app, timeout: float) -> bool:
+    """Stop the in-process scheduler and give running jobs up to `timeout` seconds; True when none is left running."""
+    app.state.scheduler.shutdown(wait=False)
+    done = app.state.job_executor.join(timeout)
+    if not done:
+        log.warning("a scheduled job was still running %.0f s after shutdown began; stopping without it", timeout)
+    return done

@@ -112,3 +112,30 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120,
         description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "
                     "organizer's page waits for it; seminar-sized events take well under a second).")
+    # == capacity: request threads, overload, database pool, shutdown ==
+    request_threads: int = Field(
+        default=16, ge=1,
+        description="Requests handled at once: the worker threads for page code, the requests let in at once, and "
+        "(plus a few for jobs) the database connections each process keeps. Requests beyond it wait in a short queue.",
+    )
+    request_queue_seconds: float = Field(
+        default=2.0, ge=0,
+        description="Longest wait of a request for a free slot when all are busy; then it gets 503 with Retry-After.",
+    )
+    request_queue_size: int = Field(
+        default=200, ge=0,
+        description="Requests allowed to wait for a slot at once; more get 503 with Retry-After at once.",
+    )
+    database_pool_timeout: float = Field(
+        default=5.0, gt=0,
+        description="Seconds a request waits for a database connection before it gets 503 (should not happen: the pool is sized to the threads).",
+    )
+    blas_threads: int = Field(
+        default=1, ge=1,
+        description="Threads the linear-algebra library (BLAS) uses per matching query, set once at start-up; 1 keeps "
+        "concurrent requests from fighting over the cores.",
+    )
+    shutdown_timeout: float = Field(
+        default=10.0, ge=0,
+        description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops them.",
+    )

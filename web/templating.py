@@ -53,10 +53,17 @@ def make_environment() -> Environment:
 
 
 def _unread_notifications(request: Request) -> int:
-    """Unread notifications of the logged-in user, for the navigation (queried only when called)."""
-    from web.services.notifications import unread_count_for_request  # late: keeps templating free of services at import
+    """Unread notifications of the logged-in user, for the navigation, read through the request's own session.
 
-    return unread_count_for_request(request)
+    Pages rendered after that session closed (error pages) show no count rather than open a second connection.
+    """
+    from web.services.notifications import unread_count  # late: keeps templating free of services at import
+
+    user = getattr(request.state, "user", None)
+    session = getattr(request.state, "db_session", None)
+    if user is None or session is None:
+        return 0
+    return unread_count(session, user)
 
 
 def _pending_applications(request: Request) -> int:

@@ -17,9 +17,9 @@ from matchmaker import (
     build_index,
     can_match,
     learn_weights,
-    recommend,
     refresh_index,
 )
+from matchmaker.engine import pair_components
 from matchmaker.index import SIDE_ORDER
 from models import MeetingRequest, Organization, OrganizationEmbedding
 from web.services.matching_vectors import (
@@ -141,8 +141,8 @@ def feedback_examples(session: Session, state: IndexState) -> list[tuple[dict[st
             by_requester[a].append((b, label))
     examples = []
     for a, pairs in by_requester.items():
-        # Every candidate is ranked, so each asked organization gets its components (zero when it scored 0).
-        scored = {m.id: m.components for m in recommend(index, a, k=len(index), with_reasons=False)}
+        # Only the asked organizations are scored (a pair that scored 0 gets no components, as in a ranking).
+        scored = pair_components(index, a, [b for b, _ in pairs])
         examples.extend((scored.get(b, {}), label) for b, label in pairs)
     return examples
 
@@ -158,6 +158,7 @@ class MatchingCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._weights_lock = threading.Lock()
         self._states: dict[str, IndexState] = {}
         self._weights: dict[str, tuple[tuple, FusionWeights]] = {}
 
@@ -174,14 +175,26 @@ class MatchingCache:
             return state
 
     def weights(self, session: Session, state: IndexState, min_examples: int = 30) -> FusionWeights:
-        """Learned weights for this index, recomputed when feedback or the index changed."""
+        """Learned weights for this index, recomputed when feedback or the index changed.
+
+        One request recomputes at a time; while it does, the others get the previous weights instead of
+        computing the same thing again (on a busy morning every accept changes the feedback).
+        """
         key = (state.serial, id(state.index), feedback_version(session), min_examples)
         cached = self._weights.get(state.model)
         if cached is not None and cached[0] == key:
             return cached[1]
-        weights = weights_for(session, state, min_examples)
-        self._weights[state.model] = (key, weights)
-        return weights
+        if not self._weights_lock.acquire(blocking=cached is None):
+            return cached[1]
+        try:
+            cached = self._weights.get(state.model)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            weights = weights_for(session, state, min_examples)
+            self._weights[state.model] = (key, weights)
+            return weights
+        finally:
+            self._weights_lock.release()
 
 
 _CACHE_LOCK = threading.Lock()

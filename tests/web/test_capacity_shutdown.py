@@ -1,0 +1,112 @@
+"""A real `matchmaker serve` under a burst of logged-in page loads stops within seconds of SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+PASSWORD = "demo-password-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cli(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, check=True, capture_output=True, timeout=120)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "server exited at start"
+        try:
+            if httpx.get(base + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def _burst(base: str, cookies: httpx.Cookies, clients: int, seconds: float, process: subprocess.Popen,
+                 sigterm_after: float) -> tuple[list, float]:
+    """`clients` loops loading logged-in pages; SIGTERM goes to the server mid-burst.
+
+    Returns the status codes (or error names) and the moment the signal was sent."""
+    results: list = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=60) as client:
+        stop = time.monotonic() + seconds
+
+        async def loop():
+            while time.monotonic() < stop and process.poll() is None:
+                try:
+                    results.append((await client.get("/prematching")).status_code)
+                except httpx.HTTPError as exc:
+                    results.append(type(exc).__name__)
+                    await asyncio.sleep(0.05)
+
+        tasks = [asyncio.create_task(loop()) for _ in range(clients)]
+        await asyncio.sleep(sigterm_after)
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        await asyncio.wait(tasks, timeout=seconds)
+        for task in tasks:
+            task.cancel()
+    return results, sent
+
+
+def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'burst.db'}",
+           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "burst-test-key",
+           "MATCHMAKER_SHUTDOWN_TIMEOUT": "3", "PYTHONFAULTHANDLER": "1"}
+    _cli(env, "db", "upgrade")
+    _cli(env, "seed")
+    log = open(tmp_path / "serve.log", "wb")  # a file, not a pipe: a full pipe would stall the server
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    exited: list[float] = []
+    threading.Thread(target=lambda: (process.wait(), exited.append(time.monotonic())), daemon=True).start()
+    try:
+        _wait_until_up(base, process)
+        with httpx.Client(base_url=base) as client:
+            token = CSRF_RE.search(client.get("/login").text).group(1)
+            response = client.post("/login", data={"email": "partner@example.com", "password": PASSWORD,
+                                                   "csrf_token": token, "next": "/prematching"})
+            assert response.status_code == 303
+            cookies = client.cookies
+        # 120 clients, far past capacity; SIGTERM lands after 3 s while requests are queued and running.
+        results, sent = asyncio.run(_burst(base, cookies, 120, 20.0, process, sigterm_after=3.0))
+        try:
+            process.wait(timeout=max(1.0, sent + 15 - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pytest.fail("matchmaker serve was still running 15 s after SIGTERM")
+        time.sleep(0.1)
+        stopped_after = exited[0] - sent
+        output = (tmp_path / "serve.log").read_text(errors="replace")
+        assert "Fatal Python error" not in output and "Traceback" not in output, output[-3000:]
+        codes = [code for code in results if isinstance(code, int)]
+        assert 200 in codes
+        assert set(codes) <= {200, 503}, sorted(set(codes))
+        assert stopped_after < 8, f"stopped {stopped_after:.1f} s after SIGTERM"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
