@@ -78,3 +78,9 @@ class Settings(BaseSettings):
         default=60, ge=1,
         description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
     )
+    # == pages ==
+    templates_auto_reload: bool = Field(
+        default=False,
+        description="Check template files for changes on every render (development). Off, each template is read "
+        "and compiled once per process: the check costs a file-system call per included template.",
+    )

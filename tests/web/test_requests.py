@@ -353,3 +353,23 @@ def test_feedback_pairs_labels_outcomes(session, settings):
     make_request(session, settings, bob, carol)
     a, b, c, e = alice.organization_id, bob.organization_id, carol.organization_id, erin.organization_id
     assert meetings.feedback_pairs(session) == [(a, b, 1), (a, c, 0), (e, a, 0)]
+
+
+@HTMX
+def test_request_tabs_show_one_page_at_a_time_newest_first(client, session, settings, htmx):
+    settings.page_size = 2
+    me = member(session, "Requester")
+    others = [member(session, f"Partner {n}") for n in range(5)]
+    for n, other in enumerate(others):
+        age_request(session, make_request(session, settings, me, other), days=5 - n)  # Partner 4 is the newest
+    session.commit()
+    logged_in(client, me)
+    first = soup(client.get("/requests/sent?status=pending", headers=headers(htmx)))
+    assert [h.text.strip() for h in first.select(".request-row h3")] == ["Partner 4", "Partner 3"]
+    assert "All (5)" in first.select_one(".status-counts").text  # counts are of every request, not the page
+    older = first.select_one(".pagination a[rel=next]")["href"]
+    assert "status=pending" in older and "page=2" in older and first.select_one(".pagination a[rel=prev]") is None
+    last = soup(client.get("/requests/sent?status=pending&page=3", headers=headers(htmx)))
+    assert [h.text.strip() for h in last.select(".request-row h3")] == ["Partner 0"]
+    assert last.select_one(".pagination a[rel=next]") is None
+    assert "page=2" in last.select_one(".pagination a[rel=prev]")["href"]
