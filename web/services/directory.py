@@ -141,8 +141,20 @@ def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int,
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
                      choices: Choices | None = None) -> Page:
     """Approved organizations matching the filters, ordered by name, one page of them."""
-    total = (choices or directory_choices(session)).approved if filters.is_empty() else None
-    return _page_of(session, directory_conditions(filters), page, page_size, total)
+    return _page_of(session, directory_conditions(filters), page, page_size,
+                    known_total(filters, choices or directory_choices(session)))
+
+
+def known_total(filters: Filters, choices: Choices) -> int | None:
+    """The number of matches when the cached figures hold it (no filter, or one category or sector), else None."""
+    used = [name for name, value in asdict(filters).items() if value]
+    if not used:
+        return choices.approved
+    if used == ["category"]:
+        return choices.per_category.get(filters.category, 0)
+    if used == ["sector"]:
+        return choices.per_sector.get(filters.sector, 0)
+    return None
 
 
 def categories(session: Session) -> list[Category]:
@@ -156,18 +168,27 @@ class Choices:
 
     approved: int
     countries: tuple[str, ...]
-    sectors: tuple[str, ...]
+    per_category: dict[str, int]
+    per_sector: dict[str, int]
+
+    @property
+    def sectors(self) -> list[str]:
+        return sorted(self.per_sector)
+
+
+def _per_tag(session: Session, field_name: str) -> dict[str, int]:
+    return dict(session.execute(select(OrganizationTag.value, func.count()).join(Organization)
+                                .where(OrganizationTag.field == field_name, Organization.status == "approved")
+                                .group_by(OrganizationTag.value)).all())
 
 
 def directory_choices(session: Session) -> Choices:
-    """Countries and sectors approved organizations use, and their number; cached until an organization changes."""
+    """What the filters offer and how many approved organizations each category and sector has (cached)."""
     def compute() -> Choices:
         approved = Organization.status == "approved"
-        sectors = (select(OrganizationTag.value).join(Organization)
-                   .where(OrganizationTag.field == "sectors", approved).distinct().order_by(OrganizationTag.value))
         return Choices(session.scalar(select(func.count(Organization.id)).where(approved)) or 0,
                        tuple(sorted(session.scalars(select(Organization.country).where(approved).distinct()))),
-                       tuple(session.scalars(sectors)))
+                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"))
     return catalogs.derived(session, "directory_choices", compute)
 
 
