@@ -180,11 +180,15 @@ def request_bytes(path: str, cookie: str | None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def single(port: int, request: bytes, count: int) -> list[float]:
+async def single(port: int, request: bytes, count: int, seconds: float = float("inf")) -> list[float]:
+    """Latencies of `count` sequential requests (fewer, but at least 3, when they take longer than `seconds`)."""
     connection = Connection(port)
-    times = []
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
     try:
         for _ in range(count):
+            if len(times) >= 3 and time.perf_counter() > deadline:
+                break
             started = time.perf_counter()
             status, _size = await connection.get(request)
             times.append(time.perf_counter() - started)
@@ -247,7 +251,7 @@ def measure(n: int, options: argparse.Namespace, folder: Path) -> str:
         for round_ in range(options.rounds):
             print(f"  round {round_ + 1}/{options.rounds}, load average {os.getloadavg()[0]:.1f}", flush=True)
             for name, request in requests.items():
-                times = asyncio.run(single(port_of[name], request, options.single))
+                times = asyncio.run(single(port_of[name], request, options.single, 4 * options.seconds))
                 rate, bad = asyncio.run(load(port_of[name], request, options.clients, options.seconds))
                 if bad:
                     print(f"  {name}: {bad} answers were not 200 under load", flush=True)
