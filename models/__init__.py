@@ -22,7 +22,7 @@ from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, Mee
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
 from models.organization import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, Organization, OrganizationTag
 from models.reference import Country, CtcnTechnology, Methodology, TechnologyCategory
-from models.user import USER_ROLES, LoginAttempt, PasswordResetToken, User
+from models.user import TOKEN_PURPOSES, USER_ROLES, LoginThrottle, PasswordResetToken, User, UserSession
 
 __all__ = [
     "Base",
@@ -39,7 +39,7 @@ __all__ = [
     "EventRegistration",
     "EventUnavailableSlot",
     "HOLDING_STATUSES",
-    "LoginAttempt",
+    "LoginThrottle",
     "MEETING_STATUSES",
     "MeetingMessage",
     "MeetingProposal",
@@ -60,8 +60,10 @@ __all__ = [
     "PasswordResetToken",
     "REGISTRATION_STATUSES",
     "TechnologyCategory",
+    "TOKEN_PURPOSES",
     "TextEmbedding",
     "ThreadRead",
     "USER_ROLES",
     "User",
+    "UserSession",
 ]

@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from models import User
+from models.session import writing_session
 from web.errors import DomainError, Forbidden, NotAuthenticated
 from web.i18n import _
-from web.security import session_stamp, tokens_equal
+from web.security import tokens_equal
+from web.services import sessions
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def writes_on_read(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET route that changes data (a read mark): its transaction starts IMMEDIATE like a POST's."""
+    endpoint.writes_on_read = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def request_writes(request: Request) -> bool:
+    """Whether the request's unit of work may write: unsafe methods, and GET routes marked writes_on_read."""
+    return request.method in UNSAFE_METHODS or getattr(request.scope.get("endpoint"), "writes_on_read", False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed after the route, rolled back on error."""
-    session = request.app.state.session_factory()
+    """The request's unit of work: committed after the route, rolled back on error.
+
+    Requests that may write start their transaction IMMEDIATE on SQLite (models.session explains why); page
+    views start DEFERRED so readers run side by side. The session is kept on request.state for what the layout
+    needs (the unread count), so a request never holds two connections.
+    """
+    factory = request.app.state.session_factory
+    session = writing_session(factory) if request_writes(request) else factory()
+    request.state.db_session = session
     try:
         yield session
         session.commit()
@@ -39,18 +59,32 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def load_user(request: Request, session: DbSession) -> User | None:
-    """Load the logged-in user from the signed session cookie, checked on every request."""
+    """The logged-in user: the signed cookie's login id checked against user_session on every request.
+
+    One query (the login, its user and organization, by a unique index) on the request's own session; a login
+    ended elsewhere (logout, "log out everywhere", a new password, a suspension) is refused at once.
+    """
     request.state.user = None
-    uid = request.session.get("uid")
-    if uid is None:
+    request.state.login = None
+    token = request.session.get("sid")
+    if not token:
         return None
-    user = session.get(User, uid)
-    if user is None or not user.is_active or request.session.get("stamp") != session_stamp(user.password_hash):
-        request.session.pop("uid", None)
-        request.session.pop("stamp", None)
+    login = sessions.find_session(session, token)
+    if login is None or not login.user.is_active:
+        request.session.pop("sid", None)
         return None
-    request.state.user = user
-    return user
+    if not is_prefetch(request):
+        sessions.touch(session, login)
+    request.state.user = login.user
+    request.state.login = login
+    return login.user
+
+
+def is_prefetch(request: Request) -> bool:
+    """A browser's speculative fetch (Sec-Purpose / Purpose: prefetch): it must not count as the user's visit."""
+    purpose = (request.headers.get("sec-purpose") or request.headers.get("purpose")
+               or request.headers.get("x-moz") or "")
+    return "prefetch" in purpose.lower()
 
 
 def ensure_csrf_token(request: Request) -> str:

@@ -43,5 +43,11 @@ class ValidationFailed(DomainError):
 
 
 class TooManyAttempts(DomainError):
+    """Refused for now: retry_after says how many seconds to wait (sent as Retry-After)."""
+
     status_code = 429
     code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

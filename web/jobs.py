@@ -9,22 +9,24 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete
 
-from models import LoginAttempt, PasswordResetToken
+from models import PasswordResetToken
 from models.base import utcnow
 from models.session import session_scope
 
 log = logging.getLogger(__name__)
 
 
-def purge_expired_security_rows(session_factory, window_seconds: int) -> int:
-    """Delete old login attempts and spent or expired reset tokens; returns rows deleted."""
+def purge_expired_security_rows(session_factory, settings) -> int:
+    """Delete quiet login-throttle counts, ended logins and spent or expired emailed links; returns rows deleted."""
+    from web.services.login_throttle import purge_quiet_rows
+    from web.services.sessions import purge_expired_sessions
+
     now = utcnow()
     with session_scope(session_factory) as session:
-        attempts = session.execute(
-            delete(LoginAttempt).where(LoginAttempt.created_at < now - timedelta(seconds=window_seconds * 4))
-        ).rowcount
+        throttles = purge_quiet_rows(session, settings, now)
+        logins = purge_expired_sessions(session, now)
         tokens = session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < now)).rowcount
-    return (attempts or 0) + (tokens or 0)
+    return throttles + logins + (tokens or 0)
 
 
 def expire_meeting_requests(session_factory, settings) -> int:
@@ -85,7 +87,7 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
     """Add every job; later areas add theirs here (embedder: the app's injected one, else from settings)."""
     scheduler.add_job(
         purge_expired_security_rows, "interval", hours=1, id="purge_security_rows", replace_existing=True,
-        args=[session_factory, settings.login_window_seconds], coalesce=True, max_instances=1,
+        args=[session_factory, settings], coalesce=True, max_instances=1,
     )
     for job, minutes in MEETING_JOBS:
         scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,

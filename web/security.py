@@ -44,10 +44,5 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def session_stamp(password_hash: str) -> str:
-    """A short fingerprint of the password hash: changing the password ends other sessions."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def tokens_equal(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a, b)

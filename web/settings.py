@@ -19,6 +19,11 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matchmaker.db'}",
         description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
     )
+    sqlite_busy_timeout: float = Field(
+        default=15,
+        description="SQLite only: seconds a request waits for another's write to finish before it answers 503 "
+        "(Retry-After) instead.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that signs session cookies and tokens. Empty: a random key is made per process (development only).",
@@ -65,9 +70,25 @@ class Settings(BaseSettings):
     )
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
     secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")
-    login_max_failures: int = Field(default=5, description="Failed logins allowed per email or address in the window.")
-    login_window_seconds: int = Field(default=900, description="Window in which failed logins are counted.")
+    login_max_failures: int = Field(
+        default=5,
+        description="Failed logins for one email from one address before each further try must wait "
+        "(2, 4, 8, ... seconds). Another address is not affected, so a stranger cannot lock the owner out.",
+    )
+    login_max_delay_seconds: int = Field(default=3600, description="Longest wait between failed logins for one email from one address.")
+    login_address_max_failures: int = Field(
+        default=100, description="Failed logins from one address (any emails) in the window before it must wait for the window to end.",
+    )
+    login_window_seconds: int = Field(
+        default=900, description="Window of the per-address count; an email's count starts again after this long without failures.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or CIDR "
+        "ranges separated by commas (e.g. 127.0.0.1, 10.0.0.0/8). Empty: none, the connecting address is the client.",
+    )
     password_reset_hours: int = Field(default=2, description="Hours a password reset link stays valid.")
+    email_confirm_hours: int = Field(default=48, description="Hours the link that confirms a sign-up's email address stays valid.")
     run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
@@ -78,6 +99,10 @@ class Settings(BaseSettings):
         default=60, ge=1,
         description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
     )
+    timetable_time_limit_seconds: float = Field(
+        default=10.0, gt=0, le=120,
+        description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "
+                    "organizer's page waits for it; seminar-sized events take well under a second).")
     # == pages ==
     templates_auto_reload: bool = Field(
         default=False,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
-from models import Organization
+from models import Organization, OutboxEmail
 from tests.factories import PASSWORD, create_organization, create_user
 
 pytestmark = pytest.mark.browser
+# The pages run under a Content-Security-Policy without 'unsafe-eval': wait with locators, not with
+# page.wait_for_function strings (Playwright evaluates those in the page, where the policy refuses them).
 
 
 def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
@@ -43,6 +47,13 @@ def test_signup_approval_profile_edit_directory_search(browser, live_server, ses
     page.select_option("#f-kind", "partner_company")
     page.select_option("#f-country", "VN")
     page.click("form[action='/signup'] button[type=submit]")
+    page.wait_for_url("**/signup/sent")
+    assert "an@example.com" in page.inner_text("main")
+    # The emailed link confirms the address and logs in.
+    body = session.scalars(select(OutboxEmail.body).where(OutboxEmail.to_address == "an@example.com")).one()
+    page.goto(re.search(r"(http://\S+/signup/confirm/\S+)", body).group(1))
+    with page.expect_navigation():
+        page.click("#confirm-email button[type=submit]")
     page.wait_for_url("**/profile**")
     assert "Waiting for approval" in page.inner_text("main")
     page.goto(live_server + "/directory")
@@ -55,7 +66,7 @@ def test_signup_approval_profile_edit_directory_search(browser, live_server, ses
     org_id = session.scalar(select(Organization.id).where(Organization.name == "Mekong Textiles"))
     row = page.locator(f"#application-{org_id}")
     row.get_by_role("button", name="Approve").click()
-    page.wait_for_function(f"!document.querySelector('#application-{org_id} .badge-pending')")
+    page.locator(f"#application-{org_id} .badge-pending").wait_for(state="detached")
     page.screenshot(path=os.path.join(screenshot_dir, "organizer-applications.png"), full_page=True)
     log_out(page)
 
@@ -75,11 +86,11 @@ def test_signup_approval_profile_edit_directory_search(browser, live_server, ses
     # Directory: live search with htmx finds the chiller maker and the new member.
     page.goto(live_server + "/directory")
     page.fill("input[name=q]", "chillers")
-    page.wait_for_function("(t => t.includes('Sakura Chillers') && !t.includes('Mekong Textiles'))"
-                           "(document.querySelector('#directory-results').innerText)")
+    expect(page.locator("#directory-results")).to_contain_text("Sakura Chillers")
+    expect(page.locator("#directory-results")).not_to_contain_text("Mekong Textiles")
     page.fill("input[name=q]", "textile")
-    page.wait_for_function("(t => t.includes('Mekong Textiles') && !t.includes('Sakura Chillers'))"
-                           "(document.querySelector('#directory-results').innerText)")
+    expect(page.locator("#directory-results")).to_contain_text("Mekong Textiles")
+    expect(page.locator("#directory-results")).not_to_contain_text("Sakura Chillers")
     assert "q=textile" in page.url  # hx-push-url keeps the search shareable
     page.screenshot(path=os.path.join(screenshot_dir, "directory-search.png"), full_page=True)
 
@@ -123,7 +134,7 @@ def test_request_accept_and_messages(browser, live_server, session, screenshot_d
     assert "an@example.com" in page.inner_text("main")
     page.get_by_label("Message").fill("Happy to visit the mill next month.")
     page.get_by_role("button", name="Send message").click()
-    page.wait_for_function("document.querySelector('#thread').innerText.includes('visit the mill')")
+    expect(page.locator("#thread")).to_contain_text("visit the mill")
     log_out(page)
 
     log_in(page, live_server, requester.email)
@@ -134,5 +145,5 @@ def test_request_accept_and_messages(browser, live_server, session, screenshot_d
     assert "aiko@example.com" in page.inner_text("main")
     page.get_by_label("Message").fill("Great, the first week works for us.")
     page.get_by_role("button", name="Send message").click()
-    page.wait_for_function("document.querySelector('#thread').innerText.includes('first week')")
+    expect(page.locator("#thread")).to_contain_text("first week")
     page.screenshot(path=os.path.join(screenshot_dir, "match-thread.png"), full_page=True)

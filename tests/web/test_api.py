@@ -53,7 +53,7 @@ def test_decline_with_reason_and_cancel(client, session, settings):
 
 @pytest.mark.parametrize("case, status, code", [
     ("own", 400, "own_organization"),
-    ("unapproved", 400, "recipient_not_approved"),
+    ("unapproved", 404, "not_found"),
     ("missing", 404, "not_found"),
     ("duplicate", 409, "request_exists"),
     ("empty", 422, "validation_failed"),
@@ -129,3 +129,14 @@ def test_openapi_documents_the_api(client):
     schemas = spec["components"]["schemas"]
     assert {"MeetingRequestOut", "MatchOut", "MessageOut", "ErrorResponse"} <= set(schemas)
     assert "409" in spec["paths"]["/api/v1/requests"]["post"]["responses"]
+
+
+def test_pending_and_missing_organizations_get_the_same_answer(client, session):
+    alice = member(session)
+    pending = create_organization(session, status="pending")
+    session.commit()
+    h = _api_login(client, alice)
+    answers = [client.post("/api/v1/requests", headers=h, json={"to_organization_id": target, "message": "hi"})
+               for target in (pending.id, pending.id + 1000)]
+    assert [a.status_code for a in answers] == [404, 404]
+    assert answers[0].json() == answers[1].json()

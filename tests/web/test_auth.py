@@ -1,9 +1,12 @@
 """Sign-up, login, logout, CSRF and throttling."""
 
-from bs4 import BeautifulSoup
-from sqlalchemy import select
+import re
 
-from models import Organization, User
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import func, select
+
+from models import Organization, OutboxEmail, User
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, create_user, login
 
@@ -12,14 +15,73 @@ SIGNUP = {"full_name": "Aiko Tanaka", "email": "Aiko@Example.com", "password": "
           "country": "JP", "language": "ja", "time_zone": "Asia/Tokyo"}
 
 
+def _outbox(session, to: str) -> list[OutboxEmail]:
+    return list(session.scalars(select(OutboxEmail).where(OutboxEmail.to_address == to).order_by(OutboxEmail.id)))
+
+
 def test_signup_creates_pending_user_and_organization(client, session):
     token = csrf_token(client, "/signup")
     response = client.post("/signup", data=SIGNUP | {"csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303
+    assert response.status_code == 303 and response.headers["location"] == "/signup/sent"
     user = session.scalar(select(User).where(User.email == "aiko@example.com"))
     assert user is not None and user.language == "ja"
     assert user.organization.status == "pending"
     assert user.organization.name == "Tanaka Chillers"
+    assert user.email_verified_at is None
+
+
+def test_signup_then_the_emailed_link_confirms_and_logs_in(client, session):
+    client.post("/signup", data=SIGNUP | {"csrf_token": csrf_token(client, "/signup")})
+    page = BeautifulSoup(client.get("/signup/sent").text, "html.parser")
+    assert "aiko@example.com" in page.find(id="signup-sent").get_text().lower()
+    assert "Log out" not in client.get("/").text  # not logged in before the address is confirmed
+    (email,) = _outbox(session, "aiko@example.com")
+    path = re.search(r"http://testserver(/signup/confirm/\S+)", email.body).group(1)
+    assert client.get(path).status_code == 200  # a GET (a mail scanner) spends nothing
+    response = client.post(path, data={"csrf_token": csrf_token(client, path)}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/profile?welcome=1"
+    profile = BeautifulSoup(client.get("/profile?welcome=1").text, "html.parser")
+    assert profile.find(id="profile").find(class_="flash") is not None  # the welcome, in the user's Japanese
+    session.expire_all()
+    assert session.scalar(select(User).where(User.email == "aiko@example.com")).email_verified_at is not None
+    assert client.get(path).status_code == 409  # single use
+
+
+def test_login_before_confirming_sends_a_new_link(client, session):
+    client.post("/signup", data=SIGNUP | {"csrf_token": csrf_token(client, "/signup")})
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "aiko@example.com", "password": SIGNUP["password"],
+                                           "csrf_token": token})
+    assert response.status_code == 403
+    assert "Confirm your email address first" in response.text
+    assert len(_outbox(session, "aiko@example.com")) == 2
+
+
+def test_signup_with_a_taken_email_says_the_same_and_tells_the_owner(client, session):
+    owner = create_user(session, email="aiko@example.com", full_name="Aiko Tanaka")
+    session.commit()
+    response = client.post("/signup", data=SIGNUP | {"csrf_token": csrf_token(client, "/signup")},
+                           follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/signup/sent"
+    assert "already has an account" not in client.get("/signup/sent").text
+    assert session.scalar(select(func.count()).select_from(User).where(User.email == "aiko@example.com")) == 1
+    assert session.scalar(select(Organization).where(Organization.name == "Tanaka Chillers")) is None
+    (email,) = _outbox(session, owner.email)
+    assert "tried to create" in email.body and "/password/reset/" in email.body
+
+
+@pytest.mark.parametrize("password, reason", [
+    ("aaaaaaaaaa", "too common"), ("password123", "too common"), ("1234567890", "too common"),
+    ("qwertyuiop", "too common"), ("Aiko@Example.com", "email address or name"),
+    ("aikotanaka2024", "email address or name"),
+])
+def test_signup_refuses_weak_passwords(client, session, password, reason):
+    form = SIGNUP | {"password": password, "password_confirm": password, "csrf_token": csrf_token(client, "/signup")}
+    response = client.post("/signup", data=form)
+    assert response.status_code == 422
+    error = BeautifulSoup(response.text, "html.parser").find(id="e-password")
+    assert reason in error.get_text()
+    assert session.scalar(select(User)) is None
 
 
 def test_signup_with_bad_input_keeps_values_and_marks_fields(client, session):

@@ -245,8 +245,20 @@ def test_event_registrations_and_requests_by_status(boss, data):
 def test_event_unplaced_by_reason(boss, data):
     response = boss.get(f"/events/{data.event.id}/dashboard")
     assert table_rows(soup(response), "unplaced")[1:] == [["Waiting for a timetable run", "1"],
-                                                          ["No common slot", "1"]]
-    assert csv_rows(boss.get(f"/events/{data.event.id}/dashboard/unplaced.csv"))[2] == ["No common slot", "1"]
+                                                          ["No slot free on both sides", "1"]]
+    assert csv_rows(boss.get(f"/events/{data.event.id}/dashboard/unplaced.csv"))[2] == ["No slot free on both sides",
+                                                                                        "1"]
+
+
+def test_event_unplaced_counts_reasons_that_name_organizations_together(boss, session, data):
+    # The timetable stores "party_busy:<organization id>": two different organizations are one reason.
+    for sender in (data.jp3, data.fi):
+        req = request(session, sender, data.jp1, "accepted", data.event)
+        meeting(session, data.event, req, reason=f"party_busy:{sender.id}")
+    session.commit()
+    rows = table_rows(soup(boss.get(f"/events/{data.event.id}/dashboard")), "unplaced")[1:]
+    assert ["A participant is fully booked", "2"] in rows
+    assert not any("party" in label.lower() for label, _n in rows)
 
 
 def test_event_slot_use_in_event_time_zone(boss, data):

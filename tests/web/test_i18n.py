@@ -1,11 +1,13 @@
-"""Japanese UI: a complete, placeholder-safe catalog, and the language switch (session and account)."""
+"""Japanese UI: a complete, placeholder-safe, up-to-date catalog, and the language switch (session and account)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 
@@ -13,7 +15,10 @@ from models import User
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
 
-PO_PATH = Path(__file__).resolve().parents[2] / "web" / "translations" / "ja" / "LC_MESSAGES" / "messages.po"
+ROOT = Path(__file__).resolve().parents[2]
+PO_PATH = ROOT / "web" / "translations" / "ja" / "LC_MESSAGES" / "messages.po"
+# The keywords scripts/i18n.sh gives pybabel (-k N_ -k _ on top of babel's defaults).
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_": None}
 PERCENT_RE = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 BRACE_RE = re.compile(r"(?<!\{)\{(\w*)(?:[!:][^{}]*)?\}(?!\})")
 JA_TABS = ["プレマッチング", "送信したリクエスト", "受信したリクエスト", "マッチング成立", "イベント", "会員一覧", "技術一覧"]
@@ -23,18 +28,6 @@ EN_TABS = ["Pre-Matching", "Requests sent", "Requests received", "Matches", "Eve
 def _catalog():
     with PO_PATH.open("rb") as handle:
         return read_po(handle, locale="ja")
-
-
-def _entries():
-    """(msgids, msgstr[0] or msgstr) for every message of the Japanese catalog."""
-    out = []
-    for message in _catalog():
-        if not message.id:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        string = message.string[0] if isinstance(message.string, tuple) else message.string
-        out.append((ids, string, message))
-    return out
 
 
 def _placeholders(text: str) -> set[str]:
@@ -52,43 +45,108 @@ class _Anything(dict):
         return 1
 
 
-ENTRIES = _entries()
-IDS = [ids[0][:60] for ids, _string, _message in ENTRIES]
+def _edges(text: str) -> tuple[str, str]:
+    """The leading and trailing whitespace of a text."""
+    return text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
 
 
-def test_catalog_is_not_empty():
-    assert len(ENTRIES) > 400
-
-
-@pytest.mark.parametrize("ids,string,message", ENTRIES, ids=IDS)
-def test_every_entry_is_translated_with_the_same_placeholders(ids, string, message):
-    assert string.strip(), f"untranslated: {ids[0]!r}"
-    assert "fuzzy" not in message.flags, f"fuzzy: {ids[0]!r}"
+def _entry_problems(ids: tuple[str, ...], strings: tuple[str, ...], fuzzy: bool) -> list[str]:
+    """What is wrong with one catalog entry (msgid and plural, their translations); empty when nothing."""
+    if fuzzy:
+        return ["fuzzy"]
+    if not all(s.strip() for s in strings):
+        return ["untranslated"]
+    problems = []
     expected = set().union(*(_placeholders(msgid) for msgid in ids))
-    assert _placeholders(string) == expected, f"{ids[0]!r} -> {string!r}"
-    # Jinja's newstyle gettext always %-formats, and the reasons use str.format: both must still work.
-    for msgid in ids:
+    for string in strings:
+        found = _placeholders(string)
+        if found != expected:
+            problems.append(f"placeholders {sorted(found)} instead of {sorted(expected)}: {string!r}")
+            continue
+        # Jinja's newstyle gettext always %-formats, and the reasons use str.format: both must still work.
         try:
-            msgid % _Anything()
-        except (TypeError, ValueError):
-            break
-    else:
-        string % _Anything()
-    if any(BRACE_RE.search(msgid) for msgid in ids):
-        string.format_map(_Anything())
-    # Leading and trailing whitespace (spaces, newlines) is layout: keep it; list separators
-    # (", " -> "、") are punctuation whose spacing differs by language.
-    msgid = ids[0]
-    if not msgid.strip(" ,;"):
-        return
-    assert string[: len(string) - len(string.lstrip())] == msgid[: len(msgid) - len(msgid.lstrip())]
-    assert string[len(string.rstrip()):] == msgid[len(msgid.rstrip()):]
+            if all(_formats(msgid) for msgid in ids):
+                string % _Anything()
+            if any(BRACE_RE.search(msgid) for msgid in ids):
+                string.format_map(_Anything())
+        except (TypeError, ValueError, KeyError, IndexError) as error:
+            problems.append(f"cannot be formatted ({error}): {string!r}")
+        # Leading and trailing whitespace (spaces, newlines) is layout: keep it; list separators
+        # (", " -> "、") are punctuation whose spacing differs by language.
+        if ids[0].strip(" ,;") and _edges(string) != _edges(ids[0]):
+            problems.append(f"leading or trailing whitespace differs: {string!r}")
+        if string.count("\n\n") != ids[0].count("\n\n"):
+            problems.append(f"{ids[0].count(chr(10) * 2)} blank lines (paragraphs) expected: {string!r}")
+    return problems
 
 
-def test_multiline_email_text_keeps_its_paragraphs():
-    for ids, string, _message in ENTRIES:
-        if "\n\n" in ids[0]:
-            assert string.count("\n\n") == ids[0].count("\n\n"), ids[0]
+def _formats(msgid: str) -> bool:
+    """Whether the English text itself survives %-formatting (then the translation must too)."""
+    try:
+        msgid % _Anything()
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def test_every_catalog_entry_is_translated_with_the_same_placeholders():
+    catalog = _catalog()
+    bad, checked = [], 0
+    for message in catalog:
+        if not message.id:
+            continue
+        checked += 1
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        bad += [f"{ids[0]!r}: {problem}" for problem in _entry_problems(ids, strings, message.fuzzy)]
+    assert checked > 900, f"only {checked} entries in {PO_PATH.name}: was the catalog truncated?"
+    assert not bad, f"{len(bad)} bad entries in {PO_PATH}:\n" + "\n".join(bad)
+
+
+def test_entry_check_reports_each_kind_of_bad_entry():
+    assert _entry_problems(("Hello %(name)s,",), ("%(name)s 様",), False) == []
+    assert _entry_problems(("Hello %(name)s,",), ("",), False) == ["untranslated"]
+    assert _entry_problems(("Hello %(name)s,",), ("%(name)s 様",), True) == ["fuzzy"]
+    assert "placeholders" in _entry_problems(("Hello %(name)s,",), ("%(nom)s 様",), False)[0]
+    assert "placeholders" in _entry_problems(("works in {country}",), ("{国}で事業展開",), False)[0]
+    assert "formatted" in _entry_problems(("%(n)d%% match",), ("%(n)d% 一致",), False)[0]
+    assert "whitespace" in _entry_problems((" more",), ("ほか",), False)[0]
+    assert "blank lines" in _entry_problems(("A.\n\nB.",), ("A。B。",), False)[0]
+    plural = ("%(num)d match", "%(num)d matches")
+    assert _entry_problems(plural, ("%(num)d件",), False) == []
+    assert "placeholders" in _entry_problems(("skip the line", "skip %(num)d lines"), ("スキップ",), False)[0]
+
+
+def _source_messages() -> dict[str, list[str]]:
+    """Every string marked for translation in the source (as scripts/i18n.sh extracts it), with where it is."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
+    # Walk only the top folders the mapping names (web/, matchmaker/), not the tests or the data.
+    tops = {pattern.split("/", 1)[0] for pattern, _method in method_map}
+
+    def wanted(path: str) -> bool:
+        relative = Path(os.path.relpath(path, root)).parts
+        return relative[0] in tops and not any(part.startswith((".", "_")) for part in relative)
+
+    root = os.path.abspath(ROOT)
+    found: dict[str, list[str]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            root, method_map, options_map, keywords=KEYWORDS, directory_filter=wanted):
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+    return found
+
+
+def test_every_marked_string_is_in_the_japanese_catalog():
+    """A feature cannot ship untranslated text: run scripts/i18n.sh and translate what it adds."""
+    source = _source_messages()
+    assert len(source) > 900
+    catalog = _catalog()
+    missing = [f"{msgid!r} ({', '.join(places[:3])})" for msgid, places in sorted(source.items())
+               if catalog.get(msgid) is None]
+    assert not missing, (f"{len(missing)} marked strings are not in {PO_PATH.name}; run scripts/i18n.sh and "
+                         "translate them:\n" + "\n".join(missing))
 
 
 def _tabs(response) -> list[str]:

@@ -47,7 +47,7 @@ def test_reset_link_arrives_by_email_and_sets_a_new_password(client, session, se
     assert response.status_code == 303
 
     # The link is single-use.
-    assert client.get(path).status_code == 400
+    assert client.get(path).status_code == 409
 
 
 def test_reset_for_unknown_email_says_the_same_and_sends_nothing(client, session_factory, settings, smtp_server):
@@ -95,3 +95,50 @@ def test_reset_link_is_not_kept_in_the_outbox_after_delivery(client, session, se
     assert path not in row.body and "/password/reset/" not in row.body
     assert row.subject and row.message_id == inbox.messages[0][1]["Message-ID"]
     assert client.get(path).status_code == 200  # the link still works: only the stored copy is gone
+
+
+def test_using_a_newer_link_spends_the_older_one(client, session, session_factory, settings, smtp_server):
+    controller, inbox = smtp_server
+    create_user(session, email="mei@example.com")
+    session.commit()
+    _request_reset(client, "mei@example.com")
+    _request_reset(client, "mei@example.com")
+    _deliver(session_factory, settings, controller)
+    older, newer = (LINK_RE.search(m.get_payload(decode=True).decode()).group(1) for _to, m in inbox.messages)
+    token = csrf_token(client, newer)
+    response = client.post(newer, data={"password": "a brand new secret", "password_confirm": "a brand new secret",
+                                        "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    response = client.post(older, data={"password": "someone elses pick", "password_confirm": "someone elses pick",
+                                        "csrf_token": csrf_token(client, "/password/forgot")}, follow_redirects=False)
+    assert response.status_code == 409
+    assert "already used" in response.text
+
+
+def test_reset_ends_every_login_of_the_account(app, client, session, settings):
+    from fastapi.testclient import TestClient
+
+    from tests.factories import login
+    from web.services import accounts
+
+    user = create_user(session)
+    session.commit()
+    phone = TestClient(app)
+    login(phone, user)
+    accounts.request_password_reset(session, settings, user.email)
+    session.commit()
+    token = _last_link_token(session)
+    response = client.post(f"/password/reset/{token}", data={
+        "password": "a brand new secret", "password_confirm": "a brand new secret",
+        "csrf_token": csrf_token(client, f"/password/reset/{token}")}, follow_redirects=False)
+    assert response.status_code == 303
+    assert phone.get("/profile", follow_redirects=False).status_code == 303  # sent to the login page
+
+
+def _last_link_token(session) -> str:
+    from sqlalchemy import select
+
+    from models import OutboxEmail
+
+    body = session.scalars(select(OutboxEmail.body).order_by(OutboxEmail.id.desc())).first()
+    return re.search(r"/password/reset/(\S+)", body).group(1)

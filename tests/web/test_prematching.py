@@ -218,6 +218,20 @@ def test_dismiss_refuses_own_unknown_and_pending_organizations(client, market, s
         assert client.post(f"/prematching/dismiss/{target}", data={"csrf_token": token}).status_code == 404
 
 
+@HTMX
+def test_restore_refuses_own_unknown_and_pending_organizations_without_naming_them(client, market, session, htmx):
+    orgs, user = market
+    pending = create_organization(session, status="pending", name="Secret Applicant KK")
+    session.commit()
+    login(client, user)
+    token = csrf_token(client, "/prematching")
+    for target in (orgs["textile"].id, pending.id, 999999):
+        response = client.post(f"/prematching/restore/{target}", data={"csrf_token": token}, headers=headers(htmx),
+                               follow_redirects=False)
+        assert response.status_code == 404
+        assert "Secret Applicant KK" not in response.text
+
+
 def test_dismiss_is_per_organization(client, market, session):
     orgs, user = market
     other = member_of(session, orgs["other_host"])

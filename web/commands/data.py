@@ -89,7 +89,7 @@ def export_command(
     if fmt not in FORMATS:
         typer.echo("error: --format must be jsonl or csv", err=True)
         raise typer.Exit(2)
-    with session_scope(_factory()) as session:
+    with session_scope(_factory(), write=False) as session:
         if output is None:
             count = export_organizations(session, sys.stdout, fmt, approved_only=approved_only)
         else:

@@ -72,7 +72,7 @@ def register_matching(app: typer.Typer) -> None:
             factory = make_session_factory(engine)
             embedder = embedder_from_settings(settings)
             _embed(factory, embedder)
-            with session_scope(factory) as session:
+            with session_scope(factory, write=False) as session:
                 state = build_state(session, embedder.name)
                 if org is not None and org not in state.db_id:
                     typer.echo(f"error: no approved organization with id {org!r}", err=True)

@@ -3,9 +3,14 @@
 from web.routes import (
     agenda,
     api,
+    api_agenda,
+    api_events,
+    api_registrations,
     auth,
     dashboard,
     directory,
+    events,
+    event_matching,
     home,
     language,
     notifications,
@@ -14,8 +19,10 @@ from web.routes import (
     prematching,
     profile,
     proposals,
+    registrations,
     requests,
     technologies,
+    timetable,
 )
 
 ROUTERS = [
@@ -30,8 +37,15 @@ ROUTERS = [
     dashboard.router,
     prematching.router,
     requests.router,
+    events.router,
+    registrations.router,
+    event_matching.router,
+    timetable.router,
     notifications.router,
     proposals.router,
     agenda.router,
     api.router,
+    api_events.router,
+    api_registrations.router,
+    api_agenda.router,
 ]

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
-from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token
+from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
 from web.services import meetings, messages
+from web.values import DbId
 
 
 class ErrorBody(BaseModel):
@@ -64,10 +65,10 @@ class MeetingRequestOut(BaseModel):
 
 
 class MeetingRequestCreate(BaseModel):
-    to_organization_id: int
+    to_organization_id: DbId
     message: str = Field(max_length=meetings.MAX_MESSAGE, description="Required, up to 2,000 characters.")
     topics: list[str] = Field(default_factory=list, description="Topics or technologies of interest.")
-    event_id: int | None = None
+    event_id: DbId | None = None
 
 
 class DeclineBody(BaseModel):
@@ -141,19 +142,19 @@ def create_request(request: Request, session: DbSession, user: Member, body: Mee
 
 
 @router.get("/requests/{request_id}", response_model=MeetingRequestOut)
-def get_request(session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+def get_request(session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """One request (either party or an organizer)."""
     return _request_out(meetings.get_request_for(session, user, request_id), user)
 
 
 @router.post("/requests/{request_id}/accept", response_model=MeetingRequestOut)
-def accept_request(request: Request, session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+def accept_request(request: Request, session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """Accept a request your organization received."""
     return _request_out(meetings.accept_meeting(session, _settings(request), user, request_id), user)
 
 
 @router.post("/requests/{request_id}/decline", response_model=MeetingRequestOut)
-def decline_request(request: Request, session: DbSession, user: Member, request_id: int,
+def decline_request(request: Request, session: DbSession, user: Member, request_id: DbId,
                     body: DeclineBody | None = None) -> MeetingRequestOut:
     """Decline a request your organization received, with an optional reason."""
     reason = body.reason if body else ""
@@ -161,7 +162,7 @@ def decline_request(request: Request, session: DbSession, user: Member, request_
 
 
 @router.post("/requests/{request_id}/cancel", response_model=MeetingRequestOut)
-def cancel_request(request: Request, session: DbSession, user: Member, request_id: int) -> MeetingRequestOut:
+def cancel_request(request: Request, session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """Withdraw a pending request your organization sent."""
     return _request_out(meetings.cancel_meeting(session, _settings(request), user, request_id), user)
 
@@ -182,16 +183,18 @@ def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut
 
 
 @router.get("/matches/{request_id}/messages", response_model=list[MessageOut])
-def list_messages(session: DbSession, user: Member, request_id: int) -> list[MessageOut]:
-    """The thread of a match, oldest first; marks it read for the caller."""
+@writes_on_read
+def list_messages(request: Request, session: DbSession, user: Member, request_id: DbId) -> list[MessageOut]:
+    """The thread of a match, oldest first; marks it read for the caller (not for a prefetch)."""
     req = messages.get_match_for(session, user, request_id)
     thread = messages.list_messages(session, req)
-    if req.involves(user.organization_id) and thread and thread[-1].id > messages.last_read_id(session, user, req):
+    if (req.involves(user.organization_id) and not is_prefetch(request) and thread
+            and thread[-1].id > messages.last_read_id(session, user, req)):
         messages.mark_thread_read(session, user, req, thread[-1].id)  # only when something new was read
     return [_message_out(message) for message in thread]
 
 
 @router.post("/matches/{request_id}/messages", response_model=MessageOut, status_code=201)
-def post_message(request: Request, session: DbSession, user: Member, request_id: int, body: MessageCreate) -> MessageOut:
+def post_message(request: Request, session: DbSession, user: Member, request_id: DbId, body: MessageCreate) -> MessageOut:
     """Write in the thread of a match."""
     return _message_out(messages.post_message(session, _settings(request), user, request_id, body.body))

@@ -11,6 +11,7 @@ from web.i18n import _
 from web.services import notifications
 from web.templating import is_htmx, render
 from web.urls import safe_next
+from web.values import DbId
 
 router = APIRouter()
 
@@ -33,7 +34,7 @@ def read_all(request: Request, session: DbSession, user: CurrentUser, form: Form
 
 
 @router.post("/notifications/{notification_id}/read", response_class=HTMLResponse)
-def read_one(request: Request, session: DbSession, user: CurrentUser, form: Form, notification_id: int):
+def read_one(request: Request, session: DbSession, user: CurrentUser, form: Form, notification_id: DbId):
     """Mark one notification read; a plain post then follows its link."""
     item = notifications.mark_read(session, user, notification_id)
     if is_htmx(request):

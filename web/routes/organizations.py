@@ -11,12 +11,13 @@ from web.i18n import _, current_language
 from web.services import directory, meetings
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
+from web.values import DbId
 
 router = APIRouter()
 
 
 @router.get("/organizations/{org_id}", response_class=HTMLResponse)
-def show_organization(request: Request, session: DbSession, user: CurrentUser, org_id: int):
+def show_organization(request: Request, session: DbSession, user: CurrentUser, org_id: DbId):
     """The public part of a profile: approved members and organizers see approved ones; anyone sees their own."""
     own = user.organization_id == org_id
     can_browse = directory.can_view_profiles(user)

@@ -27,6 +27,7 @@ from web.services.organizations import (
 from web.services.uploads import UploadStore
 from web.settings import PROJECT_ROOT
 from web.templating import is_htmx, render
+from web.values import MAX_DB_ID, DbId
 
 router = APIRouter(prefix="/organizer")
 
@@ -57,7 +58,7 @@ def _row_context() -> dict:
 
 def _int(value, default: int = 1) -> int:
     try:
-        return max(1, int(str(value)))
+        return max(1, min(MAX_DB_ID, int(str(value))))
     except (TypeError, ValueError):
         return default
 
@@ -79,7 +80,7 @@ def applications(request: Request, session: DbSession, user: Organizer,
 
 
 @router.post("/applications/{org_id}/review", response_class=HTMLResponse)
-def review(request: Request, session: DbSession, user: Organizer, org_id: int, form: Form):
+def review(request: Request, session: DbSession, user: Organizer, org_id: DbId, form: Form):
     """Approve, reject, suspend or reinstate; a reason is required to reject or suspend."""
     org = get_organization(session, org_id)
     decision, reason = str(form.get("decision", "")), str(form.get("reason", ""))
@@ -205,7 +206,7 @@ def export(request: Request, user: Organizer, format: str = "jsonl", approved_on
 
     def pieces():
         # Its own session: the response streams after the request's session is closed.
-        with session_scope(factory) as session:
+        with session_scope(factory, write=False) as session:  # a long read: never hold the write lock
             yield from iter_export_text(iter_export_records(session, approved_only=approved_only), fmt)
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")

@@ -14,6 +14,7 @@ from web.services.matching_vectors import get_embedder
 from web.services.organizations import kind_choices, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
+from web.values import DbId
 
 router = APIRouter()
 HOME = "/prematching"
@@ -60,7 +61,7 @@ def prematching(request: Request, session: DbSession, user: Member):
 
 
 @router.post("/prematching/dismiss/{org_id}", response_class=HTMLResponse)
-def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_id: int):
+def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId):
     """Not interested: htmx swaps the card for an Undo card, a plain post goes back to the list."""
     other = matching.dismiss_match(session, user, org_id)
     next_url = safe_next(str(form.get("next", "")), HOME)
@@ -70,7 +71,7 @@ def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_
 
 
 @router.post("/prematching/restore/{org_id}", response_class=HTMLResponse)
-def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: int):
+def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId):
     """Undo Not interested: htmx gets the recommendation back in place, a plain post goes back."""
     other = matching.restore_match(session, user, org_id)
     next_url = safe_next(str(form.get("next", "")), HOME)

@@ -11,11 +11,12 @@ from models import User
 from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import N_, _, country_choices, country_name, current_language
-from web.services import directory, profile
+from web.services import accounts, directory, profile, sessions
 from web.services.accounts import TIME_ZONES
 from web.services.matching import nudge_embedding
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
+from web.values import DbId
 
 router = APIRouter()
 
@@ -24,19 +25,24 @@ FLASHES = {
                   "Complete your profile while an organizer reviews your organization."),
     "saved": N_("Your profile was saved."),
     "account": N_("Your account settings were saved."),
+    "password": N_("Your password was changed. Your other logins have ended."),
+    "sessions": N_("That login has ended."),
 }
 
 
 def _profile_page(request: Request, session, user: User, *, values: dict[str, Any] | None = None,
                   errors: dict[str, str] | None = None, account_values: dict[str, str] | None = None,
-                  account_errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+                  account_errors: dict[str, str] | None = None, password_errors: dict[str, str] | None = None,
+                  status_code: int = 200) -> HTMLResponse:
     org = user.organization
     partner_codes = profile.partner_country_codes(session)
     context: dict[str, Any] = {
         "active_tab": None, "org": org, "errors": errors or {},
         "account": account_values or {"language": user.language, "time_zone": user.time_zone},
         "account_errors": account_errors or {}, "time_zones": TIME_ZONES,
-        "flash_message": _profile_flash(request),
+        "flash_message": _profile_flash(request), "password_errors": password_errors or {},
+        "logins": sessions.list_sessions(session, user), "describe_agent": sessions.describe_agent,
+        "current_login_id": getattr(request.state.login, "id", None),
     }
     if org is not None:
         if values is None:
@@ -59,8 +65,8 @@ def _profile_flash(request: Request) -> str:
     for key in ("welcome", "saved"):
         if params.get(key) == "1":
             return _(FLASHES[key])
-    if params.get("saved") == "account":
-        return _(FLASHES["account"])
+    if params.get("saved") in ("account", "password", "sessions"):
+        return _(FLASHES[params["saved"]])
     return ""
 
 
@@ -100,3 +106,38 @@ def save_account(request: Request, session: DbSession, user: CurrentUser, form: 
                              status_code=422)
     request.session["lang"] = user.language
     return RedirectResponse("/profile?saved=account", status_code=303)
+
+
+@router.post("/profile/password", response_class=HTMLResponse)
+def change_password(request: Request, session: DbSession, user: CurrentUser, form: Form):
+    """Change the password (the current one is asked); the user's other logins end."""
+    try:
+        accounts.change_password(session, user, str(form.get("current_password", "")), str(form.get("password", "")),
+                                 str(form.get("password_confirm", "")), keep_session_id=request.state.login.id)
+    except ValidationFailed as exc:
+        return _profile_page(request, session, user, password_errors=exc.field_errors, status_code=422)
+    return RedirectResponse("/profile?saved=password#password", status_code=303)
+
+
+def _log_out_here(request: Request) -> RedirectResponse:
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/profile/sessions/end-all")
+def end_all_sessions(request: Request, session: DbSession, user: CurrentUser, form: Form):
+    """Log out everywhere: every login of the user ends, this one too."""
+    sessions.end_all_sessions(session, user.id)
+    return _log_out_here(request)
+
+
+@router.post("/profile/sessions/{session_id}/end")
+def end_session(request: Request, session: DbSession, user: CurrentUser, form: Form, session_id: DbId):
+    """End one of the user's logins (a lost phone, a shared computer)."""
+    sessions.end_user_session(session, user, session_id)
+    if session_id == request.state.login.id:
+        return _log_out_here(request)
+    return RedirectResponse("/profile?saved=sessions#sessions", status_code=303)

@@ -19,7 +19,6 @@ from web.templating import is_htmx, render
 router = APIRouter()
 PAGE, FRAGMENT = "proposals/page.html", "proposals/_proposal.html"
 # htmx swaps 2xx and 422 only: let the panel show its own 409 message in place.
-SWAP_ERRORS = "if ([409, 422].includes(event.detail.xhr.status)) { event.detail.shouldSwap = true; event.detail.isError = false; }"
 ROWS = range(1, proposals.MAX_OPTIONS + 1)
 
 
@@ -29,7 +28,7 @@ def _panel(request: Request, session, user, request_id: int, *, values: dict | N
     session.expire(req, ["proposals"])
     context = {"req": req, "other": req.other_org(user.organization_id), "own_org_id": user.organization_id,
                "active_tab": "matches", "proposal_values": values or {}, "proposal_errors": errors or {},
-               "proposal_error": message, "swap_errors": SWAP_ERRORS}
+               "proposal_error": message}
     return render(request, PAGE, context, fragment=FRAGMENT, status_code=status_code)
 
 

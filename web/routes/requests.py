@@ -1,4 +1,4 @@
-"""Meeting requests: new request, Requests sent, Requests received, Matches with threads, Events tab."""
+"""Meeting requests: new request, Requests sent, Requests received, Matches with threads."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import MEETING_STATUSES
-from web.deps import DbSession, Form, Member
+from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
 from web.services import meetings, messages, notifications
 from web.services.directory import parse_page
+from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
+from web.values import DbId, parse_id
 
 router = APIRouter()
 TAB_TEMPLATES = {"sent": "requests/sent.html", "received": "requests/received.html", "matches": "requests/matches.html"}
-# htmx swaps 2xx only: let a row or thread show its own 409/422 message in place.
-SWAP_ERRORS = "if ([409, 422].includes(event.detail.xhr.status)) { event.detail.shouldSwap = true; event.detail.isError = false; }"
 
 
 def _settings(request: Request):
@@ -29,7 +29,7 @@ def _settings(request: Request):
 def _row_context(session, user, req, box: str, **extra) -> dict:
     unread = messages.unread_counts(session, user, [req.id]) if req.status == "accepted" else {}
     return {"req": req, "box": box, "unread": unread, "own_org_id": user.organization_id,
-            "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS} | extra
+            "status_label": meetings.status_label} | extra
 
 
 def _tab(request: Request, session, user, box: str, status: str, q: str):
@@ -42,8 +42,7 @@ def _tab(request: Request, session, user, box: str, status: str, q: str):
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
                "statuses": MEETING_STATUSES, "unread": unread, "own_org_id": user.organization_id,
-               "status_label": meetings.status_label, "swap_errors": SWAP_ERRORS,
-               "page": page, "has_next": has_next}
+               "status_label": meetings.status_label, "page": page, "has_next": has_next}
     return render(request, TAB_TEMPLATES[box], context, fragment="requests/_request_list.html")
 
 
@@ -65,12 +64,6 @@ def matches(request: Request, session: DbSession, user: Member, q: str = ""):
     return _tab(request, session, user, "matches", "", q)
 
 
-@router.get("/events", response_class=HTMLResponse)
-def events(request: Request, user: Member):
-    """Seminar events with pre-arranged meetings (another feature fills this tab)."""
-    return render(request, "events/index.html", {"active_tab": "events"})
-
-
 def _new_page(request: Request, session, user, org_id: int, values: dict, errors: dict, status_code: int = 200):
     target = get_visible_organization(session, org_id, user)
     refusal, existing = "", None
@@ -81,20 +74,25 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
         if user.organization_id:
             existing = meetings.open_request_between(session, user.organization_id, target.id)
         status_code = exc.status_code
+    # A request made from an event's participants: the form names the event, and says early if it cannot be.
+    event, event_error = meetings.event_for_request(session, user, target, values.get("event_id"))
+    if event_error and not refusal:
+        errors = {"event_id": event_error} | errors
     return render(request, "requests/new.html", {
-        "active_tab": "prematching", "target": target, "values": values, "errors": errors, "refusal": refusal,
-        "existing": existing, "kind_label": kind_label, "max_message": meetings.MAX_MESSAGE,
+        "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
+        "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
+        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text,
     }, status_code=status_code)
 
 
 @router.get("/requests/new", response_class=HTMLResponse)
-def new_request_form(request: Request, session: DbSession, user: Member, to: int, event_id: int | None = None):
+def new_request_form(request: Request, session: DbSession, user: Member, to: DbId, event_id: DbId | None = None):
     """The form to request a meeting with an organization."""
     return _new_page(request, session, user, to, {"event_id": event_id or ""}, {})
 
 
 @router.post("/requests/new", response_class=HTMLResponse)
-def new_request(request: Request, session: DbSession, user: Member, form: Form, to: int | None = None):
+def new_request(request: Request, session: DbSession, user: Member, form: Form, to: DbId | None = None):
     """Send the request; bad input re-renders the form with everything typed kept."""
     target_id = to or _int(form.get("to"))
     values = {"message": str(form.get("message", "")), "topics": str(form.get("topics", "")),
@@ -109,18 +107,21 @@ def new_request(request: Request, session: DbSession, user: Member, form: Form, 
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise DomainError(_("Choose an organization to send the request to."), code="missing_recipient")
+    number = parse_id(value)
+    if number is None:
+        raise ValidationFailed(_("Choose an organization to send the request to."),
+                               field_errors={"to": _("Choose an organization to send the request to.")})
+    return number
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, session: DbSession, user: Member, request_id: int, sent: int = 0):
+@writes_on_read
+def request_detail(request: Request, session: DbSession, user: Member, request_id: DbId, sent: int = 0):
     """One request with its history, for either party or an organizer."""
     req = meetings.get_request_for(session, user, request_id)
     box = "sent" if req.requester_org_id == user.organization_id else "received"
-    notifications.mark_all_read(session, user, req.id)
+    if not is_prefetch(request):  # see match_thread
+        notifications.mark_all_read(session, user, req.id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
         "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
     })
@@ -146,14 +147,14 @@ def _act(request: Request, session, user, request_id: int, form, box: str, actio
 
 
 @router.post("/requests/{request_id}/accept", response_class=HTMLResponse)
-def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient accepts; htmx gets the updated row, a plain post goes to the match."""
     return _act(request, session, user, request_id, form, "received",
                 lambda: meetings.accept_meeting(session, _settings(request), user, request_id), "/matches/{id}")
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
-def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient declines, with an optional reason."""
     return _act(request, session, user, request_id, form, "received",
                 lambda: meetings.decline_meeting(session, _settings(request), user, request_id,
@@ -161,7 +162,7 @@ def decline(request: Request, session: DbSession, user: Member, form: Form, requ
 
 
 @router.post("/requests/{request_id}/cancel", response_class=HTMLResponse)
-def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The requester withdraws a pending request."""
     return _act(request, session, user, request_id, form, "sent",
                 lambda: meetings.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
@@ -173,20 +174,24 @@ def _thread_context(session, user, req, last_read: int, values: dict | None = No
             "last_read": last_read,
             "values": values or {}, "errors": errors or {}, "can_post": req.involves(user.organization_id),
             "own_org_id": user.organization_id,
-            "max_body": messages.MAX_BODY, "swap_errors": SWAP_ERRORS}
+            "max_body": messages.MAX_BODY}
 
 
 @router.get("/matches/{request_id}", response_class=HTMLResponse)
-def match_thread(request: Request, session: DbSession, user: Member, request_id: int):
+@writes_on_read
+def match_thread(request: Request, session: DbSession, user: Member, request_id: DbId):
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
     last_read = messages.last_read_id(session, user, req)
     thread = messages.list_messages(session, req)
-    # Write only when there is something new to mark: on SQLite every write, even of nothing, queues for the one
-    # write lock, and a thread is viewed far more often than written to.
-    if req.involves(user.organization_id) and thread and thread[-1].id > last_read:
+    # Viewing the thread marks it read: that is what people expect of a message list, and a POST per view would
+    # need JavaScript. A GET that writes must not count when the browser only guessed the user might come
+    # (link prefetch, prerender): such requests say so in Sec-Purpose or Purpose, and mark nothing. And it writes
+    # only when there is something new to mark: a thread is viewed far more often than written to.
+    if req.involves(user.organization_id) and not is_prefetch(request) and thread and thread[-1].id > last_read:
         messages.mark_thread_read(session, user, req, thread[-1].id)
-    notifications.mark_all_read(session, user, req.id)
+    if not is_prefetch(request):
+        notifications.mark_all_read(session, user, req.id)
     context = _thread_context(session, user, req, last_read, thread=thread) | {
         "active_tab": "matches", "other": req.other_org(user.organization_id),
         "unread_notifications": lambda: notifications.unread_count(session, user),
@@ -195,7 +200,7 @@ def match_thread(request: Request, session: DbSession, user: Member, request_id:
 
 
 @router.post("/matches/{request_id}", response_class=HTMLResponse)
-def post_message(request: Request, session: DbSession, user: Member, form: Form, request_id: int):
+def post_message(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """Add a message; htmx gets the thread back with it appended, a plain post is redirected to the thread."""
     body = str(form.get("body", ""))
     try:

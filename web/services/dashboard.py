@@ -42,9 +42,6 @@ REGISTRATION_LABELS = {
     "withdrawn": N_("Withdrawn"),
 }
 # Why the last timetable run left a meeting out; '' means no run has placed it yet.
-UNPLACED_LABELS = {
-    "": N_("Waiting for a timetable run"),
-}
 STATUS_COLOURS = {
     "pending": "#b35900", "approved": "#0d6b57", "accepted": "#0d6b57", "rejected": "#b3261e",
     "declined": "#b3261e", "suspended": "#4d5b66", "withdrawn": "#4d5b66", "cancelled": "#4d5b66",

@@ -16,7 +16,6 @@ from web.services.dashboard import (
     EVENT_DAYS,
     REGISTRATION_LABELS,
     STATUS_COLOURS,
-    UNPLACED_LABELS,
     Dashboard,
     Scope,
     activity_chart,
@@ -29,14 +28,8 @@ from web.services.dashboard import (
     today_in,
 )
 from web.services.events import local, slots_of
+from web.services.timetable_view import reason_key, reason_label
 from web.services.meetings import status_label as request_status_label
-
-
-def unplaced_label(code: str) -> str:
-    """A reason code of the timetable run in words (unknown codes are shown readably, not hidden)."""
-    if code in UNPLACED_LABELS:
-        return _(UNPLACED_LABELS[code])
-    return code.replace("_", " ").strip().capitalize() or code
 
 
 def _registrations_chart(counts: dict[str, int]) -> Chart:
@@ -59,10 +52,14 @@ def _unplaced_chart(scope: Scope) -> Chart:
         .join(MeetingRequest, MeetingRequest.id == EventMeeting.request_id)
         .where(scope.meetings(), EventMeeting.starts_at.is_(None))
         .group_by(EventMeeting.unplaced_reason)).all()
-    rows = sorted(rows, key=lambda row: (-row[1], row[0]))
+    # Codes name the organization ('party_busy:12'): count by the reason alone.
+    counts: dict[str, int] = {}
+    for code, n in rows:
+        counts[reason_key(code or "")] = counts.get(reason_key(code or ""), 0) + n
+    rows = sorted(counts.items(), key=lambda row: (-row[1], row[0]))
     return Chart("unplaced", "bars", _("Meetings not placed, by reason"),
                  _("Accepted requests of this event that have no slot in the working timetable, and why."),
-                 _("Reason"), [Category(unplaced_label(code or "")) for code, _n in rows],
+                 _("Reason"), [Category(reason_label(code)) for code, _n in rows],
                  [Series(_("Meetings"), [n for _c, n in rows], STATUS_COLOURS["pending"])],
                  empty_text=_("Every accepted meeting has a place in the timetable."))
 

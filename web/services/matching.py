@@ -222,9 +222,7 @@ def dismiss_match(session: Session, user: User, other_id: int) -> Organization:
 def restore_match(session: Session, user: User, other_id: int) -> Organization:
     """Undo "Not interested": the organization may be recommended again."""
     org = own_organization(user)
-    other = session.get(Organization, other_id)
-    if other is None:
-        raise NotFound(_("There is no such organization."))
+    other = _other_org(session, org, other_id)  # like dismiss: 404 for one's own, unknown or unapproved ids
     session.execute(delete(DismissedMatch).where(DismissedMatch.organization_id == org.id,
                                                  DismissedMatch.dismissed_org_id == other.id))
     session.flush()
@@ -238,9 +236,10 @@ def dismissed_count(session: Session, org: Organization) -> int:
 
 def dismissed_organizations(session: Session, org: Organization) -> list[tuple[Organization, DismissedMatch]]:
     """The organizations org marked "Not interested", newest first."""
+    # Only approved ones: one suspended since could not be restored (nor recommended) anyway.
     rows = session.execute(select(Organization, DismissedMatch)
                            .join(DismissedMatch, DismissedMatch.dismissed_org_id == Organization.id)
-                           .where(DismissedMatch.organization_id == org.id)
+                           .where(DismissedMatch.organization_id == org.id, Organization.status == "approved")
                            .order_by(DismissedMatch.created_at.desc(), DismissedMatch.id.desc()))
     return [(o, d) for o, d in rows]
 

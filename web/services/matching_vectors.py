@@ -149,7 +149,7 @@ def _upsert(session: Session, model_class: Any, rows: list[dict[str, Any]], keys
 
 def _embed_batch(session_factory: sessionmaker, embedder: Any, batch: list[Pending], force: bool) -> None:
     texts = list(dict.fromkeys(t for item in batch for t in build_texts(item.profile).all_texts()))
-    with session_scope(session_factory) as session:
+    with session_scope(session_factory, write=False) as session:
         known = {} if force else load_vectors(session, embedder.name, (text_hash(t) for t in texts))
     missing = [t for t in texts if text_hash(t) not in known]
     # The model runs outside any transaction; only the writes below take the database's write lock.
@@ -173,7 +173,7 @@ def embed_pending_profiles(session_factory: sessionmaker, embedder: Any, *, forc
     Commits per batch (it opens its own sessions): a job and a command, never a request, call it.
     progress(total) is called once and must return an object with update(n) and close(), like tqdm.
     """
-    with session_scope(session_factory) as session:
+    with session_scope(session_factory, write=False) as session:
         pending = pending_organizations(session, embedder.name, force)
     if not pending:
         return 0

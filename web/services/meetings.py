@@ -9,12 +9,22 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import MEETING_STATUSES, MeetingRequest, MeetingRequestEvent, Organization, User
+from models import (
+    MEETING_STATUSES,
+    Event,
+    EventMeeting,
+    EventRegistration,
+    MeetingRequest,
+    MeetingRequestEvent,
+    Organization,
+    User,
+)
 from models.base import utcnow
 from models.meeting import pair_key
 from web.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from web.i18n import N_, _
+from web.i18n import N_, _, current_language
 from web.services import notifications
+from web.values import parse_id
 
 MAX_MESSAGE = 2000
 MAX_REASON = 2000
@@ -67,9 +77,8 @@ def validate_request_input(message: str, topics: Any, event_id: Any) -> tuple[st
         errors["topics"] = _("Give at most 20 topics of up to 100 characters each.")
     event: int | None = None
     if event_id not in (None, ""):
-        try:
-            event = int(event_id)
-        except (TypeError, ValueError):
+        event = parse_id(event_id)
+        if event is None:
             errors["event_id"] = _("Unknown event.")
     if errors:
         raise ValidationFailed(next(iter(errors.values())), field_errors=errors)
@@ -98,15 +107,78 @@ def check_can_request(session: Session, user: User, to_org_id: int) -> Organizat
     if own is None or not own.is_approved:
         raise Forbidden(_("Only members of an approved organization can request meetings."), code="not_approved")
     target = session.get(Organization, to_org_id)
-    if target is None:
+    # A pending, rejected or suspended organization is not visible to members: answer as for a missing one, so
+    # the answer does not tell which ids are applicants.
+    if target is None or (not target.is_approved and target.id != own.id):
         raise NotFound(_("There is no such organization."))
     if target.id == own.id:
         raise DomainError(_("You cannot request a meeting with your own organization."), code="own_organization")
-    if not target.is_approved:
-        raise DomainError(_("You can only request meetings with approved organizations."), code="recipient_not_approved")
     if open_request_between(session, own.id, target.id) is not None:
         raise RequestConflict(_("There is already an open request between your organizations."), code="request_exists")
     return target
+
+
+def _parse_event_id(event_id: Any) -> int | None:
+    try:
+        return int(event_id) if event_id not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _event_refusal(session: Session, event: Event | None, requester_org_id: int | None, recipient: Organization,
+                   now: datetime | None = None) -> str:
+    """Why a request cannot be tied to the event ('' when it can): published, not over, both confirmed there."""
+    if event is None or not event.is_published:
+        return _("There is no such event.")
+    names = {"event": event.title(current_language()), "org": recipient.name}
+    if event.ends_at <= (now or utcnow()):
+        return _("%(event)s is over: a request can no longer be tied to it.") % names
+    statuses = dict(session.execute(
+        select(EventRegistration.organization_id, EventRegistration.status)
+        .where(EventRegistration.event_id == event.id,
+               EventRegistration.organization_id.in_((requester_org_id, recipient.id)))).all())
+    own = statuses.get(requester_org_id)
+    if own == "pending":
+        return _("Your registration for %(event)s is still waiting for approval; you can request meetings there "
+                 "once it is confirmed.") % names
+    if own != "approved":
+        return _("Your organization is not registered for %(event)s. Register first, or send the request "
+                 "without the event.") % names
+    if statuses.get(recipient.id) != "approved":
+        return _("%(org)s is not a confirmed participant of %(event)s.") % names
+    planned = session.scalar(
+        select(EventMeeting.id).join(MeetingRequest, MeetingRequest.id == EventMeeting.request_id)
+        .where(EventMeeting.event_id == event.id, MeetingRequest.status == "accepted",
+               or_(and_(MeetingRequest.requester_org_id == requester_org_id,
+                        MeetingRequest.recipient_org_id == recipient.id),
+                   and_(MeetingRequest.requester_org_id == recipient.id,
+                        MeetingRequest.recipient_org_id == requester_org_id))).limit(1))
+    if planned is not None:
+        return _("You already have a meeting with %(org)s at %(event)s.") % names
+    return ""
+
+
+def event_for_request(session: Session, user: User, recipient: Organization,
+                      event_id: Any) -> tuple[Event | None, str]:
+    """The event a request form is tied to (None if unknown) and why it cannot be ('' when it can)."""
+    if event_id in (None, ""):
+        return None, ""
+    number = _parse_event_id(event_id)
+    event = session.get(Event, number) if number is not None else None
+    if event is not None and not event.is_published:
+        event = None  # drafts stay unknown to members
+    return event, _event_refusal(session, event, user.organization_id, recipient)
+
+
+def add_event_meeting(session: Session, req: MeetingRequest) -> EventMeeting | None:
+    """An accepted request made at an event waits, unplaced, for the event's timetable (not once it is over)."""
+    event = session.get(Event, req.event_id) if req.event_id is not None else None
+    if event is None or event.ends_at <= utcnow():
+        return None
+    meeting = EventMeeting(event_id=event.id, request_id=req.id, unplaced_reason="")
+    session.add(meeting)
+    session.flush()
+    return meeting
 
 
 def _record(session: Session, req: MeetingRequest, from_status: str | None, to_status: str,
@@ -118,9 +190,17 @@ def _record(session: Session, req: MeetingRequest, from_status: str | None, to_s
 
 def request_meeting(session: Session, settings, user: User, to_org_id: int, message: str,
                     topics: Any = None, event_id: Any = None) -> MeetingRequest:
-    """Send a meeting request from the user's organization to another approved one."""
+    """Send a meeting request from the user's organization to another approved one (optionally at an event)."""
     target = check_can_request(session, user, to_org_id)
-    message, cleaned, event = validate_request_input(message, topics, event_id)
+    _event, event_error = event_for_request(session, user, target, event_id)
+    try:
+        message, cleaned, event = validate_request_input(message, topics, event_id)
+    except ValidationFailed as exc:
+        if event_error:
+            exc.field_errors.setdefault("event_id", event_error)
+        raise
+    if event_error:
+        raise ValidationFailed(event_error, field_errors={"event_id": event_error})
     now = utcnow()
     req = MeetingRequest(requester_org_id=user.organization_id, recipient_org_id=target.id, requester_user_id=user.id,
                          message=message, topics=cleaned, event_id=event, status="pending",
@@ -185,6 +265,8 @@ def accept_meeting(session: Session, settings, user: User, request_id: int) -> M
     req = _respond(session, user, request_id, "recipient")
     if not _transition(session, req, "accepted", user):
         _refuse_not_pending(req)
+    if req.event_id is not None:
+        add_event_meeting(session, req)
     notifications.notify_org(session, settings, req.requester_org_id, "request_accepted", req)
     return req
 

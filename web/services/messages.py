@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from models import MeetingMessage, MeetingRequest, ThreadRead, User
+from models.base import utcnow
+from models.session import insert_for
 from web.errors import Forbidden, NotFound, ValidationFailed
 from web.i18n import _
 from web.services import notifications
@@ -39,12 +41,18 @@ def mark_thread_read(session: Session, user: User, req: MeetingRequest, message_
     if message_id is None:
         message_id = session.scalar(select(func.max(MeetingMessage.id))
                                     .where(MeetingMessage.request_id == req.id)) or 0
-    mark = session.get(ThreadRead, (user.id, req.id))
-    if mark is None:
-        session.add(ThreadRead(user_id=user.id, request_id=req.id, last_read_message_id=message_id))
-    elif message_id > mark.last_read_message_id:
-        mark.last_read_message_id = message_id
-    session.flush()
+    # One upsert: two first views at once (two tabs, a prefetch) both insert, and the second used to fail.
+    insert = insert_for(session, ThreadRead).values(user_id=user.id, request_id=req.id,
+                                                    last_read_message_id=message_id, updated_at=utcnow())
+    current = ThreadRead.last_read_message_id
+    session.execute(insert.on_conflict_do_update(
+        index_elements=[ThreadRead.user_id, ThreadRead.request_id],
+        set_={"last_read_message_id": case((insert.excluded.last_read_message_id > current,
+                                            insert.excluded.last_read_message_id), else_=current),
+              "updated_at": insert.excluded.updated_at}))
+    loaded = session.identity_map.get(session.identity_key(ThreadRead, (user.id, req.id)))
+    if loaded is not None:
+        session.expire(loaded)  # read again when next asked
 
 
 def unread_counts(session: Session, user: User, request_ids: list[int]) -> dict[int, int]:

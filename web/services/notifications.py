@@ -21,6 +21,7 @@ from models import (
     User,
 )
 from models.base import utcnow
+from models.session import begin_reading
 from web import i18n
 from web.errors import NotFound
 from web.i18n import N_, _
@@ -281,9 +282,21 @@ def mark_all_read(session: Session, user: User, request_id: int | None = None) -
 
 
 def unread_count_for_request(request) -> int:
-    """The navigation's unread count, read in a short session of its own when base.html asks for it."""
+    """The navigation's unread count, read through the request's own session when base.html asks for it.
+
+    Never a second session: a request holding one connection while it waits for another starves the pool under
+    load (40 parallel requests each waited 30 s for a second connection, then answered 500).
+    """
     user = getattr(request.state, "user", None)
-    if user is None:
+    session = getattr(request.state, "db_session", None)
+    if user is None or session is None:
         return 0
-    with request.app.state.session_factory() as session:
+    if session.in_transaction():
         return unread_count(session, user)
+    # An error page after the request's transaction ended: one short read (never waiting for the write lock that
+    # may be why the request failed), and the connection goes back.
+    try:
+        begin_reading(session)
+        return unread_count(session, user)
+    finally:
+        session.close()

@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
+from web.services.sessions import end_organization_sessions
 from web.services.text import free_text_error, single_line_error
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -135,6 +136,8 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
         if (parts.scheme not in ("http", "https") or not parts.netloc or len(website) > 500
                 or single_line_error(website)):
             errors["website"] = _("Enter a full web address starting with http:// or https://.")
+    # Every text field is checked here, not only at the form edge: an imported file does not pass
+    # web.inputs, and PostgreSQL refuses NUL in text.
     source = str(raw.get("source") or "").strip()
     if message := single_line_error(source):
         errors["source"] = message
@@ -236,5 +239,8 @@ def review_organization(session: Session, org: Organization, decision: str, reas
     org.status = decision
     org.status_reason = reason if decision != "approved" else ""
     org.reviewed_at = utcnow()
+    if decision == "suspended":
+        # Its members' logins end now; logging in again shows them the reason on their profile.
+        end_organization_sessions(session, org.id)
     session.flush()
     return org

@@ -21,3 +21,16 @@ document.addEventListener("click", function (event) {
     if (item) item.remove();
   }
 });
+
+// A row or thread with data-swap-errors="409 422" shows its own error answer in place (htmx swaps 2xx only).
+// This replaces hx-on attributes, which need eval and are blocked by the Content-Security-Policy.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  // The event starts at the element that made the request (a button in the row), as hx-on saw it.
+  var holder = event.target && event.target.closest ? event.target.closest("[data-swap-errors]") : null;
+  if (!holder) return;
+  var codes = holder.getAttribute("data-swap-errors").split(/\s+/);
+  if (codes.indexOf(String(event.detail.xhr.status)) !== -1) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -1,0 +1,41 @@
+"""Matchmaking at an event: the other confirmed participants, ranked for the member's organization."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.deps import CurrentUser, DbSession
+from web.services import event_matching
+from web.services.event_times import day_text, place_text, when_text
+from web.services.events import get_event
+from web.services.matching import nudge_embedding
+from web.services.matching_index import get_cache
+from web.services.matching_vectors import get_embedder
+from web.services.organizations import kind_choices, kind_label
+from web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/events/{event_id}/participants", response_class=HTMLResponse)
+def participants(request: Request, session: DbSession, user: CurrentUser, event_id: int, q: str = "",
+                 kind: str = ""):
+    """Participants of the event for a confirmed participant (ranked) or an organizer (by name)."""
+    event = get_event(session, event_id, user)
+    app = request.app
+    cache = get_cache(app)
+
+    def state_for():
+        return cache.state(session, get_embedder(app).name)
+
+    def weights_for(state):
+        return cache.weights(session, state, app.state.settings.matching_min_feedback)
+
+    view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
+    if not view.viewer_ready:
+        nudge_embedding(app)
+    return render(request, "event_matching/participants.html", {
+        "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
+        "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,
+    }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})
