@@ -25,6 +25,13 @@ class Organization(Base):
     """A member organization and its profile."""
 
     __tablename__ = "organization"
+    # Lists ordered by name read this index in order (and skip to a page) without sorting the table; the
+    # pages' caches ask max(updated_at) to know whether anything changed: one index probe each.
+    __table_args__ = (
+        Index("ix_organization_status_name", "status", "name", "id"),
+        Index("ix_organization_status_country_name", "status", "country", "name", "id"),
+        Index("ix_organization_status_kind_name", "status", "kind", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
@@ -47,12 +54,12 @@ class Organization(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    tags: Mapped[list[OrganizationTag]] = relationship(
-        back_populates="organization", cascade="all, delete-orphan", lazy="selectin"
-    )
+    # Loaded when used (saving a profile, an import): pages filter on tags in SQL and never need them loaded, and
+    # every request loads the user's organization.
+    tags: Mapped[list[OrganizationTag]] = relationship(back_populates="organization", cascade="all, delete-orphan")
     users: Mapped[list["User"]] = relationship(back_populates="organization")  # noqa: F821
 
     @property
@@ -64,12 +71,13 @@ class OrganizationTag(Base):
     """One value of a list field (category, target country, sector), for filtering in SQL."""
 
     __tablename__ = "organization_tag"
-    __table_args__ = (Index("ix_organization_tag_field_value", "field", "value"),)
+    # (field, value): the organizations with a tag; (organization_id, field, value): whether one has it, answered
+    # from the index alone (the directory asks it of every organization it walks past).
+    __table_args__ = (Index("ix_organization_tag_field_value", "field", "value"),
+                      Index("ix_organization_tag_org_field_value", "organization_id", "field", "value"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organization.id", ondelete="CASCADE"), index=True
-    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(30))
     value: Mapped[str] = mapped_column(String(200))
 

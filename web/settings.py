@@ -139,3 +139,9 @@ class Settings(BaseSettings):
         default=10.0, ge=0,
         description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops them.",
     )
+    # == pages ==
+    templates_auto_reload: bool = Field(
+        default=False,
+        description="Check template files for changes on every render (development). Off, each template is read "
+        "and compiled once per process: the check costs a file-system call per included template.",
+    )

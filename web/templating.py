@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime as babel_format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web import i18n
+from web.dates import format_local
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -31,7 +31,7 @@ def format_datetime(value: datetime | None, time_zone: str = "UTC", fmt: str = "
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     local = value.astimezone(ZoneInfo(time_zone))
-    return babel_format_datetime(local, format=fmt, locale=i18n.current_language()) + " " + local.strftime("%Z")
+    return format_local(local, fmt, i18n.current_language()) + " " + local.strftime("%Z")
 
 
 def make_environment() -> Environment:
@@ -82,6 +82,7 @@ class Renderer:
 
     def __init__(self) -> None:
         self.env = make_environment()
+        self._reload_checked = False
 
     def base_context(self, request: Request) -> dict[str, Any]:
         user = getattr(request.state, "user", None)
@@ -104,6 +105,10 @@ class Renderer:
                fragment: str | None = None, status_code: int = 200,
                headers: dict[str, str] | None = None) -> HTMLResponse:
         """The full page, or only its fragment when htmx asks for it."""
+        if not self._reload_checked:
+            # Settings reach the renderer with the first request (the app makes it before it has them at hand).
+            self.env.auto_reload = bool(getattr(request.app.state.settings, "templates_auto_reload", True))
+            self._reload_checked = True
         name = fragment if fragment and is_htmx(request) else template
         full = self.base_context(request) | (context or {})
         return HTMLResponse(self.render_string(name, full), status_code=status_code, headers=headers)

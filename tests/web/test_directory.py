@@ -128,3 +128,72 @@ def test_directory_history_restore_gets_full_page(member_client, orgs):
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
     soup = BeautifulSoup(member_client.get("/directory?kind=partner_company", headers=headers).text, "html.parser")
     assert soup.find("html") is not None and soup.find("form", id="directory-filters") is not None
+
+
+# --- what the page asks the database ---------------------------------------------------------------------------
+
+import re  # noqa: E402
+
+from tests.web.query_support import sqlite_plan, statements_of  # noqa: E402
+from web.services.directory import MAX_PAGES  # noqa: E402
+
+
+@pytest.fixture
+def small_pages(settings):
+    settings.page_size = 2  # MAX_PAGES pages of 2: a bound reached with a hundred organizations
+    return settings
+
+
+def _list_statement(seen):
+    return next((s, p) for s, p in seen if re.search(r"ORDER BY organization\.name", s) and "LIMIT" in s)
+
+
+def test_directory_deep_page_is_bounded_and_read_from_the_name_index(app, member_client, session, small_pages):
+    for n in range(2 * MAX_PAGES + 5):
+        create_organization(session, name=f"Org {n:04d}", country="ID")
+    session.commit()
+    seen = statements_of(member_client, app.state.engine, "/directory?page=100000")
+    statement, parameters = _list_statement(seen)
+    values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+    offset = values[-1]  # LIMIT, then OFFSET, are the last parameters on SQLite and PostgreSQL
+    assert offset <= (MAX_PAGES - 1) * small_pages.page_size
+    if app.state.engine.dialect.name == "sqlite":
+        plan = sqlite_plan(app.state.engine, statement, parameters)
+        assert "ix_organization_status_name" in plan and "TEMP B-TREE" not in plan, plan
+    soup = BeautifulSoup(member_client.get("/directory?page=100000").text, "html.parser")
+    assert f"{MAX_PAGES} / {MAX_PAGES}" in soup.select_one(".pagination").text
+    assert "More than 100 organizations" in soup.select_one(".results-meta").text
+    assert soup.select_one("#directory-results .help") is not None  # says how to reach the others
+
+
+def test_directory_counts_stop_at_the_pages_shown(app, member_client, session, small_pages):
+    for n in range(2 * MAX_PAGES + 5):
+        create_organization(session, name=f"Org {n:04d}", country="ID", sectors=["Power"])
+    session.commit()
+    member_client.get("/directory")  # the cached figures (choices, per-category and per-sector totals)
+    seen = statements_of(member_client, app.state.engine, "/directory?sector=Power&country=ID")
+    counts = [s for s, _p in seen if "count(" in s.lower() and "FROM organization" in s]
+    assert counts and all("LIMIT" in s for s in counts), counts
+    assert "More than 100 organizations" in member_client.get("/directory?sector=Power&country=ID").text
+    assert "More than 100 organizations" in member_client.get("/directory?sector=Power").text  # from the cache
+
+
+def test_directory_choices_and_total_kept_until_an_organization_changes(app, member_client, session, orgs):
+    member_client.get("/directory")
+    again = statements_of(member_client, app.state.engine, "/directory")
+    # The filter choices (distinct countries, sectors, categories) come from the cache; which of the shown
+    # organizations have accounts is a per-page question and may be asked.
+    choice_queries = [s for s, _p in again if ("DISTINCT" in s and "user_account" not in s) or "technology_category" in s]
+    assert not choice_queries
+    create_organization(session, name="Omega Hydro", country="VN", sectors=["Mining"])
+    session.commit()
+    soup = BeautifulSoup(member_client.get("/directory").text, "html.parser")
+    assert "Mining" in [o.text for o in soup.select("#f-sector option")]
+    assert "Viet" in " ".join(o.text for o in soup.select("#f-country option"))
+    assert "5 organizations" in soup.select_one(".results-meta").text
+
+
+def test_member_pages_never_load_organization_tags(app, member_client, session, orgs):
+    for path in ("/api/v1/me", "/directory", "/profile", "/requests/received"):
+        seen = statements_of(member_client, app.state.engine, path)
+        assert not [s for s, _p in seen if "organization_tag.id AS organization_tag_id" in s], path  # tag rows

@@ -124,3 +124,22 @@ def test_organizer_reads_thread_but_cannot_post(client, session, settings):
     assert page.find(id=f"contact-{alice.organization_id}") and page.find(id=f"contact-{bob.organization_id}")
     assert page.find("form", class_="message-form") is None
     assert client.post(f"/matches/{req.id}", data={"csrf_token": token, "body": "hi"}).status_code == 403
+
+
+def test_viewing_a_read_thread_writes_nothing(app, client, session, settings):
+    """A thread is viewed far more often than written to: only a view with something new marks it read."""
+    from tests.web.query_support import statements_of
+
+    alice, bob = member(session, "Alpha"), member(session, "Beta")
+    req = make_match(session, settings, alice, bob)
+    messages.post_message(session, settings, bob, req.id, "Hello from Beta")
+    session.commit()
+    logged_in(client, alice)
+    writes = lambda seen: [s for s, _p in seen if s.lstrip().split()[0] in ("INSERT", "UPDATE", "DELETE")]  # noqa: E731
+    assert writes(statements_of(client, app.state.engine, f"/matches/{req.id}"))  # unread: marked read
+    assert writes(statements_of(client, app.state.engine, f"/matches/{req.id}")) == []
+    assert writes(statements_of(client, app.state.engine, f"/api/v1/matches/{req.id}/messages")) == []
+    messages.post_message(session, settings, bob, req.id, "Another one")
+    session.commit()
+    assert writes(statements_of(client, app.state.engine, f"/api/v1/matches/{req.id}/messages"))
+    assert messages.last_read_id(session, alice, req) == max(m.id for m in messages.list_messages(session, req))

@@ -387,3 +387,23 @@ def test_request_page_shows_its_message_once_in_full(client, session, settings, 
     row = soup(response).find(id=f"request-{req.id}")
     assert row["class"][-1] == "status-declined"
     assert row.find(class_="request-message").get_text() == long_message.strip()
+
+
+@HTMX
+def test_request_tabs_show_one_page_at_a_time_newest_first(client, session, settings, htmx):
+    settings.page_size = 2
+    me = member(session, "Requester")
+    others = [member(session, f"Partner {n}") for n in range(5)]
+    for n, other in enumerate(others):
+        age_request(session, make_request(session, settings, me, other), days=5 - n)  # Partner 4 is the newest
+    session.commit()
+    logged_in(client, me)
+    first = soup(client.get("/requests/sent?status=pending", headers=headers(htmx)))
+    assert [h.text.strip() for h in first.select(".request-row h3")] == ["Partner 4", "Partner 3"]
+    assert "All (5)" in first.select_one(".status-counts").text  # counts are of every request, not the page
+    older = first.select_one(".pagination a[rel=next]")["href"]
+    assert "status=pending" in older and "page=2" in older and first.select_one(".pagination a[rel=prev]") is None
+    last = soup(client.get("/requests/sent?status=pending&page=3", headers=headers(htmx)))
+    assert [h.text.strip() for h in last.select(".request-row h3")] == ["Partner 0"]
+    assert last.select_one(".pagination a[rel=next]") is None
+    assert "page=2" in last.select_one(".pagination a[rel=prev]")["href"]

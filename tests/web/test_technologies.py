@@ -84,3 +84,51 @@ def test_technologies_link_profiles_for_members(client, session, techs):
 
 def test_technologies_empty_state(client, techs):
     assert parse(client.get("/technologies?q=zzzz")).select_one("#technology-results .empty-state")
+
+
+# --- what the page asks the database ---------------------------------------------------------------------------
+
+from models.organization import ORGANIZATION_KINDS  # noqa: E402
+from tests.web.query_support import statements_of  # noqa: E402
+from web.services.catalogs import categories as category_rows  # noqa: E402
+
+
+def _spread(session, per_category: int, slugs: list[str]) -> None:
+    for slug in slugs:
+        for n in range(per_category):
+            create_organization(session, name=f"{slug} maker {n}", offers=[f"{slug} technology {n}"],
+                                target_countries=["ID"], technology_categories=[slug],
+                                kind=ORGANIZATION_KINDS[n % 2])
+    create_organization(session, name="Uncategorized maker", offers=["Something else"], target_countries=["ID"])
+    session.commit()
+
+
+@pytest.mark.parametrize("query", ["", "?country=ID", "?q=maker"])
+def test_technologies_statements_do_not_grow_with_categories_or_organizations(app, client, session, query):
+    slugs = [cat.slug for cat in category_rows(session)]
+    client.get("/technologies")  # reference data (categories, countries) is read once per process
+    _spread(session, 1, slugs[:2])
+    few = statements_of(client, app.state.engine, "/technologies" + query)
+    _spread(session, 3, slugs)  # every category, three times the organizations
+    many = statements_of(client, app.state.engine, "/technologies" + query)
+    assert len(many) == len(few) <= 9, [s for s, _p in many]
+
+
+def test_technologies_overview_is_kept_until_an_organization_changes(app, client, session):
+    org = create_organization(session, name="Delta Wind", offers=["Small wind turbines"],
+                              technology_categories=["renewable_energy"])
+    session.commit()
+    assert group_names(parse(client.get("/technologies")), "renewable_energy") == ["Delta Wind"]
+    again = statements_of(client, app.state.engine, "/technologies")
+    assert not [s for s, _p in again if "organization_tag" in s or "technology_category" in s]
+    org.name = "Alpha Wind"  # any change moves updated_at: the next request sees it
+    create_organization(session, name="Epsilon Solar", offers=["PV"], technology_categories=["renewable_energy"])
+    session.commit()
+    assert group_names(parse(client.get("/technologies")), "renewable_energy") == ["Alpha Wind", "Epsilon Solar"]
+
+
+def test_technologies_overview_counts_each_category(client, session):
+    _spread(session, 3, ["renewable_energy", "water"])
+    soup = parse(client.get("/technologies"))
+    chips = [a.text.strip() for a in soup.select(".tech-nav .chip")]
+    assert chips == ["Renewable energy (3)", "Water (3)", "Other technologies (1)"]

@@ -193,9 +193,11 @@ def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut
 def list_messages(request: Request, session: DbSession, user: Member, request_id: DbId) -> list[MessageOut]:
     """The thread of a match, oldest first; marks it read for the caller (not for a prefetch)."""
     req = messages.get_match_for(session, user, request_id)
-    if req.involves(user.organization_id) and not is_prefetch(request):
-        messages.mark_thread_read(session, user, req)
-    return [_message_out(message) for message in messages.list_messages(session, req)]
+    thread = messages.list_messages(session, req)
+    if (req.involves(user.organization_id) and not is_prefetch(request) and thread
+            and thread[-1].id > messages.last_read_id(session, user, req)):
+        messages.mark_thread_read(session, user, req, thread[-1].id)  # only when something new was read
+    return [_message_out(message) for message in thread]
 
 
 @router.post("/matches/{request_id}/messages", response_model=MessageOut, status_code=201)

@@ -19,17 +19,17 @@ def show_directory(request: Request, session: DbSession, user: Member):
     """Approved organizations with filters; htmx gets only the results fragment."""
     settings = request.app.state.settings
     filters = directory.Filters.from_params(request.query_params)
+    choices = directory.directory_choices(session)
     results = directory.search_directory(session, filters, directory.parse_page(request.query_params.get("page")),
-                                         settings.page_size)
+                                         settings.page_size, choices)
     language = current_language()
     categories = directory.categories(session)
-    countries = sorted(((code, country_name(code)) for code in directory.countries_in_use(session)),
-                       key=lambda item: item[1])
+    countries = sorted(((code, country_name(code)) for code in choices.countries), key=lambda item: item[1])
     return render(request, "directory/index.html", {
         "active_tab": "directory", "filters": filters, "results": results,
         "kinds": kind_choices(), "kind_label": kind_label, "countries": countries,
         "categories": [(cat.slug, cat.name(language)) for cat in categories],
         "category_names": {cat.slug: cat.name(language) for cat in categories},
-        "sectors": [(sector, sector) for sector in directory.sector_choices(session)],
+        "sectors": [(sector, sector) for sector in choices.sectors],
         "unclaimed_ids": invitations.unclaimed_ids(session, [org.id for org in results.items]),
     }, fragment="directory/_results.html", headers={"Vary": "HX-Request"})

@@ -46,10 +46,9 @@ def prematching(request: Request, session: DbSession, user: Member):
     if org is not None:
         state = _state(request, session)
         context["waiting"] = len(state.waiting - {org.id})
-        context["hidden_count"] = len(matching.dismissed_organizations(session, org))
-        if state.index is not None:
-            codes = {p.country for p in state.index.profiles}
-            context["countries"] = sorted(((c, country_name(c)) for c in codes if c), key=lambda item: item[1])
+        context["hidden_count"] = matching.dismissed_count(session, org)
+        context["countries"] = sorted(((c, country_name(c)) for c in matching.index_countries(state)),
+                                      key=lambda item: item[1])
         if org.id in state:
             context["status"] = "ready"
             context["results"] = matching.recommendations_for(session, state, _weights(request, session, state), org,

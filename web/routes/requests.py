@@ -11,6 +11,7 @@ from web.errors import DomainError, ValidationFailed
 from web.i18n import _
 from web.jobs import run_job_soon
 from web.services import invitations, meetings, messages, notifications
+from web.services.directory import parse_page
 from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
@@ -32,11 +33,16 @@ def _row_context(session, user, req, box: str, **extra) -> dict:
 
 
 def _tab(request: Request, session, user, box: str, status: str, q: str):
-    rows, counts = meetings.list_requests(session, user, box, status if status in MEETING_STATUSES else "", q)
+    # One page of rows (newest first), not every request the organization ever had: each row is a card.
+    size = _settings(request).page_size
+    page = parse_page(request.query_params.get("page"))
+    status = status if status in MEETING_STATUSES else ""
+    rows, counts = meetings.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
+    rows, has_next = rows[:size], len(rows) > size
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
                "statuses": MEETING_STATUSES, "unread": unread, "own_org_id": user.organization_id,
-               "status_label": meetings.status_label}
+               "status_label": meetings.status_label, "page": page, "has_next": has_next}
     return render(request, TAB_TEMPLATES[box], context, fragment="requests/_request_list.html")
 
 
@@ -170,8 +176,10 @@ def cancel(request: Request, session: DbSession, user: Member, form: Form, reque
                 lambda: meetings.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
 
 
-def _thread_context(session, user, req, last_read: int, values: dict | None = None, errors: dict | None = None):
-    return {"req": req, "messages": messages.list_messages(session, req), "last_read": last_read,
+def _thread_context(session, user, req, last_read: int, values: dict | None = None, errors: dict | None = None,
+                    thread: list | None = None):
+    return {"req": req, "messages": messages.list_messages(session, req) if thread is None else thread,
+            "last_read": last_read,
             "values": values or {}, "errors": errors or {}, "can_post": req.involves(user.organization_id),
             "own_org_id": user.organization_id,
             "max_body": messages.MAX_BODY}
@@ -183,14 +191,16 @@ def match_thread(request: Request, session: DbSession, user: Member, request_id:
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
     last_read = messages.last_read_id(session, user, req)
+    thread = messages.list_messages(session, req)
     # Viewing the thread marks it read: that is what people expect of a message list, and a POST per view would
     # need JavaScript. A GET that writes must not count when the browser only guessed the user might come
-    # (link prefetch, prerender): such requests say so in Sec-Purpose or Purpose, and mark nothing.
-    if req.involves(user.organization_id) and not is_prefetch(request):
-        messages.mark_thread_read(session, user, req)
+    # (link prefetch, prerender): such requests say so in Sec-Purpose or Purpose, and mark nothing. And it writes
+    # only when there is something new to mark: a thread is viewed far more often than written to.
+    if req.involves(user.organization_id) and not is_prefetch(request) and thread and thread[-1].id > last_read:
+        messages.mark_thread_read(session, user, req, thread[-1].id)
     if not is_prefetch(request):
         notifications.mark_all_read(session, user, req.id)
-    context = _thread_context(session, user, req, last_read) | {
+    context = _thread_context(session, user, req, last_read, thread=thread) | {
         "active_tab": "matches", "other": req.other_org(user.organization_id),
         "unread_notifications": lambda: notifications.unread_count(session, user),
     }

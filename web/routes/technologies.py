@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from web.deps import DbSession, OptionalUser
 from web.i18n import country_name, current_language
-from web.services import directory
+from web.services import directory, technologies
 from web.templating import render
 
 router = APIRouter()
@@ -19,26 +19,27 @@ def show_technologies(request: Request, session: DbSession, user: OptionalUser):
     filters = directory.Filters.from_params(request.query_params)
     filters.kind = filters.sector = ""  # not filters of this page
     categories = directory.categories(session)
-    known = {cat.slug for cat in categories} | {directory.UNCATEGORIZED}
+    known = {cat.slug for cat in categories} | {technologies.UNCATEGORIZED}
     if filters.category not in known:
         filters.category = ""
-    if filters.country not in set(directory.partner_countries(session)):
+    partners = directory.partner_countries(session)
+    if filters.country not in partners:
         filters.country = ""
     language = current_language()
     context = {
         "active_tab": "technologies", "filters": filters, "language": language,
-        "link_profiles": directory.can_view_profiles(user), "per_group": directory.TECHNOLOGIES_PER_GROUP,
+        "link_profiles": directory.can_view_profiles(user), "per_group": technologies.TECHNOLOGIES_PER_GROUP,
         "categories": [(cat.slug, cat.name(language)) for cat in categories],
         "category_by_slug": {cat.slug: cat for cat in categories},
-        "countries": sorted(((code, country_name(code)) for code in directory.partner_countries(session)),
+        "countries": sorted(((code, country_name(code)) for code in partners),
                             key=lambda item: item[1]),
-        "groups": [], "results": None, "uncategorized": directory.UNCATEGORIZED,
+        "groups": [], "results": None, "uncategorized": technologies.UNCATEGORIZED,
     }
     if filters.category:
-        context["results"] = directory.technology_page(session, filters,
+        context["results"] = technologies.technology_page(session, filters,
                                                        directory.parse_page(request.query_params.get("page")),
                                                        request.app.state.settings.page_size)
     else:
-        context["groups"] = directory.technology_groups(session, filters)
+        context["groups"] = technologies.technology_groups(session, filters)
     return render(request, "technologies/index.html", context, fragment="technologies/_results.html",
                   headers={"Vary": "HX-Request"})

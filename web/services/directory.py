@@ -1,20 +1,31 @@
-"""Directory and technology-list queries: approved organizations filtered in SQL (SQLite and PostgreSQL)."""
+"""Directory and technology-list queries: approved organizations filtered in SQL (SQLite and PostgreSQL).
+
+Each query reads what the page shows and no more: lists walk the (status, name, id) index to one bounded page
+(MAX_PAGES; nobody reads page 500 of a directory, and OFFSET 10,000 reads 10,000 rows to throw away), counts stop
+at what the pagination can show, and figures every visitor sees (filter choices, unfiltered counts, the
+technology overview) come from web.services.catalogs, recomputed only when an organization changed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased, load_only
 
-from models import Country, Organization, OrganizationTag, TechnologyCategory
+from models import Organization, OrganizationTag
+from web.services import catalogs
+from web.services.catalogs import Category
 
 MAX_QUERY_WORDS = 10
-TECHNOLOGIES_PER_GROUP = 6
-UNCATEGORIZED = "_other"
+# What a result card shows: the rest of a profile (search text, description, contact) stays in the database.
+CARD_COLUMNS = (Organization.name, Organization.kind, Organization.country, Organization.status, Organization.is_demo,
+                Organization.offers, Organization.needs, Organization.technology_categories)
+# Pages a list can be paged to: page_size * MAX_PAGES organizations by name; past that, narrow the filters.
+MAX_PAGES = 50
 
 
 @dataclass
@@ -46,16 +57,20 @@ class Filters:
 
 @dataclass
 class Page:
-    """One page of results with what the pagination links need."""
+    """One page of results with what the pagination links need.
+
+    total is exact up to what MAX_PAGES pages can show; past that it is that bound and `more` is true.
+    """
 
     items: list[Any]
     total: int
     page: int
     page_size: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, ceil(self.total / self.page_size))
+        return max(1, min(MAX_PAGES, ceil(self.total / self.page_size)))
 
     @property
     def has_prev(self) -> bool:
@@ -66,20 +81,10 @@ class Page:
         return self.page < self.pages
 
 
-@dataclass
-class TechnologyGroup:
-    """A technology category with the organizations offering technologies in it."""
-
-    slug: str
-    category: TechnologyCategory | None
-    organizations: list[Organization] = field(default_factory=list)
-    total: int = 0
-
-
 def parse_page(value: Any) -> int:
-    """A page number from a query parameter (bad values mean page 1)."""
+    """A page number from a query parameter (bad values mean page 1; past MAX_PAGES, the last one shown)."""
     try:
-        return max(1, min(int(str(value)), 100_000))
+        return max(1, min(int(str(value)), MAX_PAGES))
     except (TypeError, ValueError):
         return 1
 
@@ -111,85 +116,85 @@ def directory_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int) -> Page:
-    total = session.scalar(select(func.count(Organization.id)).where(*conditions)) or 0
-    last = max(1, ceil(total / page_size))
-    page = min(page, last)
-    rows = session.scalars(select(Organization).where(*conditions).order_by(Organization.name, Organization.id)
+def bounded_count(session: Session, conditions: list[ColumnElement[bool]], page_size: int) -> tuple[int, bool]:
+    """(matching rows up to what MAX_PAGES pages show, whether there are more): never counts past the bound."""
+    cap = MAX_PAGES * page_size
+    found = session.scalar(select(func.count()).select_from(
+        select(Organization.id).where(*conditions).limit(cap + 1).subquery())) or 0
+    return min(found, cap), found > cap
+
+
+def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int,
+             total: int | None = None) -> Page:
+    more = False
+    if total is None:
+        total, more = bounded_count(session, conditions, page_size)
+    elif total > MAX_PAGES * page_size:
+        total, more = MAX_PAGES * page_size, True
+    page = min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
+    rows = session.scalars(select(Organization).where(*conditions).options(load_only(*CARD_COLUMNS))
+                           .order_by(Organization.name, Organization.id)
                            .offset((page - 1) * page_size).limit(page_size))
-    return Page(items=list(rows), total=total, page=page, page_size=page_size)
+    return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more)
 
 
-def search_directory(session: Session, filters: Filters, page: int, page_size: int) -> Page:
+def search_directory(session: Session, filters: Filters, page: int, page_size: int,
+                     choices: Choices | None = None) -> Page:
     """Approved organizations matching the filters, ordered by name, one page of them."""
-    return _page_of(session, directory_conditions(filters), page, page_size)
+    return _page_of(session, directory_conditions(filters), page, page_size,
+                    known_total(filters, choices or directory_choices(session)))
 
 
-def categories(session: Session) -> list[TechnologyCategory]:
+def known_total(filters: Filters, choices: Choices) -> int | None:
+    """The number of matches when the cached figures hold it (no filter, or one category or sector), else None."""
+    used = [name for name, value in asdict(filters).items() if value]
+    if not used:
+        return choices.approved
+    if used == ["category"]:
+        return choices.per_category.get(filters.category, 0)
+    if used == ["sector"]:
+        return choices.per_sector.get(filters.sector, 0)
+    return None
+
+
+def categories(session: Session) -> list[Category]:
     """The technology categories in their display order."""
-    return list(session.scalars(select(TechnologyCategory).order_by(TechnologyCategory.position,
-                                                                    TechnologyCategory.slug)))
+    return catalogs.categories(session)
 
 
-def sector_choices(session: Session) -> list[str]:
-    """The sectors approved organizations use, for the sector filter."""
-    query = (select(OrganizationTag.value).join(Organization)
-             .where(OrganizationTag.field == "sectors", Organization.status == "approved")
-             .distinct().order_by(OrganizationTag.value))
-    return list(session.scalars(query))
+@dataclass(frozen=True)
+class Choices:
+    """What the directory's filters offer, and how many organizations are approved."""
+
+    approved: int
+    countries: tuple[str, ...]
+    per_category: dict[str, int]
+    per_sector: dict[str, int]
+
+    @property
+    def sectors(self) -> list[str]:
+        return sorted(self.per_sector)
 
 
-def countries_in_use(session: Session) -> list[str]:
-    """Countries of approved organizations, for the country filter."""
-    query = select(Organization.country).where(Organization.status == "approved").distinct()
-    return list(session.scalars(query))
+def _per_tag(session: Session, field_name: str) -> dict[str, int]:
+    return dict(session.execute(select(OrganizationTag.value, func.count()).join(Organization)
+                                .where(OrganizationTag.field == field_name, Organization.status == "approved")
+                                .group_by(OrganizationTag.value)).all())
+
+
+def directory_choices(session: Session) -> Choices:
+    """What the filters offer and how many approved organizations each category and sector has (cached)."""
+    def compute() -> Choices:
+        approved = Organization.status == "approved"
+        return Choices(session.scalar(select(func.count(Organization.id)).where(approved)) or 0,
+                       tuple(sorted(session.scalars(select(Organization.country).where(approved).distinct()))),
+                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"))
+    return catalogs.derived(session, "directory_choices", compute)
 
 
 def partner_countries(session: Session) -> list[str]:
     """ISO codes of the JCM partner countries."""
-    return list(session.scalars(select(Country.iso2).where(Country.is_jcm_partner.is_(True))))
-
-
-def technology_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """Approved organizations that list at least one offer, narrowed by target country and text."""
-    conditions: list[ColumnElement[bool]] = [
-        Organization.status == "approved",
-        func.json_array_length(Organization.offers) > 0,  # same function name on SQLite and PostgreSQL json
-    ]
-    if filters.country:
-        conditions.append(has_tag("target_countries", filters.country))
-    conditions.extend(text_conditions(filters.q))
-    return conditions
-
-
-def _group_condition(slug: str) -> ColumnElement[bool]:
-    if slug == UNCATEGORIZED:
-        tag = aliased(OrganizationTag)
-        return ~exists().where(tag.organization_id == Organization.id, tag.field == "technology_categories")
-    return has_tag("technology_categories", slug)
-
-
-def technology_groups(session: Session, filters: Filters, cap: int = TECHNOLOGIES_PER_GROUP) -> list[TechnologyGroup]:
-    """Per category, the first `cap` organizations offering technologies in it and how many there are."""
-    base = technology_conditions(filters)
-    counts = dict(session.execute(
-        select(OrganizationTag.value, func.count(Organization.id)).join(Organization)
-        .where(OrganizationTag.field == "technology_categories", *base).group_by(OrganizationTag.value)).all())
-    groups = [TechnologyGroup(slug=cat.slug, category=cat, total=counts.get(cat.slug, 0))
-              for cat in categories(session)]
-    other = session.scalar(select(func.count(Organization.id)).where(*base, _group_condition(UNCATEGORIZED))) or 0
-    groups.append(TechnologyGroup(slug=UNCATEGORIZED, category=None, total=other))
-    groups = [group for group in groups if group.total]
-    for group in groups:
-        group.organizations = list(session.scalars(
-            select(Organization).where(and_(*base, _group_condition(group.slug)))
-            .order_by(Organization.name, Organization.id).limit(cap)))
-    return groups
-
-
-def technology_page(session: Session, filters: Filters, page: int, page_size: int) -> Page:
-    """One page of the organizations offering technologies in the filter's category."""
-    return _page_of(session, [*technology_conditions(filters), _group_condition(filters.category)], page, page_size)
+    return catalogs.partner_countries(session)
 
 
 def can_view_profiles(user: Any) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import Organization, OrganizationTag
 from models.base import utcnow
@@ -316,7 +316,8 @@ def apply_import(session: Session, plan: ImportPlan, *, partial: bool = False) -
         _insert_new(session, chunk)
     updates = {planned.organization_id: planned for planned in plan.lines if planned.action == "update"}
     for chunk in _chunks(list(updates)):
-        orgs = session.scalars(select(Organization).where(Organization.id.in_(chunk))).all()
+        orgs = session.scalars(select(Organization).where(Organization.id.in_(chunk))
+                               .options(selectinload(Organization.tags))).all()  # one query, not one per organization
         for org in orgs:
             apply_organization(org, updates[org.id].data, keep_source=True)
         session.flush()

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from matchmaker import FusionWeights, Match, format_reason, recommend
+from matchmaker import FusionWeights, Match, MatchIndex, format_reason, recommend
 from models import (
     DismissedMatch,
     MeetingRequest,
     Organization,
-    TechnologyCategory,
     User,
 )
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
 from web.jobs import run_job_soon
-from web.services import directory
+from web.services import catalogs, directory
 from web.services.matching_index import IndexState
 
 OPEN_STATUSES = ("pending", "accepted")
 MAX_PAGES = 10
+# Filter combinations whose excluded ids are kept per index (each set is computed by one pass over the index).
+FILTER_SETS_KEPT = 64
 
 
 @dataclass
@@ -101,9 +105,50 @@ def excluded_org_ids(session: Session, org_id: int) -> set[int]:
 def reason_formatter(session: Session, language: str | None = None, translate: Callable[[str], str] = gettext):
     """A function rendering an engine reason in a language, with country and category names."""
     language = language or current_language()
-    categories = {c.slug: c.name(language) for c in session.scalars(select(TechnologyCategory))}
+    categories = {c.slug: c.name(language) for c in catalogs.categories(session)}
     countries = dict(country_choices(language))  # cached per language by i18n
     return lambda reason: format_reason(reason, translate=translate, country_names=countries, category_names=categories)
+
+
+class _PerIndex:
+    """Values derived from one match index, kept as long as that index is in use (a new index starts afresh)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: weakref.WeakKeyDictionary[MatchIndex, dict] = weakref.WeakKeyDictionary()
+
+    def get(self, index: MatchIndex, key: Any, compute: Callable[[], Any], keep: int = FILTER_SETS_KEPT) -> Any:
+        with self._lock:
+            values = self._values.setdefault(index, OrderedDict())
+            if key in values:
+                values.move_to_end(key)
+                return values[key]
+        value = compute()  # outside the lock: one pass over the index, other requests go on meanwhile
+        with self._lock:
+            values[key] = value
+            while len(values) > keep:
+                values.popitem(last=False)
+        return value
+
+
+_PER_INDEX = _PerIndex()
+
+
+def index_countries(state: IndexState) -> list[str]:
+    """Countries of the organizations in the index, for the country filter (one pass per index, then kept)."""
+    index = state.index
+    if index is None:
+        return []
+    return _PER_INDEX.get(index, "countries", lambda: sorted({p.country for p in index.profiles if p.country}))
+
+
+def filtered_out(state: IndexState, filters: Filters) -> frozenset[str]:
+    """Interchange ids of the indexed organizations the filters leave out (kept per index and filters)."""
+    index = state.index
+    if index is None or filters.is_empty():
+        return frozenset()
+    return _PER_INDEX.get(index, ("filters", astuple(filters)),
+                          lambda: frozenset(p.id for p in index.profiles if not filters.accepts(p)))
 
 
 def _ranked(state: IndexState, me: str, k: int, exclude: set[str], weights: FusionWeights) -> list[Match]:
@@ -118,7 +163,7 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
     excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
     if not filters.is_empty():
         # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
-        excluded |= {p.id for p in index.profiles if not filters.accepts(p)}
+        excluded |= filtered_out(state, filters)
     k = page * page_size
     matches = _ranked(state, me, k + 1, excluded, weights)
     has_more = len(matches) > k and page < MAX_PAGES
@@ -132,14 +177,16 @@ def recommendation_for(session: Session, state: IndexState, weights: FusionWeigh
     other = state.ext_id.get(other_id)
     if other is None or org.id not in state:
         return None
-    others = {p.id for p in state.index.profiles if p.id != other}
+    index = state.index
+    others = _PER_INDEX.get(index, "all", lambda: frozenset(p.id for p in index.profiles)) - {other}
     items = _with_orgs(session, state, _ranked(state, state.ext_id[org.id], 1, others, weights))
     return items[0] if items else None
 
 
 def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
     ids = [state.db_id[m.id] for m in matches]
-    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids)))}
+    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids))
+                                             .options(load_only(*directory.CARD_COLUMNS)))}
     render = reason_formatter(session)
     return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
             for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]
@@ -180,6 +227,11 @@ def restore_match(session: Session, user: User, other_id: int) -> Organization:
                                                  DismissedMatch.dismissed_org_id == other.id))
     session.flush()
     return other
+
+
+def dismissed_count(session: Session, org: Organization) -> int:
+    """How many organizations org marked "Not interested"."""
+    return session.scalar(select(func.count(DismissedMatch.id)).where(DismissedMatch.organization_id == org.id)) or 0
 
 
 def dismissed_organizations(session: Session, org: Organization) -> list[tuple[Organization, DismissedMatch]]:

@@ -333,8 +333,8 @@ def _box_filter(box: str, org_id: int | None):
 
 
 def list_requests(session: Session, user: User, box: str, status: str = "", q: str = "",
-                  limit: int = 200) -> tuple[list[MeetingRequest], dict[str, int]]:
-    """Requests in a tab (sent, received or matches), filtered, with counts per status for the search."""
+                  limit: int = 200, offset: int = 0) -> tuple[list[MeetingRequest], dict[str, int]]:
+    """Requests in a tab (sent, received or matches), filtered, newest first from `offset`, with counts per status."""
     conditions = [_box_filter(box, user.organization_id)]
     text = q.strip()
     if text:
@@ -350,7 +350,7 @@ def list_requests(session: Session, user: User, box: str, status: str = "", q: s
         conditions.append(MeetingRequest.status == status)
     order = MeetingRequest.responded_at.desc() if box == "matches" else MeetingRequest.created_at.desc()
     rows = session.scalars(select(MeetingRequest).where(*conditions).order_by(order, MeetingRequest.id.desc())
-                           .limit(limit)).all()
+                           .offset(offset).limit(limit)).all()
     return list(rows), counts
 
 

@@ -289,7 +289,11 @@ def mark_read(session: Session, user: User, notification_id: int) -> dict[str, A
 
 def mark_all_read(session: Session, user: User, request_id: int | None = None) -> int:
     """Mark the user's unread notifications read (all, or those of one request)."""
-    query = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    conditions = [Notification.user_id == user.id, Notification.read_at.is_(None)]
     if request_id is not None:
-        query = query.where(Notification.request_id == request_id)
+        conditions.append(Notification.request_id == request_id)
+    # Pages call this on every view: an UPDATE of nothing still waits for SQLite's one write lock, a read does not.
+    if session.scalar(select(Notification.id).where(*conditions).limit(1)) is None:
+        return 0
+    query = update(Notification).where(*conditions)
     return session.execute(query.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount or 0

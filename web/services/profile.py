@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Country, Organization, User
+from models import Organization, User
 from web.errors import ValidationFailed
 from web.i18n import LANGUAGES, _, is_time_zone
+from web.services import catalogs
 from web.services.accounts import normalize_email
 from web.services.organizations import apply_organization, category_slugs, validate_organization
 from web.services.text import single_line_error
@@ -41,8 +41,8 @@ def profile_values(org: Organization) -> dict[str, Any]:
 
 
 def partner_country_codes(session: Session) -> list[str]:
-    """ISO codes of the JCM partner countries, shown as checkboxes."""
-    return list(session.scalars(select(Country.iso2).where(Country.is_jcm_partner.is_(True)).order_by(Country.iso2)))
+    """ISO codes of the JCM partner countries, shown as checkboxes (reference data, cached)."""
+    return catalogs.partner_countries(session)
 
 
 def split_other_codes(org_values: dict[str, Any], partner_codes: list[str]) -> dict[str, Any]:
