@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import EventMeeting, MeetingRequest
+from models import EventMeeting, MeetingRequest, User
 from models.base import utcnow
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
@@ -25,8 +25,9 @@ def seminar(session, session_factory, embedder):
     event = create_event(session)
     for name in ("textile", "chiller", "bank", "other_host"):
         register(session, event, orgs[name])
+        member_of(session, orgs[name])  # a registered organization has someone who registered it
     register(session, event, orgs["solar"], status="pending")
-    user = member_of(session, orgs["textile"])
+    user = session.scalars(select(User).where(User.organization_id == orgs["textile"].id)).one()
     session.commit()
     embed(session_factory, embedder)
     return event, orgs, user
