@@ -10,14 +10,18 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from matchmaker.index import MatchIndex
+from matchmaker.profiles import PROVIDER, SUPPORTER
 from matchmaker.lexical import sparse_row
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
-    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
-    scan_subset,
+    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, lexical_evidence,
+    reciprocal, scan, scan_subset,
 )
 
 DEFAULT_SHORTLIST = 200
+# Matches scoring at most this are never recommended (the page says there are no more good matches). Set on the
+# dev benchmark's gold pairs: see docs/matching.md.
+DEFAULT_FLOOR = 0.2
 
 
 @dataclass
@@ -71,20 +75,21 @@ def _blas_limit():
 
 def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
               weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-              with_reasons: bool = True, *, exact: bool = False) -> list[Match]:
+              with_reasons: bool = True, *, exact: bool = False, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Return the top-k organizations for org_id, best first, never the same side nor excluded ids.
 
-    Sides with more candidates than index.ann_threshold score only generated candidates unless `exact`.
+    Matches scoring `floor` or less are left out. Supporters get both other sides in balance. Sides with more
+    candidates than index.ann_threshold score only generated candidates unless `exact`.
     """
     with _blas_limit():
         a = index.row[org_id]
         if not exact and index.uses_ann(index.profiles[a].side):
-            return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons)
-        return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
+            return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons, floor)
+        return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons, floor=floor)
 
 
 def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str], weights: FusionWeights,
-                      shortlist: int, with_reasons: bool) -> list[Match]:
+                      shortlist: int, with_reasons: bool, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Score exactly only the candidates the generators of matchmaker.ann propose, then re-rank as usual."""
     cands = index.candidates[index.profiles[a].side]
     pos = index.ann().generate(a)
@@ -94,12 +99,26 @@ def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str],
         pos = np.setdiff1d(pos, cands.positions(np.array(ex, np.int64)), assume_unique=True)
     if len(pos) < k:
         # Next to nothing in common with anyone (no text, no country fit): scan everyone instead.
-        return _recommend(index, index.profiles[a].id, k, exclude, weights, shortlist, with_reasons)
+        return _recommend(index, index.profiles[a].id, k, exclude, weights, shortlist, with_reasons, floor=floor)
     found = scan_subset(index, a, weights, pos)
-    short = _top(found.scores, max(shortlist, k))
+    short = _pick(index, found, max(shortlist, k))
     if len(short) == 0:
         return []
-    return _rerank(index, found, short, k, weights, with_reasons)
+    return _rerank(index, found, short, k, weights, with_reasons, floor)
+
+
+def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
+    """Return the entries of the `size` best first-stage scores; for supporters, the best half of each side."""
+    cands = index.candidates[index.profiles[found.a].side]
+    if len(cands.segments) < 2:
+        return _top(found.scores, size)
+    # Supporters match hosts and providers: a shortlist of one side only could not be balanced later.
+    positions = found.candidate_positions(np.arange(len(found.scores)))
+    out = []
+    for lo, hi, p in cands.segments:
+        inside = np.nonzero((positions >= p) & (positions < p + hi - lo))[0]
+        out.append(inside[_top(found.scores[inside], (size + 1) // 2)])
+    return np.concatenate(out)
 
 
 def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int) -> np.ndarray:
@@ -109,22 +128,44 @@ def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int
     if ex:
         pos = cands.positions(np.array(ex, np.int64))
         found.scores[pos[pos >= 0]] = -np.inf
-    return _top(found.scores, size)
+    return _pick(index, found, size)
 
 
 def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
                weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-               with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None) -> list[Match]:
+               with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None,
+               floor: float = DEFAULT_FLOOR) -> list[Match]:
     a = index.row[org_id]
     found = scan(index, a, weights, dense)
     short = _shortlist(index, found, exclude, max(shortlist, k))
     if len(short) == 0:
         return []
-    return _rerank(index, found, short, k, weights, with_reasons)
+    return _rerank(index, found, short, k, weights, with_reasons, floor)
+
+
+def _balanced(order: np.ndarray, provider: np.ndarray, k: int) -> np.ndarray:
+    """Return up to k entries of a best-first order so neither side leads the other by more than one at any point."""
+    rank = {int(e): r for r, e in enumerate(order)}
+    sides = [[int(e) for e in order[~provider[order]]], [int(e) for e in order[provider[order]]]]
+    out: list[int] = []
+    counts = [0, 0]
+    while len(out) < k and (sides[0] or sides[1]):
+        heads = [s[0] if s else None for s in sides]
+        if heads[0] is None or heads[1] is None:
+            pick = 0 if heads[1] is None else 1
+        elif counts[0] > counts[1]:
+            pick = 1
+        elif counts[1] > counts[0]:
+            pick = 0
+        else:
+            pick = 0 if rank[heads[0]] < rank[heads[1]] else 1
+        out.append(sides[pick].pop(0))
+        counts[pick] += 1
+    return np.array(out, dtype=np.int64)
 
 
 def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: FusionWeights,
-            with_reasons: bool) -> list[Match]:
+            with_reasons: bool, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Re-rank a shortlist with the best offer/need item pairs and exact sectors; explain the top k."""
     a = found.a
     me = index.profiles[a]
@@ -146,9 +187,15 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
         sector[n] = float(bool(set(me.sectors) & set(index.profiles[rows[n]].sectors)))
     ia, ib = interests(float(index.alpha[a]), index.alpha[rows], x_dense, y_dense, x_lex, y_lex,
                        category, country, sector, weights)
-    final = reciprocal(ia, ib)
+    fit = reciprocal(ia, ib)
+    lex_a, lex_b = directional(float(index.alpha[a]), index.alpha[rows], x_lex, y_lex)
+    evidence = lexical_evidence((lex_a + lex_b) / 2, found.lex_max)
+    final = (1 - weights.lexical_rank) * fit + weights.lexical_rank * evidence
     out = []
-    for n in _top(np.where(final > 0, final, -np.inf), k):
+    ranked = _top(np.where(final > max(floor, 0.0), final, -np.inf), len(final))
+    if me.side == SUPPORTER:
+        ranked = _balanced(ranked, rows >= index.side_range[PROVIDER][0], k)
+    for n in ranked[:k]:
         b = int(rows[n])
         other = index.profiles[b]
         dense_a, dense_b = directional(float(index.alpha[a]), float(index.alpha[b]),
@@ -162,6 +209,8 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
             "sector": float(sector[n]),
             "interest_self": float(ia[n]),
             "interest_other": float(ib[n]),
+            "fit": float(fit[n]),
+            "lexical_evidence": float(evidence[n]),
         }
         reasons: list[Reason] = []
         if with_reasons:
@@ -180,7 +229,7 @@ _BATCH_FLOATS = 8_000_000
 
 def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable[str]] | None = None,
                   weights: FusionWeights = DEFAULT_WEIGHTS, ids: Iterable[str] | None = None,
-                  with_reasons: bool = True) -> dict[str, list[Match]]:
+                  with_reasons: bool = True, floor: float = DEFAULT_FLOOR) -> dict[str, list[Match]]:
     """Return recommend() for every organization (or the given ids), keyed by id.
 
     Queries of one side share their candidates, so their dense stage runs as matrix-matrix products in blocks;
@@ -198,7 +247,7 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
                 # Above the threshold a generated pool costs less than a row of the GEMM: one query at a time.
                 for i in ids_:
                     done[i] = _recommend_approx(index, index.row[i], k, exclude.get(i, ()), weights,
-                                                DEFAULT_SHORTLIST, with_reasons)
+                                                DEFAULT_SHORTLIST, with_reasons, floor)
                 continue
             cands = index.candidates[side]
             m = len(cands.rows)
@@ -208,5 +257,5 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
                 xs, ys = dense_block(index, [index.row[i] for i in block], cands)
                 for j, i in enumerate(block):
                     done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
-                                         with_reasons, dense=(xs[j], ys[j]))
+                                         with_reasons, dense=(xs[j], ys[j]), floor=floor)
     return {i: done[i] for i in targets}

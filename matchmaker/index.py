@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from matchmaker.embedding import Embedder
 from matchmaker.lexical import LexicalModel
 from matchmaker.profiles import HOST, PROVIDER, SUPPORTER, TECHNOLOGY_CATEGORIES, Profile
-from matchmaker.text import build_texts, text_hash
+from matchmaker.text import build_lexical_texts, build_texts, text_hash
 
 # Rows are stored host | supporter | provider so each side's candidates are one contiguous slice.
 SIDE_ORDER = (HOST, SUPPORTER, PROVIDER)
@@ -136,8 +136,8 @@ class MatchIndex:
         self.need_items, self.need_ptr = _stack_items([v.need_items for v in self._vectors], dim)
 
     def _lexical(self, lexical: LexicalModel | None) -> None:
-        texts = [build_texts(p) for p in self.profiles]
-        offer_texts, need_texts = [t.offer for t in texts], [t.need for t in texts]
+        texts = [build_lexical_texts(p) for p in self.profiles]
+        offer_texts, need_texts = [t[0] for t in texts], [t[1] for t in texts]
         self.lexical = lexical or LexicalModel.fit(offer_texts + need_texts)
         self.lex_offer = self.lexical.transform(offer_texts)
         self.lex_need = self.lexical.transform(need_texts)
