@@ -172,11 +172,12 @@ def report(directory: Path, path: str, weights: FusionWeights, analyzer: str, em
 # --- Cross-validation of the defaults --------------------------------------------------------------------------
 
 GRID = {
-    "dense": (0.25, 0.35, 0.45),
-    "lexical": (0.25, 0.35, 0.45, 0.55),
-    "country": (0.1, 0.15, 0.25),
-    "category": (0.05, 0.1, 0.2),
-    "lexical_rank": (0.0, 0.3, 0.6, 1.0),
+    "dense": (0.15, 0.25, 0.35),
+    "lexical": (0.35, 0.45, 0.6),
+    "country": (0.1, 0.15),
+    "category": (0.1, 0.2),
+    "item_share": (0.3, 0.5),
+    "exact_rank": (-1, 0, 1),
 }
 
 

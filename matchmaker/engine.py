@@ -11,11 +11,11 @@ import numpy as np
 
 from matchmaker.index import MatchIndex
 from matchmaker.profiles import PROVIDER, SUPPORTER
-from matchmaker.lexical import sparse_row
+from matchmaker.lexical import sparse_row, word_similarity
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
-    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, lexical_evidence,
-    reciprocal, scan, scan_subset,
+    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
+    scan_subset,
 )
 
 DEFAULT_SHORTLIST = 200
@@ -107,8 +107,20 @@ def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str],
     return _rerank(index, found, short, k, weights, with_reasons, floor)
 
 
+# Candidates with the most shared wording join the shortlist whatever their first-stage score: the exact-wording
+# rule looks among them.
+EXACT_POOL = 20
+
+
 def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
-    """Return the entries of the `size` best first-stage scores; for supporters, the best half of each side."""
+    """Return the entries of the `size` best first-stage scores (for supporters, the best half of each side), plus
+    the EXACT_POOL entries with the most shared wording."""
+    wording = found.x_lex + found.y_lex
+    wording = np.where(np.isfinite(found.scores) & (wording > 0), wording, -np.inf)
+    return np.union1d(_pick_scores(index, found, size), _top(wording, EXACT_POOL))
+
+
+def _pick_scores(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
     cands = index.candidates[index.profiles[found.a].side]
     if len(cands.segments) < 2:
         return _top(found.scores, size)
@@ -164,6 +176,30 @@ def _balanced(order: np.ndarray, provider: np.ndarray, k: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
+def _exact_first(index: MatchIndex, a: int, rows: np.ndarray, ranked: np.ndarray,
+                 weights: FusionWeights) -> tuple[np.ndarray, int]:
+    """Move the candidate closest in its own words (concepts left out) up to weights.exact_rank.
+
+    Returns (new order, the moved entry or -1). Only candidates above the floor (in `ranked`) take part.
+    """
+    alpha_a = float(index.alpha[a])
+    q_need, q_offer = sparse_row(index.lex_need, a), sparse_row(index.lex_offer, a)
+    cand = rows[ranked]
+    x = word_similarity(q_need, float(index.lex_need_words[a]), index.lex_offer, index.lex_offer_words, cand,
+                        index.lex_concept)
+    y = word_similarity(q_offer, float(index.lex_offer_words[a]), index.lex_need, index.lex_need_words, cand,
+                        index.lex_concept)
+    wa, wb = directional(alpha_a, index.alpha[cand], x, y)
+    mutual = (wa + wb) / 2
+    best = int(np.argmax(mutual))
+    if mutual[best] < weights.exact_min or best <= weights.exact_rank:
+        return ranked, -1
+    order = ranked.tolist()
+    moved = order.pop(best)
+    order.insert(weights.exact_rank, moved)
+    return np.array(order, dtype=np.int64), moved
+
+
 def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: FusionWeights,
             with_reasons: bool, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Re-rank a shortlist with the best offer/need item pairs and exact sectors; explain the top k."""
@@ -187,14 +223,14 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
         sector[n] = float(bool(set(me.sectors) & set(index.profiles[rows[n]].sectors)))
     ia, ib = interests(float(index.alpha[a]), index.alpha[rows], x_dense, y_dense, x_lex, y_lex,
                        category, country, sector, weights)
-    fit = reciprocal(ia, ib)
-    lex_a, lex_b = directional(float(index.alpha[a]), index.alpha[rows], x_lex, y_lex)
-    evidence = lexical_evidence((lex_a + lex_b) / 2, found.lex_max)
-    final = (1 - weights.lexical_rank) * fit + weights.lexical_rank * evidence
-    out = []
+    final = reciprocal(ia, ib)
     ranked = _top(np.where(final > max(floor, 0.0), final, -np.inf), len(final))
+    exact = -1
+    if weights.exact_rank >= 0 and len(ranked):
+        ranked, exact = _exact_first(index, a, rows, ranked, weights)
     if me.side == SUPPORTER:
         ranked = _balanced(ranked, rows >= index.side_range[PROVIDER][0], k)
+    out = []
     for n in ranked[:k]:
         b = int(rows[n])
         other = index.profiles[b]
@@ -209,15 +245,13 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
             "sector": float(sector[n]),
             "interest_self": float(ia[n]),
             "interest_other": float(ib[n]),
-            "fit": float(fit[n]),
-            "lexical_evidence": float(evidence[n]),
         }
         reasons: list[Reason] = []
         if with_reasons:
             terms = index.lexical.shared_terms([sparse_row(index.lex_need, a), sparse_row(index.lex_offer, a)],
                                                [sparse_row(index.lex_offer, b), sparse_row(index.lex_need, b)])
             reasons = explain(me, other, (float(xi[0][n]), int(xi[1][n]), int(xi[2][n])),
-                              (float(yi[0][n]), int(yi[2][n]), int(yi[1][n])), terms)
+                              (float(yi[0][n]), int(yi[2][n]), int(yi[1][n])), terms, closest_wording=n == exact)
         out.append(Match(other.id, float(final[n]), components, reasons))
     return out
 
@@ -259,3 +293,23 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
                     done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
                                          with_reasons, dense=(xs[j], ys[j]), floor=floor)
     return {i: done[i] for i in targets}
+
+
+def score_pairs(index: MatchIndex, org_id: str, other_ids: Iterable[str],
+                weights: FusionWeights = DEFAULT_WEIGHTS) -> dict[str, dict[str, float]]:
+    """Return the score components of org_id with each given candidate, scoring only those (no ranking).
+
+    What learning from feedback needs: its cost follows the number of pairs, not the size of the index. Pairs
+    that score nothing (or may not be matched) get no entry.
+    """
+    a = index.row[org_id]
+    cands = index.candidates[index.profiles[a].side]
+    rows = np.array([index.row[o] for o in other_ids if o in index.row], np.int64)
+    pos = np.unique(cands.positions(rows)) if len(rows) else np.zeros(0, np.int64)
+    pos = pos[pos >= 0]
+    if len(pos) == 0:
+        return {}
+    with _blas_limit():
+        found = scan_subset(index, a, weights, pos)
+        matches = _rerank(index, found, np.arange(len(pos)), len(pos), weights, False, 0.0)
+    return {m.id: m.components for m in matches}

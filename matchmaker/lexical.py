@@ -163,3 +163,13 @@ def similarity_rows(query: tuple[np.ndarray, np.ndarray], rows_m: sp.csr_matrix,
     weights = rows_m.data[take][hit] * values[at[hit]]
     out[:] = np.bincount(owner, weights=weights, minlength=len(rows))
     return out
+
+
+def word_similarity(query: tuple[np.ndarray, np.ndarray], query_norm: float, rows_m: sp.csr_matrix,
+                    row_norms: np.ndarray, rows: np.ndarray, concept: np.ndarray) -> np.ndarray:
+    """Return the cosine over words only (concept columns left out) of a sparse query against a few rows."""
+    terms, values = query
+    keep = ~concept[terms] if len(terms) else np.zeros(0, bool)
+    out = similarity_rows((terms[keep], values[keep]), rows_m, rows)
+    denom = row_norms[rows] * np.float32(query_norm)
+    return np.divide(out, denom, out=np.zeros_like(out), where=denom > 0)

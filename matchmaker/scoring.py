@@ -14,25 +14,29 @@ COMPONENTS = ("dense", "lexical", "category", "country", "sector")
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the score components inside each side's interest in the other."""
+    """Weights of the score components inside each side's interest in the other, and the exact-wording rule.
 
-    dense: float = 0.35
-    lexical: float = 0.35
-    category: float = 0.1
+    Defaults chosen by cross-validation over the dev benchmark folds (docs/matching.md).
+    """
+
+    dense: float = 0.15
+    lexical: float = 0.45
+    category: float = 0.2
     country: float = 0.15
     sector: float = 0.05
     # Share of the best single offer/need pair in the dense signal (the rest is whole-profile texts).
-    item_share: float = 0.5
-    # Share of lexical evidence in the final score: a candidate's wording overlap relative to the closest wording
-    # among all candidates. It keeps a rare exact phrase (a plant type, a process) from being washed out by the
-    # dense and structured signals; 0 ranks by the reciprocal fit alone. Chosen by cross-validation (docs/matching.md).
-    lexical_rank: float = 0.0
+    item_share: float = 0.3
+    # Exact-wording rule: the candidate whose own words (glossary concepts left out) are closest to the query's is
+    # moved up to this rank (0 = first; negative: off) when that closeness is at least exact_min. It keeps one rare,
+    # specific phrase (a plant type, a process) that a single candidate shares from being washed out.
+    exact_rank: int = 0
+    exact_min: float = 0.1
 
     def as_dict(self) -> dict[str, float]:
         """Return the component weights by name."""
         d = asdict(self)
-        d.pop("item_share")
-        d.pop("lexical_rank")
+        for key in ("item_share", "exact_rank", "exact_min"):
+            d.pop(key)
         return d
 
 
@@ -199,8 +203,6 @@ class Scan:
     code: np.ndarray
     # Candidate positions the arrays stand for when only a subset was scored (scan_subset); None: all of them.
     pos: np.ndarray | None = None
-    # The best mutual lexical similarity among the scanned candidates (what lexical evidence is relative to).
-    lex_max: float = 0.0
 
     def candidate_positions(self, at: np.ndarray) -> np.ndarray:
         """Return the candidate positions of entries of these arrays."""
@@ -215,7 +217,7 @@ class Scan:
         return self.sector_table[self.code[pos]]
 
 
-_SCAN_BUFFERS = ("x", "y", "xl", "yl", "country", "s", "X", "Y", "ia", "ib", "t", "u")
+_SCAN_BUFFERS = ("x", "y", "xl", "yl", "country", "s", "X", "Y", "ia", "ib", "t")
 
 
 def dense_into(matrix: np.ndarray, vec: np.ndarray | None, spans: list[tuple[int, int, int]],
@@ -229,33 +231,6 @@ def dense_into(matrix: np.ndarray, vec: np.ndarray | None, spans: list[tuple[int
 
 
 _CHUNK = 16384
-
-
-def _mutual_lexical(alpha_a, alpha_b, xl, yl, u, t) -> None:
-    """Write the mean of both sides' directional lexical similarity to u, in place over one chunk."""
-    # Query's view: a xl + (1 - a) yl; candidate's view: b yl + (1 - b) xl; u is their mean.
-    np.multiply(xl, np.float32(1) + alpha_a, out=u)
-    np.multiply(yl, np.float32(1) - alpha_a, out=t)
-    u += t
-    np.subtract(yl, xl, out=t)
-    t *= alpha_b
-    u += t
-    u *= np.float32(0.5)
-
-
-def lexical_evidence(u: np.ndarray, lex_max: float) -> np.ndarray:
-    """Return mutual lexical similarity relative to the best among the candidates (0..1)."""
-    if lex_max <= 0:
-        return np.zeros_like(u)
-    return np.minimum(u / np.float32(lex_max), np.float32(1))
-
-
-def _final(w: FusionWeights, ia: np.ndarray, u: np.ndarray, lex_max: float) -> None:
-    """Turn half harmonic means in ia into final scores, in place: (1 - r) fit + r lexical evidence."""
-    r = np.float32(w.lexical_rank)
-    ia *= np.float32(2) * (np.float32(1) - r)
-    if r > 0 and lex_max > 0:
-        ia += (r / np.float32(lex_max)) * np.minimum(u, np.float32(lex_max))
 
 
 def _fuse(w: FusionWeights, alpha_a, alpha_b, x, y, xl, yl, country, s, big_x, big_y, ia, ib, t) -> None:
@@ -294,15 +269,15 @@ def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, n
     cands = index.candidates[p.side]
     b = index.scratch(p.side, _SCAN_BUFFERS)
     x, y, xl, yl, country, s = b["x"], b["y"], b["xl"], b["yl"], b["country"], b["s"]
-    big_x, big_y, ia, ib, t, u = b["X"], b["Y"], b["ia"], b["ib"], b["t"], b["u"]
+    big_x, big_y, ia, ib, t = b["X"], b["Y"], b["ia"], b["ib"], b["t"]
     if dense is None:
         v = index._vectors[a]
         dense_into(index.offer, None if v.need is None else index.need[a], cands.offer_spans, x)
         dense_into(index.need, None if v.offer is None else index.offer[a], cands.need_spans, y)
     else:
         x[:], y[:] = dense
-    has_lex = similarity_into(sparse_row(index.lex_need, a), index.lex_offer_t, xl, cands.segments)
-    has_lex = similarity_into(sparse_row(index.lex_offer, a), index.lex_need_t, yl, cands.segments) or has_lex
+    similarity_into(sparse_row(index.lex_need, a), index.lex_offer_t, xl, cands.segments)
+    similarity_into(sparse_row(index.lex_offer, a), index.lex_need_t, yl, cands.segments)
     # Category and sector per distinct (mask, count, sector mask) key, gathered to positions.
     category = overlap(cands.key_category, int(index.category_mask[a]), cands.key_count,
                        float(index.category_count[a]))
@@ -322,15 +297,8 @@ def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, n
         hi = lo + _CHUNK
         _fuse(w, alpha_a, cands.alpha[lo:hi], x[lo:hi], y[lo:hi], xl[lo:hi], yl[lo:hi], country[lo:hi], s[lo:hi],
               big_x[lo:hi], big_y[lo:hi], ia[lo:hi], ib[lo:hi], t[lo:hi])
-    lex_max = 0.0
-    if has_lex:
-        for lo in range(0, len(s), _CHUNK):
-            hi = lo + _CHUNK
-            _mutual_lexical(alpha_a, cands.alpha[lo:hi], xl[lo:hi], yl[lo:hi], u[lo:hi], t[lo:hi])
-        lex_max = float(u.max()) if len(u) else 0.0
-    _final(w, ia, u, lex_max)
     return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32),
-                cands.structure_code, None, lex_max)
+                cands.structure_code)
 
 
 def scan_subset(index: MatchIndex, a: int, w: FusionWeights, pos: np.ndarray) -> Scan:
@@ -360,14 +328,9 @@ def scan_subset(index: MatchIndex, a: int, w: FusionWeights, pos: np.ndarray) ->
     country[owner[np.isin(theirs, targets)]] = 0.5
     country[np.isin(index.country[rows], targets)] = 1.0
     country[owner[theirs == index.country[a]]] = 1.0
-    big_x, big_y, ia, ib, t, u = (np.empty(m, np.float32) for _ in range(6))
+    big_x, big_y, ia, ib, t = (np.empty(m, np.float32) for _ in range(5))
     _fuse(w, np.float32(index.alpha[a]), cands.alpha[pos], x, y, xl, yl, country, s, big_x, big_y, ia, ib, t)
-    _mutual_lexical(np.float32(index.alpha[a]), cands.alpha[pos], xl, yl, u, t)
-    # The generated pool holds the candidates with the best lexical overlap, so its maximum is the global one.
-    lex_max = float(u.max()) if m else 0.0
-    _final(w, ia, u, lex_max)
-    return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32), code, pos,
-                lex_max)
+    return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32), code, pos)
 
 
 def dense_block(index: MatchIndex, rows: list[int], cands) -> tuple[np.ndarray, np.ndarray]:
