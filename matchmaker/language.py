@@ -162,6 +162,22 @@ def default_glossary() -> Glossary:
     return load_glossary()
 
 
+# Concepts that say where or how broadly, not what technology: sharing one does not make an offer meet a need.
+GENERIC_CONCEPTS = frozenset({
+    "factory", "energy", "electricity", "high_efficiency", "energy_saving", "power_generation", "building", "city",
+    "rural", "island", "off_grid", "retail", "school", "hotel", "food", "industrial_park", "monitoring",
+})
+
+
+def technology_overlap(a: str, b: str, glossary: Glossary | None = None) -> float:
+    """Return the share of the shorter text's technology concepts (generic ones left out) the other text shares."""
+    glossary = glossary or default_glossary()
+    ca, cb = set(glossary.find(a)) - GENERIC_CONCEPTS, set(glossary.find(b)) - GENERIC_CONCEPTS
+    if not ca or not cb:
+        return 0.0
+    return len(ca & cb) / min(len(ca), len(cb))
+
+
 # --- What the engine reads ---------------------------------------------------------------------------------------
 
 def embedding_text(text: str, glossary: Glossary | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from matchmaker.language import CONCEPT_PREFIX, concept_label
+from matchmaker.language import CONCEPT_PREFIX, concept_label, technology_overlap
 from matchmaker.profiles import SUPPORTER, Profile
 from matchmaker.text import category_words
 
@@ -47,9 +47,20 @@ _CATEGORY_PARAMS = ("categories",)
 # Params holding free-text lists, joined with a newline until formatting.
 _LIST_PARAMS = ("sectors", "terms")
 QUOTE_LIMIT = 120
-# An offer/need pair is quoted ("offers X for your need Y") only at this cosine or above: set on the labelled pairs of
-# benchmarks/data/reason-pairs.csv for precision first (benchmarks/reason_quality.py, docs/matching.md).
-MIN_QUOTE_SIMILARITY = 0.5
+# An offer/need pair is quoted ("offers X for your need Y") when its cosine is at least MIN_QUOTE_SIMILARITY, or at
+# least MIN_QUOTE_WITH_TECHNOLOGY and both texts name the same technology (half of the shorter one's glossary
+# technology concepts). Set for precision first on the labelled pairs of benchmarks/data/reason-pairs.csv
+# (benchmarks/reason_quality.py; docs/matching.md has the precision and recall).
+MIN_QUOTE_SIMILARITY = 0.65
+MIN_QUOTE_WITH_TECHNOLOGY = 0.45
+MIN_TECHNOLOGY_OVERLAP = 0.5
+
+
+def quotable(similarity: float, need: str, offer: str) -> bool:
+    """Tell whether an offer may be said to meet a need: close embeddings, or fairly close and the same technology."""
+    if similarity >= MIN_QUOTE_SIMILARITY:
+        return True
+    return similarity >= MIN_QUOTE_WITH_TECHNOLOGY and technology_overlap(need, offer) >= MIN_TECHNOLOGY_OVERLAP
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ def explain(viewer: Profile, other: Profile, pair: tuple[float, int, int], rev_p
     """Return the reasons `other` suits `viewer`, most concrete first; every one of them true of the pair.
 
     pair is (cosine, viewer need item, other offer item); rev_pair is (cosine, other need item, viewer offer item).
-    A need is said to be met only when its closest offer is at MIN_QUOTE_SIMILARITY or above. closest_wording: the
+    A need is said to be met only when quotable() holds for it and its closest offer. closest_wording: the
     candidate was moved up because its own words are the closest to the viewer's.
     """
     out: list[Reason] = []
@@ -114,13 +125,13 @@ def explain(viewer: Profile, other: Profile, pair: tuple[float, int, int], rev_p
         out.append(Reason("closest_wording", {"terms": "\n".join(words)}))
         shared_terms = None
     quotes = []
-    if pair[1] >= 0:
+    if pair[1] >= 0 and quotable(pair[0], viewer.needs[pair[1]], other.offers[pair[2]]):
         quotes.append((pair[0], Reason("offer_for_need", {"offer": truncate(other.offers[pair[2]]),
                                                           "need": truncate(viewer.needs[pair[1]])})))
-    if rev_pair[1] >= 0:
+    if rev_pair[1] >= 0 and quotable(rev_pair[0], other.needs[rev_pair[1]], viewer.offers[rev_pair[2]]):
         quotes.append((rev_pair[0], Reason("need_for_offer", {"need": truncate(other.needs[rev_pair[1]]),
                                                               "offer": truncate(viewer.offers[rev_pair[2]])})))
-    out.extend(r for sim, r in sorted(quotes, key=lambda q: -q[0]) if sim >= MIN_QUOTE_SIMILARITY)
+    out.extend(r for _, r in sorted(quotes, key=lambda q: -q[0]))
     if not out and shared_terms:
         out.append(Reason("shared_terms", {"terms": "\n".join(shared_terms)}))
     shared_targets = [c for c in other.target_countries if c in viewer.target_countries]
