@@ -59,7 +59,7 @@ def _tokenizer():
     if tok is None:
         from sudachipy import Dictionary, SplitMode  # noqa: PLC0415 - loads a 70 MB dictionary: only when needed
 
-        tok = _LOCAL.tokenizer = Dictionary(dict="core").create(SplitMode.C)
+        tok = _LOCAL.tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
         _LOCAL.mode_a = SplitMode.A
     return tok
 
