@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import FusionWeights, Match, format_reason, recommend
 from matchmaker.engine import DEFAULT_FLOOR
+from matchmaker.language import is_japanese
 from models import (
     DismissedMatch,
     MeetingRequest,
@@ -65,6 +66,11 @@ class Recommendation:
     org: Organization
     score: float
     reasons: list[str] = field(default_factory=list)
+
+    @property
+    def japanese_only(self) -> bool:
+        """Whether the organization describes itself only in Japanese (a note tells other readers)."""
+        return is_japanese(" ".join([self.org.description or "", *(self.org.offers or []), *(self.org.needs or [])]))
 
     @property
     def percent(self) -> int:
