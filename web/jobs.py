@@ -52,10 +52,12 @@ def send_outbox(session_factory, settings) -> dict:
 
 def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
     """Embed approved organizations whose profile texts are new or changed; returns how many."""
+    from web.services.matching_vectors import calibrate_if_needed, embedder_from_settings
     from web.services.matching_vectors import embed_pending_profiles as embed
-    from web.services.matching_vectors import embedder_from_settings
 
-    return embed(session_factory, embedder or embedder_from_settings(settings))
+    embedder = embedder or embedder_from_settings(settings)
+    calibrate_if_needed(embedder, settings)
+    return embed(session_factory, embedder)
 
 
 # (function, interval in minutes) of the meeting-request jobs; each claims its rows, so two processes are safe.
