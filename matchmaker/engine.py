@@ -115,9 +115,11 @@ EXACT_POOL = 20
 def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
     """Return the entries of the `size` best first-stage scores (for supporters, the best half of each side), plus
     the EXACT_POOL entries with the most shared wording."""
-    wording = found.x_lex + found.y_lex
-    wording = np.where(np.isfinite(found.scores) & (wording > 0), wording, -np.inf)
-    return np.union1d(_pick_scores(index, found, size), _top(wording, EXACT_POOL))
+    # Only entries sharing a term at all (usually a small part of a big index) are looked at.
+    shared = np.union1d(np.flatnonzero(found.x_lex), np.flatnonzero(found.y_lex))
+    shared = shared[np.isfinite(found.scores[shared])]
+    wording = found.x_lex[shared] + found.y_lex[shared]
+    return np.union1d(_pick_scores(index, found, size), shared[_top(wording, EXACT_POOL)])
 
 
 def _pick_scores(index: MatchIndex, found: Scan, size: int) -> np.ndarray:

@@ -229,10 +229,16 @@ GENERIC_CONCEPTS = frozenset({
 })
 
 
-def technology_overlap(a: str, b: str, glossary: Glossary | None = None) -> float:
+@lru_cache(maxsize=65536)
+def technology_concepts(text: str) -> frozenset[str]:
+    """Return the packaged glossary's technology concepts (generic ones left out) of a text; cached, since the
+    same offer and need items are explained again and again."""
+    return frozenset(default_glossary().find(text)) - GENERIC_CONCEPTS
+
+
+def technology_overlap(a: str, b: str) -> float:
     """Return the share of the shorter text's technology concepts (generic ones left out) the other text shares."""
-    glossary = glossary or default_glossary()
-    ca, cb = set(glossary.find(a)) - GENERIC_CONCEPTS, set(glossary.find(b)) - GENERIC_CONCEPTS
+    ca, cb = technology_concepts(a), technology_concepts(b)
     if not ca or not cb:
         return 0.0
     return len(ca & cb) / min(len(ca), len(cb))
