@@ -116,7 +116,9 @@ def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
     """Return the entries of the `size` best first-stage scores (for supporters, the best half of each side), plus
     the EXACT_POOL entries with the most shared wording."""
     # Only entries sharing a term at all (usually a small part of a big index) are looked at.
-    shared = np.union1d(np.flatnonzero(found.x_lex), np.flatnonzero(found.y_lex))
+    mask = found.x_lex > 0
+    mask |= found.y_lex > 0
+    shared = np.flatnonzero(mask)
     shared = shared[np.isfinite(found.scores[shared])]
     wording = found.x_lex[shared] + found.y_lex[shared]
     return np.union1d(_pick_scores(index, found, size), shared[_top(wording, EXACT_POOL)])
@@ -178,7 +180,7 @@ def _balanced(order: np.ndarray, provider: np.ndarray, k: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def _exact_first(index: MatchIndex, a: int, rows: np.ndarray, ranked: np.ndarray,
+def _exact_first(index: MatchIndex, a: int, rows: np.ndarray, ranked: np.ndarray, wording: np.ndarray,
                  weights: FusionWeights) -> tuple[np.ndarray, int]:
     """Move the candidate closest in its own words (concepts left out) up to weights.exact_rank.
 
@@ -186,15 +188,21 @@ def _exact_first(index: MatchIndex, a: int, rows: np.ndarray, ranked: np.ndarray
     """
     alpha_a = float(index.alpha[a])
     q_need, q_offer = sparse_row(index.lex_need, a), sparse_row(index.lex_offer, a)
-    cand = rows[ranked]
+    # The closest own wording is among those sharing the most terms overall: look at those few only.
+    pool = np.argsort(-wording[ranked], kind="stable")[:EXACT_POOL]
+    pool = pool[wording[ranked][pool] > 0]
+    if len(pool) == 0:
+        return ranked, -1
+    cand = rows[ranked[pool]]
     x = word_similarity(q_need, float(index.lex_need_words[a]), index.lex_offer, index.lex_offer_words, cand,
                         index.lex_concept)
     y = word_similarity(q_offer, float(index.lex_offer_words[a]), index.lex_need, index.lex_need_words, cand,
                         index.lex_concept)
     wa, wb = directional(alpha_a, index.alpha[cand], x, y)
     mutual = (wa + wb) / 2
-    best = int(np.argmax(mutual))
-    if mutual[best] < weights.exact_min or best <= weights.exact_rank:
+    top = int(np.argmax(mutual))
+    best = int(pool[top])  # its rank in `ranked`
+    if mutual[top] < weights.exact_min or best <= weights.exact_rank:
         return ranked, -1
     order = ranked.tolist()
     moved = order.pop(best)
@@ -229,7 +237,7 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
     ranked = _top(np.where(final > max(floor, 0.0), final, -np.inf), len(final))
     exact = -1
     if weights.exact_rank >= 0 and len(ranked):
-        ranked, exact = _exact_first(index, a, rows, ranked, weights)
+        ranked, exact = _exact_first(index, a, rows, ranked, x_lex + y_lex, weights)
     if me.side == SUPPORTER:
         ranked = _balanced(ranked, rows >= index.side_range[PROVIDER][0], k)
     out = []
