@@ -66,7 +66,8 @@ def session(session_factory):
 @pytest.fixture
 def settings(database_url) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production",
-                    run_scheduler=False, smtp_host="", base_url="http://testserver")
+                    run_scheduler=False, smtp_host="", base_url="http://testserver",
+                    matching_inline_refresh=True)  # the page builds the index itself: no refresher thread in tests
 
 
 @pytest.fixture

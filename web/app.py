@@ -210,6 +210,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         finally:
             if scheduler is not None:
                 stop_scheduler(app, settings.shutdown_timeout)
+            cache = getattr(app.state, "matching_cache", None)
+            if cache is not None:
+                cache.close()
             engine.dispose()
 
     app = FastAPI(

@@ -54,10 +54,12 @@ def send_outbox(session_factory, settings) -> dict:
 
 def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
     """Embed approved organizations whose profile texts are new or changed; returns how many."""
+    from web.services.matching_vectors import calibrate_if_needed, embedder_from_settings
     from web.services.matching_vectors import embed_pending_profiles as embed
-    from web.services.matching_vectors import embedder_from_settings
 
-    return embed(session_factory, embedder or embedder_from_settings(settings))
+    embedder = embedder or embedder_from_settings(settings)
+    calibrate_if_needed(embedder, settings)
+    return embed(session_factory, embedder)
 
 
 def remind_events(session_factory, settings) -> int:
@@ -111,6 +113,14 @@ def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
     return True
 
 
+def refresh_matching_index(app) -> bool:
+    """Queue a refresh of this process's published matching index (it runs on the cache's refresher thread)."""
+    from web.services.matching_index import get_cache
+    from web.services.matching_vectors import get_embedder
+
+    return get_cache(app).trigger(get_embedder(app).name)
+
+
 def start_scheduler(app) -> BackgroundScheduler:
     """Start the in-process scheduler for single-process deployments."""
     from web.capacity import DaemonPoolExecutor
@@ -120,6 +130,10 @@ def start_scheduler(app) -> BackgroundScheduler:
     executor = app.state.job_executor = DaemonPoolExecutor()
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
     register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
+    # The index lives in this process's memory: its refresh is per process (a page that finds it stale also asks).
+    scheduler.add_job(refresh_matching_index, "interval", seconds=app.state.settings.matching_refresh_seconds,
+                      id="refresh_matching_index", replace_existing=True, args=[app], coalesce=True, max_instances=1,
+                      next_run_time=utcnow() + timedelta(seconds=1))
     scheduler.start()
     # Kept so a page can ask for an early embedding run (web.services.matching.nudge_embedding).
     app.state.scheduler = scheduler

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
         default=30,
         description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
     )
+    matching_inline_refresh: bool = Field(
+        default=False,
+        description="Build the matching index inside the page request that finds it out of date, instead of in the "
+        "background refresher (tests and one-off scripts only: the page then waits for the build).",
+    )
+    matching_refresh_seconds: int = Field(
+        default=30, description="Seconds between checks of the background job that refreshes the matching index.",
+    )
+    match_floor: float = Field(
+        default=-1.0,
+        description="Matches scoring at or below this share (0-1) are not recommended. Negative: the engine's "
+        "default floor (see docs/matching.md); 0 shows every match that scores anything (benchmarks).",
+    )
     embedding_precision: str = Field(
         default="auto",
         description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",

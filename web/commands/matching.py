@@ -55,7 +55,7 @@ def register_matching(app: typer.Typer) -> None:
                 fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl.")) -> None:
         """Print recommendations as JSON Lines, best first; embeds what is missing first."""
         from models.session import make_engine, make_session_factory, session_scope
-        from web.services.matching import match_records
+        from web.services.matching import match_floor, match_records
         from web.services.matching_index import build_state, weights_for
         from web.services.matching_vectors import embedder_from_settings
         from web.settings import Settings
@@ -78,7 +78,8 @@ def register_matching(app: typer.Typer) -> None:
                     typer.echo(f"error: no approved organization with id {org!r}", err=True)
                     raise typer.Exit(1)
                 weights = weights_for(session, state, settings.matching_min_feedback)
-                for record in match_records(session, state, weights, None if all_ else [org], k):
+                for record in match_records(session, state, weights, None if all_ else [org], k,
+                                            match_floor(settings)):
                     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         finally:
             engine.dispose()

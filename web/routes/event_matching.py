@@ -10,7 +10,8 @@ from web.services import event_matching
 from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
 from web.services.matching import nudge_embedding
-from web.services.matching_index import get_cache
+from matchmaker import DEFAULT_WEIGHTS
+from web.services.matching_index import IndexState, Published, get_cache
 from web.services.matching_vectors import get_embedder
 from web.services.organizations import kind_choices, kind_label
 from web.templating import render
@@ -24,13 +25,20 @@ def participants(request: Request, session: DbSession, user: CurrentUser, event_
     """Participants of the event for a confirmed participant (ranked) or an organizer (by name)."""
     event = get_event(session, event_id, user)
     app = request.app
-    cache = get_cache(app)
+    published: list[Published] = []
+
+    def _published() -> Published:
+        # The last published index and weights, read once and only when the viewer is ranked; never waits on a build.
+        if not published:
+            model = get_embedder(app).name
+            published.append(get_cache(app).view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS))
+        return published[0]
 
     def state_for():
-        return cache.state(session, get_embedder(app).name)
+        return _published().state
 
-    def weights_for(state):
-        return cache.weights(session, state, app.state.settings.matching_min_feedback)
+    def weights_for(_state):
+        return _published().weights
 
     view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
     if not view.viewer_ready:

@@ -9,7 +9,8 @@ from web.deps import DbSession, Form, Member
 from web.i18n import country_name, current_language
 from web.services import invitations, matching
 from web.services.directory import categories as category_rows
-from web.services.matching_index import get_cache
+from matchmaker import DEFAULT_WEIGHTS
+from web.services.matching_index import IndexState, Published, get_cache
 from web.services.matching_vectors import get_embedder
 from web.services.organizations import kind_choices, kind_label
 from web.templating import is_htmx, render
@@ -20,12 +21,10 @@ router = APIRouter()
 HOME = "/prematching"
 
 
-def _state(request: Request, session):
-    return get_cache(request.app).state(session, get_embedder(request.app).name)
-
-
-def _weights(request: Request, session, state):
-    return get_cache(request.app).weights(session, state, request.app.state.settings.matching_min_feedback)
+def _published(request: Request, session) -> Published:
+    """The last published index and weights (never waits for a build; an empty state before the first one)."""
+    model = get_embedder(request.app).name
+    return get_cache(request.app).view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS)
 
 
 def _card_context(next_url: str) -> dict:
@@ -44,15 +43,17 @@ def prematching(request: Request, session: DbSession, user: Member):
                "categories": [(c.slug, c.name(language)) for c in category_rows(session)],
                **_card_context(HOME + ("?" + filters.query_string(page=page) if page > 1 or not filters.is_empty() else ""))}
     if org is not None:
-        state = _state(request, session)
+        published = _published(request, session)
+        state = published.state
         context["waiting"] = len(state.waiting - {org.id})
         context["hidden_count"] = matching.dismissed_count(session, org)
         context["countries"] = sorted(((c, country_name(c)) for c in matching.index_countries(state)),
                                       key=lambda item: item[1])
         if org.id in state:
             context["status"] = "ready"
-            context["results"] = matching.recommendations_for(session, state, _weights(request, session, state), org,
-                                                              filters, page, request.app.state.settings.page_size)
+            context["results"] = matching.recommendations_for(session, state, published.weights, org, filters, page,
+                                                              request.app.state.settings.page_size,
+                                                              matching.match_floor(request.app.state.settings))
             context["unclaimed_ids"] = invitations.unclaimed_ids(session, [rec.org.id for rec in context["results"].items])
         else:
             context["status"] = "preparing"
@@ -80,9 +81,9 @@ def restore(request: Request, session: DbSession, user: Member, form: Form, org_
         return RedirectResponse(next_url, status_code=303)
     rec = None
     if form.get("view") != "hidden":
-        state = _state(request, session)
-        rec = matching.recommendation_for(session, state, _weights(request, session, state), user.organization,
-                                          other.id)
+        published = _published(request, session)
+        rec = matching.recommendation_for(session, published.state, published.weights, user.organization, other.id,
+                                          matching.match_floor(request.app.state.settings))
     if rec is None:
         return render(request, "prematching/_restored.html", {"other": other})
     return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url),
