@@ -289,3 +289,20 @@ def test_invitation_to_a_japanese_organization_reads_in_japanese(session, settin
     assert mail.body.startswith("山田 太郎 様\n")
     assert "トピック：waste heat、cement" in mail.body
     assert "1回のみ有効です" in mail.body and "If this is not your organization" not in mail.body
+
+
+def test_request_form_names_the_recipients_categories_in_the_users_language(client, session):
+    from sqlalchemy import select
+
+    from models import TechnologyCategory
+
+    category = session.scalars(select(TechnologyCategory).order_by(TechnologyCategory.slug)).first()
+    sender = create_user(session, organization=create_organization(session), language="ja")
+    target = create_organization(session, name="Mekong Cold Chain", country="VN", contact_email="ops@mekong.example",
+                                 technology_categories=[category.slug])
+    session.commit()
+    login(client, sender)
+    response = client.get(f"/requests/new?to={target.id}")
+    assert response.status_code == 200 and _lang(response) == "ja"
+    chips = [li.get_text(strip=True) for li in BeautifulSoup(response.text, "html.parser").select(".org-card .chip")]
+    assert chips == [category.name_ja]
