@@ -101,14 +101,29 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
                       coalesce=True, max_instances=1, next_run_time=utcnow() + timedelta(seconds=5))
 
 
-def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run a job soon (after the request commits); False when there is none."""
-    scheduler = getattr(app.state, "scheduler", None)
+def run_soon(scheduler: BaseScheduler | None, job_id: str, delay_seconds: float = 1.0) -> bool:
+    """Ask a scheduler to run one of its jobs soon; False when there is no scheduler or no such job."""
     job = scheduler.get_job(job_id) if scheduler is not None else None
     if job is None:
         return False
     job.modify(next_run_time=utcnow() + timedelta(seconds=delay_seconds))
     return True
+
+
+def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
+    """Ask the app's in-process scheduler to run a job soon; False when there is none.
+
+    Services do not call this: they name the job with web.services.after_commit.run_job, and the app runs it
+    once their unit of work commits (install_job_nudges).
+    """
+    return run_soon(getattr(app.state, "scheduler", None), job_id, delay_seconds)
+
+
+def install_job_nudges(session_factory, scheduler_of) -> None:
+    """Run the jobs a committed unit of work asked for (after_commit.run_job) soon on scheduler_of()'s scheduler."""
+    from web.services import after_commit
+
+    after_commit.install(session_factory, lambda job_id: run_soon(scheduler_of(), job_id))
 
 
 def start_scheduler(app) -> BackgroundScheduler:
@@ -121,7 +136,7 @@ def start_scheduler(app) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
     register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
     scheduler.start()
-    # Kept so a page can ask for an early embedding run (web.services.matching.nudge_embedding).
+    # Kept so committed units of work can ask for an early run (install_job_nudges, run_job_soon).
     app.state.scheduler = scheduler
     return scheduler
 

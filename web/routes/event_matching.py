@@ -9,7 +9,6 @@ from web.deps import CurrentUser, DbSession
 from web.services import event_matching
 from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
-from web.services.matching import nudge_embedding
 from web.services.matching_index import get_cache
 from web.services.matching_vectors import get_embedder
 from web.services.organizations import kind_choices, kind_label
@@ -33,8 +32,6 @@ def participants(request: Request, session: DbSession, user: CurrentUser, event_
         return cache.weights(session, state, app.state.settings.matching_min_feedback)
 
     view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
-    if not view.viewer_ready:
-        nudge_embedding(app)
     return render(request, "event_matching/participants.html", {
         "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
         "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,

@@ -12,7 +12,6 @@ from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import N_, _, country_choices, country_name, current_language
 from web.services import accounts, directory, profile, sessions
-from web.services.matching import nudge_embedding
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
 from web.values import DbId
@@ -90,7 +89,6 @@ def save_profile(request: Request, session: DbSession, user: CurrentUser, form: 
         profile.update_profile(session, org, values)
     except ValidationFailed as exc:
         return _profile_page(request, session, user, values=values, errors=exc.field_errors, status_code=422)
-    nudge_embedding(request.app)  # new texts are embedded in the background, never in this request
     return RedirectResponse("/profile?saved=1", status_code=303)
 
 

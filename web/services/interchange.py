@@ -21,6 +21,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import ValidationFailed
 from web.i18n import _, ngettext
+from web.services import after_commit
 from web.services.interchange_reader import (  # noqa: F401  (the import's public names)
     FORMATS,
     FORMULA_STARTS,
@@ -321,6 +322,8 @@ def apply_import(session: Session, plan: ImportPlan, *, partial: bool = False) -
         for org in orgs:
             apply_organization(org, updates[org.id].data, keep_source=True)
         session.flush()
+    if creates or updates:
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)  # new and changed profiles get their vectors
     return ImportResult(created=len(creates), updated=len(updates), unchanged=plan.count("unchanged"),
                         skipped=plan.rejected_lines, skipped_lines=plan.rejected_line_numbers)
 

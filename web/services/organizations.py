@@ -16,7 +16,7 @@ from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, country_choices
-from web.services import notifications
+from web.services import after_commit, notifications
 from web.services.sessions import end_organization_sessions
 from web.services.text import free_text_error, single_line_error
 
@@ -248,6 +248,8 @@ def review_organization(session: Session, settings, org: Organization, decision:
         # Its members' logins end now; logging in again shows them the reason on their profile.
         end_organization_sessions(session, org.id)
     session.flush()
+    if decision == "approved":
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)  # it gets its vectors in the background
     # In-app and by email, in each member's language; an imported organization without accounts hears nothing.
     notifications.notify_org(session, settings, org.id, REVIEW_KINDS[decision], None, org=org,
                              extra={"reason": org.status_reason})

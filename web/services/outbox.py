@@ -19,6 +19,7 @@ from models import OutboxEmail
 from models.base import utcnow
 from models.session import session_scope
 from web.mail import MaybeSentError, PermanentMailError, send_mail, single_line
+from web.services import after_commit
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 60
@@ -58,6 +59,8 @@ def enqueue_email(session: Session, to: str, subject: str, body: str, language: 
             session.add(email)
     except IntegrityError:
         return None
+    # Sent now rather than at the outbox's next round, by whichever process committed it (page, API, job).
+    after_commit.run_job(session, after_commit.SEND_OUTBOX)
     return email
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import Organization, User
 from web.errors import ValidationFailed
 from web.i18n import LANGUAGES, _, is_time_zone
-from web.services import catalogs
+from web.services import after_commit, catalogs
 from web.services.accounts import normalize_email
 from web.services.organizations import apply_organization, category_slugs, validate_organization
 from web.services.text import single_line_error
@@ -112,6 +112,7 @@ def update_profile(session: Session, org: Organization, values: dict[str, Any]) 
     for key, value in contact.items():
         setattr(org, key, value)
     session.flush()
+    after_commit.run_job(session, after_commit.EMBED_PROFILES)  # new texts are embedded by the job, never here
     return org
 
 
