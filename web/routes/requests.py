@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from models import MEETING_STATUSES
 from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
-from web.i18n import _
+from web.i18n import _, current_language
 from web.services import invitations, meetings, messages, notifications
-from web.services.directory import parse_page
+from web.services.directory import categories, parse_page
 from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
@@ -78,7 +78,9 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     if event_error and not refusal:
         errors = {"event_id": event_error} | errors
     unclaimed = invitations.unclaimed_ids(session, [target.id])
+    language = current_language()
     return render(request, "requests/new.html", {
+        "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
         "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
         "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
