@@ -17,8 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def purge_expired_security_rows(session_factory, settings) -> int:
-    """Delete quiet login-throttle counts, ended logins and spent or expired emailed links; returns rows deleted."""
+    """Delete quiet login-throttle counts, ended logins and expired emailed links, and empty old email bodies.
+
+    A spent link stays until it expires, so a second click on it says "already used"; returns rows changed.
+    """
     from web.services.login_throttle import purge_quiet_rows
+    from web.services.outbox import purge_old_bodies
     from web.services.sessions import purge_expired_sessions
 
     now = utcnow()
@@ -26,7 +30,8 @@ def purge_expired_security_rows(session_factory, settings) -> int:
         throttles = purge_quiet_rows(session, settings, now)
         logins = purge_expired_sessions(session, now)
         tokens = session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < now)).rowcount
-    return throttles + logins + (tokens or 0)
+        bodies = purge_old_bodies(session, settings, now)
+    return throttles + logins + (tokens or 0) + bodies
 
 
 def expire_meeting_requests(session_factory, settings) -> int:
