@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "mail client). Without an SMTP server, this is how to read mails such as password reset links; the log never "
         "holds their content. Empty: off.",
     )
+    outbox_body_days: int = Field(
+        default=30, ge=1,
+        description="Days the text of a sent (or given-up) email stays in the outbox, for support questions; then the "
+        "hourly clean-up removes it and keeps recipient, subject, status and Message-ID. Bodies that held a single-use "
+        "link go as soon as the email is sent.",
+    )
     embedding_model: str = Field(
         default="",
         description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "

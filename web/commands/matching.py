@@ -96,7 +96,7 @@ def register_worker(app: typer.Typer) -> None:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         from models.session import make_engine, make_session_factory
-        from web.jobs import register_jobs
+        from web.jobs import install_job_nudges, register_jobs
         from web.settings import Settings
 
         logging.basicConfig(level=logging.INFO)
@@ -105,6 +105,8 @@ def register_worker(app: typer.Typer) -> None:
         factory = make_session_factory(engine)
         scheduler = BlockingScheduler(timezone="UTC")
         register_jobs(scheduler, factory, settings)
+        # A job's emails (an expiry notice, a reminder) go out soon after it commits, not at the outbox's next round.
+        install_job_nudges(factory, lambda: scheduler)
         try:
             if once:
                 for job in scheduler.get_jobs():

@@ -9,7 +9,6 @@ from web.deps import CurrentUser, DbSession
 from web.services import event_matching
 from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
-from web.services.matching import nudge_embedding
 from matchmaker import DEFAULT_WEIGHTS
 from web.services.matching_index import IndexState, Published, get_cache
 from web.services.matching_vectors import get_embedder
@@ -41,8 +40,6 @@ def participants(request: Request, session: DbSession, user: CurrentUser, event_
         return _published().weights
 
     view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
-    if not view.viewer_ready:
-        nudge_embedding(app)
     return render(request, "event_matching/participants.html", {
         "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
         "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,
