@@ -123,6 +123,8 @@ def refresh_matching_index(app) -> bool:
     from web.services.matching_vectors import get_embedder
 
     return get_cache(app).trigger(get_embedder(app).name)
+
+
 def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
     """Ask the app's in-process scheduler to run a job soon; False when there is none.
 
