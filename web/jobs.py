@@ -119,10 +119,9 @@ def run_soon(scheduler: BaseScheduler | None, job_id: str, delay_seconds: float 
 
 def refresh_matching_index(app) -> bool:
     """Queue a refresh of this process's published matching index (it runs on the cache's refresher thread)."""
-    from web.services.matching_index import get_cache
-    from web.services.matching_vectors import get_embedder
+    from web.matching_state import embedder_of, matching_cache_of
 
-    return get_cache(app).trigger(get_embedder(app).name)
+    return matching_cache_of(app).trigger(embedder_of(app).name)
 
 
 def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:

@@ -84,7 +84,6 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
         "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
         "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
-        "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
         if unclaimed else None,
     }, status_code=status_code)

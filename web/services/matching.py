@@ -25,8 +25,7 @@ from models import (
 )
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
-from web.jobs import run_job_soon
-from web.services import catalogs, directory
+from web.services import after_commit, catalogs, directory
 from web.services.matching_index import IndexState
 
 OPEN_STATUSES = ("pending", "accepted")
@@ -269,9 +268,9 @@ def dismissed_organizations(session: Session, org: Organization) -> list[tuple[O
     return [(o, d) for o, d in rows]
 
 
-def nudge_embedding(app: Any, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run the embedding job soon; False if there is no scheduler."""
-    return run_job_soon(app, "embed_pending_profiles", delay_seconds)
+def nudge_embedding(session: Session) -> None:
+    """Ask for the embedding job to run soon after this unit of work commits (pages never embed)."""
+    after_commit.run_job(session, after_commit.EMBED_PROFILES)
 
 
 def match_records(session: Session, state: IndexState, weights: FusionWeights, ids: list[str] | None,

@@ -88,11 +88,6 @@ def calibrate_if_needed(embedder: Any, settings) -> bool:
     return True
 
 
-def get_embedder(app) -> Any:
-    """The app's injected embedder (tests), else the one the settings name."""
-    return getattr(app.state, "embedder", None) or embedder_from_settings(app.state.settings)
-
-
 def interchange_id(org: Any) -> str:
     """The organization's id in the interchange format (site sign-ups have none: mm-<db id>, as export does)."""
     return org.external_id or f"mm-{org.id}"
