@@ -180,7 +180,6 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
                         filters: Filters, page: int, page_size: int,
                         floor: float = DEFAULT_FLOOR) -> Recommendations:
     """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
-    index = state.index
     me = state.ext_id[org.id]
     excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
     if not filters.is_empty():
