@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web import i18n
 from web.dates import format_local
+from web.flash import take_flash
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -110,7 +111,10 @@ class Renderer:
             self.env.auto_reload = bool(getattr(request.app.state.settings, "templates_auto_reload", True))
             self._reload_checked = True
         name = fragment if fragment and is_htmx(request) else template
-        full = self.base_context(request) | (context or {})
+        full = self.base_context(request)
+        if name == template:
+            full |= take_flash(request)  # a full page shows the message a redirect left (web.flash)
+        full |= context or {}
         return HTMLResponse(self.render_string(name, full), status_code=status_code, headers=headers)
 
 

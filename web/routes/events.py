@@ -12,6 +12,7 @@ from models import Event, User
 from models.base import utcnow
 from web.deps import DbSession, Form, Organizer, OptionalUser
 from web.errors import ValidationFailed
+from web.flash import flash
 from web.i18n import N_, _, current_language, ngettext
 from web.services import events, registrations
 from web.services.event_form import MAX_BREAKS, blank_values, edit_breaks, event_values, read_event_form
@@ -27,16 +28,6 @@ TOOL_LINKS = (
     ("timetable", "/events/{id}/timetable", N_("Timetable")),
     ("dashboard", "/events/{id}/dashboard", N_("Event dashboard")),
 )
-
-
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    """A message for the next events page (after a redirect)."""
-    request.session["events_notice"] = [message, kind]
-
-
-def pop_flash(request: Request) -> dict[str, str]:
-    message, kind = request.session.pop("events_notice", None) or ["", ""]
-    return {"flash": message, "flash_kind": kind}
 
 
 def viewer_zone(request: Request, user: User | None) -> str:
@@ -76,7 +67,6 @@ def list_events(request: Request, session: DbSession, user: OptionalUser):
         "active_tab": "events", "lists": lists, "times": {e.id: events.when(e, zone, language) for e in shown},
         "mine": events.registrations_by_event(session, user.organization_id if user else None, [e.id for e in shown]),
         "places_left": events.places_left, "status_label": registrations.status_label, "now_utc": utcnow(),
-        **pop_flash(request),
     })
 
 
@@ -125,7 +115,7 @@ def show_event(request: Request, session: DbSession, user: OptionalUser, event_i
         "member_refusal": registrations.member_refusal(user) if user and not user.is_organizer else None,
         "status_label": registrations.status_label, "tools": tool_links(request, user, event, reg),
         "shows_link": events.shows_online_link(user, reg),
-        "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"), **pop_flash(request),
+        "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"),
     }
     if user is not None and user.is_organizer:
         stale = events.stale_placements(session, event)

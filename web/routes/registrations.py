@@ -12,7 +12,8 @@ from models import REGISTRATION_STATUSES
 from web.deps import DbSession, Form, Member, Organizer
 from web.errors import ValidationFailed
 from web.i18n import _, current_language
-from web.routes.events import flash, pop_flash, viewer_zone
+from web.flash import flash
+from web.routes.events import viewer_zone
 from web.services import events, registration_review, registrations
 from web.services.organizations import kind_label
 from web.templating import is_htmx, render
@@ -92,7 +93,7 @@ def my_registration(request: Request, session: DbSession, user: Member, event_id
     """The organization's own registration: status, attendees, availability, withdraw."""
     event, reg = registrations.get_own_registration(session, user, event_id)
     return render(request, "registrations/mine.html",
-                  _mine_context(request, session, user, event, reg) | pop_flash(request))
+                  _mine_context(request, session, user, event, reg))
 
 
 @router.post("/events/{event_id:int}/attendees", response_class=HTMLResponse)
@@ -161,7 +162,7 @@ def review(request: Request, session: DbSession, user: Organizer, event_id: int,
     event = events.get_event(session, event_id, user)
     status = status if status in REGISTRATION_STATUSES else ""
     context = _review_context(session, event, status) | {
-        "rows": registration_review.list_registrations(session, event, status), **pop_flash(request)}
+        "rows": registration_review.list_registrations(session, event, status)}
     return render(request, "registrations/review.html", context, fragment="registrations/_review_list.html")
 
 
