@@ -13,11 +13,10 @@ from models.base import utcnow
 from web.deps import DbSession, Form, Organizer, OptionalUser
 from web.errors import ValidationFailed
 from web.flash import flash
-from web.i18n import N_, _, current_language, ngettext
+from web.i18n import N_, _, current_language, ngettext, time_zone_choices
 from web.services import events, registrations
 from web.services.event_form import MAX_BREAKS, blank_values, edit_breaks, event_values, read_event_form
 from web.services.profile import partner_country_codes
-from web.services.time_zones import time_zone_groups
 from web.templating import render
 
 router = APIRouter()
@@ -75,7 +74,7 @@ def _form_page(request: Request, session, *, values: dict[str, Any], errors: dic
     counts = events.registration_counts(session, event) if event is not None else {}
     return render(request, "events/form.html", {
         "active_tab": "events", "values": values, "errors": errors or {}, "event": event, "counts": counts,
-        "zone_groups": time_zone_groups(current_language(), partner_country_codes(session), current=values["time_zone"]),
+        "zone_groups": time_zone_choices(values["time_zone"], featured=partner_country_codes(session)),
         "max_breaks": MAX_BREAKS, "has_timetable": event is not None and events.has_timetable(session, event),
     }, status_code=status_code)
 
