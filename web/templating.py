@@ -48,6 +48,12 @@ def make_environment() -> Environment:
     env.globals["country_name"] = i18n.country_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["time_zone_choices"] = i18n.time_zone_choices
+    # Labels every area shows, available to every template instead of passed by hand per route.
+    from web.services.event_times import day_text, place_text, span_text, when_text
+    from web.services.organizations import kind_label
+
+    env.globals.update(kind_label=kind_label, day_text=day_text, place_text=place_text, span_text=span_text,
+                       when_text=when_text)
     env.globals["now"] = lambda: datetime.now(timezone.utc)
     env.filters["datetime"] = format_datetime
     return env

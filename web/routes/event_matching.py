@@ -7,10 +7,9 @@ from fastapi.responses import HTMLResponse
 
 from web.deps import CurrentUser, DbSession, Embedder, MatchCache
 from web.services import event_matching
-from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
 from web.services.matching_index import Published, published_or_empty
-from web.services.organizations import kind_choices, kind_label
+from web.services.organizations import kind_choices
 from web.templating import render
 
 router = APIRouter()
@@ -38,5 +37,4 @@ def participants(request: Request, session: DbSession, user: CurrentUser, cache:
     view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
     return render(request, "event_matching/participants.html", {
         "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
-        "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,
-    }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})
+            }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})

@@ -10,7 +10,7 @@ from web.i18n import country_name, current_language
 from web.services import invitations, matching
 from web.services.directory import categories as category_rows
 from web.services.matching_index import published_or_empty
-from web.services.organizations import kind_choices, kind_label
+from web.services.organizations import kind_choices
 from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId
@@ -20,7 +20,7 @@ HOME = "/prematching"
 
 
 def _card_context(next_url: str) -> dict:
-    return {"kind_label": kind_label, "next_url": next_url}
+    return {"next_url": next_url}
 
 
 @router.get("/prematching", response_class=HTMLResponse)
@@ -89,5 +89,5 @@ def hidden(request: Request, session: DbSession, user: Member):
     org = matching.own_organization(user)
     return render(request, "prematching/hidden.html", {
         "active_tab": "prematching", "rows": matching.dismissed_organizations(session, org),
-        "kind_label": kind_label, "next_url": HOME + "/hidden",
+        "next_url": HOME + "/hidden",
     }, fragment="prematching/_hidden.html", headers={"Vary": "HX-Request"})

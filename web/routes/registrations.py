@@ -15,7 +15,6 @@ from web.i18n import _, current_language
 from web.flash import flash
 from web.routes.events import viewer_zone
 from web.services import events, registration_review, registrations
-from web.services.organizations import kind_label
 from web.templating import is_htmx, render
 
 router = APIRouter()
@@ -153,7 +152,7 @@ def withdraw(request: Request, session: DbSession, user: Member, event_id: int):
 def _review_context(session, event, status: str) -> dict:
     return {"active_tab": "events", "event": event, "status": status, "statuses": REGISTRATION_STATUSES,
             "counts": events.registration_counts(session, event), "status_label": registrations.status_label,
-            "kind_label": kind_label, "row_errors": {}, "row_values": {}}
+            "row_errors": {}, "row_values": {}}
 
 
 @router.get("/events/{event_id:int}/registrations", response_class=HTMLResponse)

@@ -11,8 +11,7 @@ from web.errors import DomainError, ValidationFailed
 from web.i18n import _, current_language
 from web.services import invitations, meetings, messages, notifications
 from web.services.directory import categories, parse_page
-from web.services.event_times import day_text
-from web.services.organizations import get_visible_organization, kind_label
+from web.services.organizations import get_visible_organization
 from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId, parse_id
@@ -82,8 +81,7 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     return render(request, "requests/new.html", {
         "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
-        "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
-        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
+        "errors": errors, "refusal": refusal, "existing": existing,         "max_message": meetings.MAX_MESSAGE, "event": event, "unclaimed_ids": unclaimed,
         "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
         if unclaimed else None,
     }, status_code=status_code)

@@ -10,7 +10,6 @@ from web.errors import DomainError
 from web.flash import flash
 from web.i18n import _
 from web.services import timetable, timetable_moves
-from web.services.event_times import day_text, place_text, span_text, when_text
 from web.services.timetable_view import slot_value, status_label, timetable_csv, timetable_view
 from web.templating import is_htmx, render
 
@@ -37,7 +36,7 @@ def _page(request: Request, session, user, event_id: int, *, status_code: int = 
         "moved_pinned": view.by_id(report["moved_pinned"]) if report else [],
         "notice": notice, "notice_kind": notice_kind,
         "move_error": move_error or {}, "status_label": status_label,
-        "span_text": span_text, "when_text": when_text, "place_text": place_text, "day_text": day_text, "slot_value": slot_value,
+        "slot_value": slot_value,
     }, fragment="timetable/_timetable.html", status_code=status_code, headers={"Vary": "HX-Request"})
 
 
