@@ -46,7 +46,8 @@ def viewer_zone(request: Request, user: User | None) -> str:
 def page_exists(request: Request, path: str) -> bool:
     """True if some route of the app serves GET path (links to pages other features may not have yet)."""
     scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL
+               for route in request.app.router.routes)
 
 
 def tool_links(request: Request, user: User | None, event: Event, reg) -> list[dict[str, str]]:
@@ -85,7 +86,8 @@ def _form_page(request: Request, session, *, values: dict[str, Any], errors: dic
     counts = events.registration_counts(session, event) if event is not None else {}
     return render(request, "events/form.html", {
         "active_tab": "events", "values": values, "errors": errors or {}, "event": event, "counts": counts,
-        "zone_groups": time_zone_groups(current_language(), partner_country_codes(session), current=values["time_zone"]),
+        "zone_groups": time_zone_groups(current_language(), partner_country_codes(session),
+                                        current=values["time_zone"]),
         "max_breaks": MAX_BREAKS, "has_timetable": event is not None and events.has_timetable(session, event),
     }, status_code=status_code)
 

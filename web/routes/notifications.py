@@ -45,8 +45,9 @@ def read_one(request: Request, session: DbSession, user: CurrentUser, form: Form
 
 def _settings_page(request: Request, prefs: dict, saved: bool = False):
     kinds = [(kind, notifications.kind_label(kind), prefs[kind]) for kind in NOTIFICATION_KINDS]
+    flash = _("Your email choices were saved.") if saved else None
     return render(request, "notifications/settings.html", {"kinds": kinds, "saved": saved, "active_tab": "",
-                                                           "flash": _("Your email choices were saved.") if saved else None})
+                                                           "flash": flash})
 
 
 @router.get("/notifications/settings", response_class=HTMLResponse)

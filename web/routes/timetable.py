@@ -38,7 +38,8 @@ def _page(request: Request, session, user, event_id: int, *, status_code: int = 
         "moved_pinned": view.by_id(report["moved_pinned"]) if report else [],
         "notice": notice or stored, "notice_kind": notice_kind if notice else stored_kind or "info",
         "move_error": move_error or {}, "status_label": status_label,
-        "span_text": span_text, "when_text": when_text, "place_text": place_text, "day_text": day_text, "slot_value": slot_value,
+        "span_text": span_text, "when_text": when_text, "place_text": place_text, "day_text": day_text,
+        "slot_value": slot_value,
     }, fragment="timetable/_timetable.html", status_code=status_code, headers={"Vary": "HX-Request"})
 
 
@@ -60,7 +61,8 @@ def timetable_page(request: Request, session: DbSession, user: Organizer, event_
 def run(request: Request, session: DbSession, user: Organizer, form: Form, event_id: int):
     """Place every meeting that can be placed, keeping published and pinned ones where still possible."""
     try:
-        report = timetable.run_timetable(session, user, event_id, request.app.state.settings.timetable_time_limit_seconds)
+        report = timetable.run_timetable(session, user, event_id,
+                                         request.app.state.settings.timetable_time_limit_seconds)
     except timetable.TimetableConflict as exc:
         return _page(request, session, user, event_id, status_code=exc.status_code, notice=exc.message,
                      notice_kind="error")
