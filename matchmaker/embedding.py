@@ -362,7 +362,8 @@ class _OnnxModel:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model run on CPU (torch, or ONNX Runtime for onnx-fp32), loaded lazily once per process."""
+    """A sentence-transformers model run on CPU (torch, or ONNX Runtime for onnx-fp32), loaded lazily once per
+    process."""
 
     def __init__(self, model: str | None = None, precision: str = "auto", batch_size: int = 16,
                  cache_dir: str | Path | None = None) -> None:

@@ -79,7 +79,8 @@ def test_services_know_nothing_of_the_web_framework():
     files = sorted(SERVICES.rglob("*.py"))
     assert len(files) > 20
     offences = {(str(path.relative_to(ROOT)), offence) for path in files for offence in framework_offences(path)}
-    assert offences - NOT_YET_MOVED == set(), "services take plain arguments (STYLE.md); see web/services/after_commit.py"
+    assert offences - NOT_YET_MOVED == set(), ("services take plain arguments (STYLE.md); "
+                                               "see web/services/after_commit.py")
     assert NOT_YET_MOVED - offences == set(), "fixed: remove these entries from NOT_YET_MOVED"
 
 

@@ -95,7 +95,8 @@ def _country_name(iso2: str, language: str) -> str:
 def country_choices(language: str) -> list[tuple[str, str]]:
     """All ISO 3166 countries as (code, name), sorted by name in the language."""
     locale = Locale.parse(language)
-    codes = [code for code in locale.territories if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
+    codes = [code for code in locale.territories
+             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
     return sorted(((code, locale.territories[code]) for code in codes), key=lambda item: item[1])
 
 

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Key that signs session cookies and tokens. Empty: a random key is made per process (development only).",
+        description="Key that signs session cookies and tokens. Empty: a random key is made per process "
+        "(development only).",
     )
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public address used in emailed links.")
     default_language: str = Field(default="en", description="UI language for visitors who chose none (en or ja).")
@@ -56,15 +57,17 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         default="",
-        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "
-        "`hashing` (or `hashing:DIM`) is a tiny deterministic word-hashing embedder for tests and development only.",
+        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled "
+        "all-MiniLM-L6-v2. `hashing` (or `hashing:DIM`) is a tiny deterministic word-hashing embedder for tests and "
+        "development only.",
     )
     embedding_interval_seconds: int = Field(
         default=30, description="Seconds between runs of the job that embeds new and changed profiles.",
     )
     matching_min_feedback: int = Field(
         default=30,
-        description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
+        description="Answered meeting requests needed before weights learned from them replace the default matching "
+        "weights.",
     )
     matching_inline_refresh: bool = Field(
         default=False,
@@ -81,7 +84,8 @@ class Settings(BaseSettings):
     )
     embedding_precision: str = Field(
         default="auto",
-        description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",
+        description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime "
+        "float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",
     )
     model_cache_dir: str = Field(
         default="",
@@ -94,12 +98,18 @@ class Settings(BaseSettings):
         description="Failed logins for one email from one address before each further try must wait "
         "(2, 4, 8, ... seconds). Another address is not affected, so a stranger cannot lock the owner out.",
     )
-    login_max_delay_seconds: int = Field(default=3600, description="Longest wait between failed logins for one email from one address.")
+    login_max_delay_seconds: int = Field(
+        default=3600, description="Longest wait between failed logins for one email from one address.",
+    )
     login_address_max_failures: int = Field(
-        default=100, description="Failed logins from one address (any emails) in the window before it must wait for the window to end.",
+        default=100,
+        description="Failed logins from one address (any emails) in the window before it must wait for the window to "
+        "end.",
     )
     login_window_seconds: int = Field(
-        default=900, description="Window of the per-address count; an email's count starts again after this long without failures.",
+        default=900,
+        description="Window of the per-address count; an email's count starts again after this long without "
+        "failures.",
     )
     trusted_proxies: str = Field(
         default="",
@@ -107,8 +117,12 @@ class Settings(BaseSettings):
         "ranges separated by commas (e.g. 127.0.0.1, 10.0.0.0/8). Empty: none, the connecting address is the client.",
     )
     password_reset_hours: int = Field(default=2, description="Hours a password reset link stays valid.")
-    email_confirm_hours: int = Field(default=48, description="Hours the link that confirms a sign-up's email address stays valid.")
-    run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
+    email_confirm_hours: int = Field(
+        default=48, description="Hours the link that confirms a sign-up's email address stays valid.",
+    )
+    run_scheduler: bool = Field(
+        default=True, description="Run scheduled jobs inside the web process (single-process deployments).",
+    )
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     invitation_days: int = Field(
         default=14, ge=1,
@@ -121,11 +135,13 @@ class Settings(BaseSettings):
     )
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
     event_reminder_hours: int = Field(
-        default=24, ge=1, description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
+        default=24, ge=1,
+        description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
     )
     meeting_reminder_minutes: int = Field(
         default=60, ge=1,
-        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
+        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that "
+        "both sides get a reminder.",
     )
     timetable_time_limit_seconds: float = Field(
         default=10.0, gt=0, le=120,
@@ -147,7 +163,8 @@ class Settings(BaseSettings):
     )
     database_pool_timeout: float = Field(
         default=5.0, gt=0,
-        description="Seconds a request waits for a database connection before it gets 503 (should not happen: the pool is sized to the threads).",
+        description="Seconds a request waits for a database connection before it gets 503 (should not happen: the "
+        "pool is sized to the threads).",
     )
     blas_threads: int = Field(
         default=1, ge=1,
@@ -156,7 +173,8 @@ class Settings(BaseSettings):
     )
     shutdown_timeout: float = Field(
         default=10.0, ge=0,
-        description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops them.",
+        description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops "
+        "them.",
     )
     # == pages ==
     templates_auto_reload: bool = Field(

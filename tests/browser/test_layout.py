@@ -124,7 +124,8 @@ def test_tab_bar_on_a_phone_scrolls_with_a_visible_hint(browser, live_server, se
     # The current tab (Technologies, the last) is scrolled into view.
     active = page.locator("#tab-row a.active").bounding_box()
     assert active["x"] >= 0 and active["x"] + active["width"] <= 390
-    page.screenshot(path=os.path.join(screenshot_dir, "tabs-390.png"), clip={"x": 0, "y": 0, "width": 390, "height": 240})
+    page.screenshot(path=os.path.join(screenshot_dir, "tabs-390.png"),
+                    clip={"x": 0, "y": 0, "width": 390, "height": 240})
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -1,4 +1,5 @@
-"""Jobs asked for by services run soon after the unit of work commits, the same from a page, the API, a job or the CLI."""
+"""Jobs asked for by services run soon after the unit of work commits, the same from a page, the API, a job or
+the CLI."""
 
 from __future__ import annotations
 

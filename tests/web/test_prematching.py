@@ -253,7 +253,8 @@ def test_show_more_pages_accumulate(client, session, session_factory, embedder, 
     host = create_organization(session, name="Big Need Co", kind="partner_company", country="TH",
                                needs=["Efficient chillers"], target_countries=["TH"])
     for n in range(25):
-        create_organization(session, name=f"Maker {n}", offers=[f"Efficient chillers model {n}"], target_countries=["TH"])
+        create_organization(session, name=f"Maker {n}", offers=[f"Efficient chillers model {n}"],
+                            target_countries=["TH"])
     user = create_user(session, host)
     session.commit()
     embed(session_factory, embedder)

@@ -42,7 +42,8 @@ def test_request_meeting_creates_pending_request_and_event(client, session, sett
                                                   "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     req = session.scalar(select(MeetingRequest))
-    assert (req.status, req.requester_org_id, req.recipient_org_id) == ("pending", alice.organization_id, bob.organization_id)
+    assert ((req.status, req.requester_org_id, req.recipient_org_id)
+            == ("pending", alice.organization_id, bob.organization_id))
     assert req.topics == ["chillers", "heat pumps"] and req.event_id is None
     assert (req.expires_at - req.created_at).days == 14
     assert _events(session, req.id) == [(None, "pending", alice.id)]
@@ -68,7 +69,8 @@ def test_request_to_own_organization_is_refused(client, session, settings):
     colleague = create_user(session, alice.organization)
     session.commit()
     token = logged_in(client, alice)
-    response = client.post("/requests/new", data={"to": colleague.organization_id, "message": "hi", "csrf_token": token})
+    response = client.post("/requests/new",
+                           data={"to": colleague.organization_id, "message": "hi", "csrf_token": token})
     assert response.status_code == 400
     assert "your own organization" in response.text
     page = client.get(f"/requests/new?to={alice.organization_id}")

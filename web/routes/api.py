@@ -201,6 +201,7 @@ def list_messages(request: Request, session: DbSession, user: Member, request_id
 
 
 @router.post("/matches/{request_id}/messages", response_model=MessageOut, status_code=201)
-def post_message(request: Request, session: DbSession, user: Member, request_id: DbId, body: MessageCreate) -> MessageOut:
+def post_message(request: Request, session: DbSession, user: Member, request_id: DbId,
+                 body: MessageCreate) -> MessageOut:
     """Write in the thread of a match."""
     return _message_out(messages.post_message(session, _settings(request), user, request_id, body.body))

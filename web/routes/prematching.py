@@ -33,7 +33,8 @@ def prematching(request: Request, session: DbSession, user: Member, cache: Match
     context = {"active_tab": "prematching", "filters": filters, "own_org": org, "status": "no_organization",
                "results": None, "waiting": 0, "hidden_count": 0, "kinds": kind_choices(), "countries": [],
                "categories": [(c.slug, c.name(language)) for c in category_rows(session)],
-               **_card_context(HOME + ("?" + filters.query_string(page=page) if page > 1 or not filters.is_empty() else ""))}
+               **_card_context(HOME + ("?" + filters.query_string(page=page)
+                                       if page > 1 or not filters.is_empty() else ""))}
     if org is not None:
         published = published_or_empty(cache, session, embedder.name)
         state = published.state
@@ -46,7 +47,8 @@ def prematching(request: Request, session: DbSession, user: Member, cache: Match
             context["results"] = matching.recommendations_for(session, state, published.weights, org, filters, page,
                                                               request.app.state.settings.page_size,
                                                               matching.match_floor(request.app.state.settings))
-            context["unclaimed_ids"] = invitations.unclaimed_ids(session, [rec.org.id for rec in context["results"].items])
+            context["unclaimed_ids"] = invitations.unclaimed_ids(session,
+                                                                 [rec.org.id for rec in context["results"].items])
         else:
             context["status"] = "preparing"
             matching.nudge_embedding(session)

@@ -102,7 +102,8 @@ def save_attendees(request: Request, session: DbSession, user: Member, form: For
     add, remove = str(form.get("list_add", "")), str(form.get("list_remove", ""))
     event, reg = registrations.get_own_registration(session, user, event_id)
     if add or remove:
-        context = _mine_context(request, session, user, event, reg, rows=registrations.edit_attendees(rows, add, remove))
+        context = _mine_context(request, session, user, event, reg,
+                                rows=registrations.edit_attendees(rows, add, remove))
         return render(request, "registrations/mine.html", context, fragment="registrations/_attendees.html")
     try:
         registrations.update_attendees(session, user, event_id, rows)
@@ -204,7 +205,8 @@ def approve(request: Request, session: DbSession, user: Organizer, form: Form, e
 def reject(request: Request, session: DbSession, user: Organizer, form: Form, event_id: int, registration_id: int):
     """Decline a registration with a reason the organization sees; its place is freed."""
     def action(event):
-        reg = registration_review.reject(session, _settings(request), event, registration_id, str(form.get("reason", "")))
+        reg = registration_review.reject(session, _settings(request), event, registration_id,
+                                         str(form.get("reason", "")))
         return reg, _("%(name)s's registration is declined; its place is free again.") % {"name": reg.organization.name}
     return _decide(request, session, user, form, event_id, registration_id, action)
 

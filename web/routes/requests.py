@@ -125,7 +125,8 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
         notifications.mark_all_read(session, user, req.id)
     unclaimed = req.status == "pending" and invitations.is_unclaimed(session, req.recipient_org_id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
-        "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
+        "active_tab": box, "just_sent": bool(sent),
+        "unread_notifications": lambda: notifications.unread_count(session, user),
         "recipient_unclaimed": unclaimed,
         "recipient_invitation": invitations.latest_invitation(session, req.recipient_org_id) if unclaimed else None,
     })

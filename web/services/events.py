@@ -84,7 +84,8 @@ def update_event(session: Session, event: Event, values: dict[str, Any], now: da
                  EventUnavailableSlot.registration_id.in_(registrations))
         cleared = session.execute(delete(EventUnavailableSlot).where(stale)
                                   .execution_options(synchronize_session=False)).rowcount or 0
-    return EventUpdate(slots_changed=before != after, timetable_affected=before != after and has_timetable(session, event),
+    return EventUpdate(slots_changed=before != after,
+                       timetable_affected=before != after and has_timetable(session, event),
                        availability_cleared=cleared)
 
 
@@ -267,7 +268,8 @@ def slot_rows(event: Event, viewer_zone: str, language: str) -> list[dict[str, A
         if show_viewer:
             begin = local(slot.starts_at, viewer_zone)
             text = span_text(slot.starts_at, slot.ends_at, viewer_zone, language, with_date=False)
-            row["viewer"] = text if begin.date() == event_day else f"{format_date(begin.date(), 'medium', locale=language)} {text}"
+            row["viewer"] = (text if begin.date() == event_day
+                             else f"{format_date(begin.date(), 'medium', locale=language)} {text}")
         rows.append(row)
     for pause in event.breaks:
         rows.append({"kind": "break", "label": pause.label, "at": pause.starts_at,

@@ -50,7 +50,8 @@ _EMBEDDERS_LOCK = threading.Lock()
 
 
 def make_embedder(model: str, precision: str = "auto", cache_dir: str = "") -> Any:
-    """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the default."""
+    """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the
+    default."""
     model = (model or "").strip()
     if model == HASHING or model.startswith(HASHING + ":"):
         dim = model.partition(":")[2]
