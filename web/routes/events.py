@@ -36,7 +36,8 @@ def viewer_zone(request: Request, user: User | None) -> str:
 def page_exists(request: Request, path: str) -> bool:
     """True if some route of the app serves GET path (links to pages other features may not have yet)."""
     scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL
+               for route in request.app.router.routes)
 
 
 def tool_links(request: Request, user: User | None, event: Event, reg) -> list[dict[str, str]]:

@@ -81,7 +81,8 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     return render(request, "requests/new.html", {
         "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
-        "errors": errors, "refusal": refusal, "existing": existing,         "max_message": meetings.MAX_MESSAGE, "event": event, "unclaimed_ids": unclaimed,
+        "errors": errors, "refusal": refusal, "existing": existing,
+        "max_message": meetings.MAX_MESSAGE, "event": event, "unclaimed_ids": unclaimed,
         "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
         if unclaimed else None,
     }, status_code=status_code)

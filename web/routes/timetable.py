@@ -58,7 +58,8 @@ def timetable_page(request: Request, session: DbSession, user: Organizer, event_
 def run(request: Request, session: DbSession, user: Organizer, form: Form, event_id: int):
     """Place every meeting that can be placed, keeping published and pinned ones where still possible."""
     try:
-        report = timetable.run_timetable(session, user, event_id, request.app.state.settings.timetable_time_limit_seconds)
+        limit = request.app.state.settings.timetable_time_limit_seconds
+        report = timetable.run_timetable(session, user, event_id, limit)
     except timetable.TimetableConflict as exc:
         return _page(request, session, user, event_id, status_code=exc.status_code, notice=exc.message,
                      notice_kind="error")

@@ -6,9 +6,8 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
 from web.services import after_commit, catalogs, directory
 from web.services.matching_index import IndexState
+from web.services.query_filters import QueryFilters
 
 OPEN_STATUSES = ("pending", "accepted")
 MAX_PAGES = 10
@@ -35,7 +35,7 @@ FILTER_SETS_KEPT = 64
 
 
 @dataclass
-class Filters:
+class Filters(QueryFilters):
     """What the recommendations are narrowed to: the candidate's country, category and kind ('' = any)."""
 
     country: str = ""
@@ -48,18 +48,11 @@ class Filters:
         common = directory.Filters.from_params(params)
         return cls(country=common.country, category=common.category, kind=common.kind)
 
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
     def accepts(self, profile: Any) -> bool:
         """Whether a candidate profile passes every filter."""
         return ((not self.country or profile.country == self.country)
                 and (not self.category or self.category in profile.technology_categories)
                 and (not self.kind or profile.kind == self.kind))
-
-    def query_string(self, **extra: Any) -> str:
-        """The filters (and e.g. page) as a query string, blanks left out."""
-        return urlencode({k: v for k, v in (asdict(self) | extra).items() if v not in ("", None)})
 
 
 @dataclass
