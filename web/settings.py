@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -15,9 +15,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", env_file=None, extra="ignore")
 
+    data_dir: str = Field(
+        default="",
+        description="Folder for every file the platform writes while it runs: the default SQLite database "
+        "(matchmaker.db), uploaded import files waiting for confirmation (imports/) and files derived from the model "
+        "(models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise). Empty: var/ of the project.",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matchmaker.db'}",
-        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
+        default="",
+        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...). Empty: "
+        "matchmaker.db in the data folder.",
     )
     sqlite_busy_timeout: float = Field(
         default=15,
@@ -89,7 +96,7 @@ class Settings(BaseSettings):
     )
     model_cache_dir: str = Field(
         default="",
-        description="Folder for files derived from the model (the ONNX export). Empty: var/models/ of the project.",
+        description="Folder for files derived from the model (the ONNX export). Empty: models/ in the data folder.",
     )
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
     secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")
@@ -182,3 +189,26 @@ class Settings(BaseSettings):
         description="Check template files for changes on every render (development). Off, each template is read "
         "and compiled once per process: the check costs a file-system call per included template.",
     )
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        """Defaults that live in the data folder."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_path / 'matchmaker.db'}"
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        """The data folder (MATCHMAKER_DATA_DIR, else var/ of the project)."""
+        return Path(self.data_dir).expanduser() if self.data_dir else PROJECT_ROOT / "var"
+
+    @property
+    def imports_path(self) -> Path:
+        """Where uploaded import files wait for the organizer's confirmation."""
+        return self.data_path / "imports"
+
+    @property
+    def model_cache_path(self) -> str:
+        """Folder for derived model files: MATCHMAKER_MODEL_CACHE_DIR, else models/ in a data folder that was set;
+        "" lets the engine choose (var/models/ of the project if writable, else the user's cache folder)."""
+        return self.model_cache_dir or (str(self.data_path / "models") if self.data_dir else "")

@@ -26,7 +26,6 @@ from web.services.organizations import (
     review_organization,
 )
 from web.services.uploads import UploadStore
-from web.settings import PROJECT_ROOT
 from web.templating import is_htmx, render
 from web.values import MAX_DB_ID, DbId
 
@@ -34,7 +33,6 @@ router = APIRouter(prefix="/organizer")
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 200
-IMPORT_DIR = PROJECT_ROOT / "var" / "imports"
 DECISION_MESSAGES = {
     "approved": N_("%(name)s is approved: its members can now use the platform."),
     "rejected": N_("%(name)s is rejected. The applicant sees your reason on their profile."),
@@ -103,7 +101,7 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: DbId, 
 # --- import and export ---------------------------------------------------------------------
 
 def _store(request: Request) -> UploadStore:
-    return UploadStore(Path(getattr(request.app.state, "import_dir", IMPORT_DIR)))
+    return UploadStore(Path(getattr(request.app.state, "import_dir", None) or request.app.state.settings.imports_path))
 
 
 def _import_page(request: Request, *, plan=None, errors: dict | None = None, filename: str = "",

@@ -63,7 +63,7 @@ def make_embedder(model: str, precision: str = "auto", cache_dir: str = "") -> A
 
 def embedder_from_settings(settings) -> Any:
     """The process-wide embedder for settings.embedding_model (created once, model loaded on first use)."""
-    key = ((settings.embedding_model or "").strip(), settings.embedding_precision, settings.model_cache_dir)
+    key = ((settings.embedding_model or "").strip(), settings.embedding_precision, settings.model_cache_path)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
             _EMBEDDERS[key] = make_embedder(*key)
