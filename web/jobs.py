@@ -36,7 +36,7 @@ def purge_expired_security_rows(session_factory, settings) -> int:
 
 def expire_meeting_requests(session_factory, settings) -> int:
     """Expire pending meeting requests past their date; returns how many."""
-    from web.services.meetings import expire_due_requests
+    from web.services.requests import expire_due_requests
 
     with session_scope(session_factory) as session:
         return expire_due_requests(session, settings)
@@ -44,7 +44,7 @@ def expire_meeting_requests(session_factory, settings) -> int:
 
 def remind_expiring_requests(session_factory, settings) -> int:
     """Notify recipients of requests expiring within two days (once each); returns notifications made."""
-    from web.services.meetings import notify_expiring_requests
+    from web.services.requests import notify_expiring_requests
 
     with session_scope(session_factory) as session:
         return notify_expiring_requests(session, settings)

@@ -23,7 +23,7 @@ from seeds.demo import DEMO_PASSWORD, load_demo
 from seeds.demo_event_specs import BANGKOK, DEMO_SEMINARS, HO_CHI_MINH, SANTIAGO
 from seeds.demo_events import stored_state
 from tests.factories import create_organization, create_user, login
-from web.services import meetings, registrations
+from web.services import requests, registrations
 from web.services.event_matching import approved_org_ids
 from web.services.events import slots_of
 from web.services.timetable import build_problem, event_meetings, run_timetable
@@ -242,8 +242,8 @@ def test_seed_leaves_a_pair_with_its_own_open_request(session, settings):
     cogeneration = _org(session, "demo-jp-22")
     demo_request = session.scalar(select(MeetingRequest).where(MeetingRequest.status == "pending",
                                                                MeetingRequest.recipient_org_id == cogeneration.id))
-    meetings.cancel_meeting(session, settings, partner, demo_request.id)
-    own = meetings.request_meeting(session, settings, partner, cogeneration.id, "Could we meet in Ho Chi Minh City?")
+    requests.cancel_meeting(session, settings, partner, demo_request.id)
+    own = requests.request_meeting(session, settings, partner, cogeneration.id, "Could we meet in Ho Chi Minh City?")
     session.commit()
     first = load_demo(session)
     session.commit()

@@ -279,12 +279,12 @@ def test_invitation_to_a_japanese_organization_reads_in_japanese(session, settin
     from sqlalchemy import select
 
     from models import OutboxEmail
-    from web.services import meetings
+    from web.services import requests
 
     sender = create_user(session, organization=create_organization(session, name="Da Nang Cement", country="VN"))
     target = create_organization(session, name="黒部熱回収株式会社", country="JP", contact_name="山田 太郎",
                                  contact_email="yamada@kurobe.example")
-    meetings.request_meeting(session, settings, sender, target.id, "We would like to discuss kiln heat recovery.",
+    requests.request_meeting(session, settings, sender, target.id, "We would like to discuss kiln heat recovery.",
                              topics="waste heat, cement")
     mail = session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "yamada@kurobe.example"))
     assert mail.language == "ja"

@@ -130,9 +130,9 @@ def test_prematching_leaves_out_organizations_with_open_or_accepted_requests(cli
     bank_user = member_of(session, orgs["bank"])
     make_request(session, settings, user, chiller_user)
     req = make_request(session, settings, bank_user, user)
-    from web.services import meetings
+    from web.services import requests
 
-    meetings.accept_meeting(session, settings, user, req.id)
+    requests.accept_meeting(session, settings, user, req.id)
     session.commit()
     login(client, user)
     names = _names(client.get("/prematching", headers=headers(htmx)))

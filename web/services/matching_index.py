@@ -31,7 +31,7 @@ from web.services.matching_vectors import (
     profile_of,
     ready_vectors,
 )
-from web.services.meetings import feedback_pairs
+from web.services.requests import feedback_pairs
 from web.threads import DaemonThreadPool
 
 # Above this share of changed organizations a full rebuild (with a fresh TF-IDF fit) beats a refresh.
