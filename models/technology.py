@@ -45,7 +45,7 @@ class Technology(Base):
     image_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     image_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Public text (and image) an owner changed on a published technology: public only once an organizer accepts it.
-    pending_changes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    pending_changes: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # Why the last changes were not accepted (the owner reads it); cleared by the next accepted review.
     review_note: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)

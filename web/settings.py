@@ -145,3 +145,14 @@ class Settings(BaseSettings):
         description="Check template files for changes on every render (development). Off, each template is read "
         "and compiled once per process: the check costs a file-system call per included template.",
     )
+    # == technology catalogue ==
+    data_dir: str = Field(
+        default=str(PROJECT_ROOT / "var" / "data"),
+        description="Folder for files the site stores (technology images, re-encoded), outside the web root; they "
+        "are served by the app with their own headers. Back it up with the database.",
+    )
+    technology_image_max_mb: float = Field(
+        default=5.0, gt=0, le=50,
+        description="Largest technology image accepted for upload, in megabytes (JPEG, PNG or WebP; stored "
+        "re-encoded as JPEG of at most 1,600 pixels a side).",
+    )
