@@ -336,7 +336,7 @@ def kept_upload(store: ImageStore, key: str) -> tuple[str | None, tuple[int, int
 
 # --- verbs ---------------------------------------------------------------------------------------------------------
 
-def _apply(technology: Technology, data: TechnologyInput, *, text: bool) -> None:
+def apply_input(technology: Technology, data: TechnologyInput, *, text: bool) -> None:
     if text:
         for name in PUBLIC_TEXT_FIELDS:
             setattr(technology, name, getattr(data, name))
@@ -361,7 +361,7 @@ def create_technology(session: Session, settings, user: User, values: dict[str, 
     checked = check_form(session, settings, values, upload)
     data = checked.data
     technology = Technology(organization_id=org.id, status="pending", name=data.name, category=data.category)
-    _apply(technology, data, text=True)
+    apply_input(technology, data, text=True)
     if checked.image_key:
         _set_image(technology, checked.image_key, checked.image)
     session.add(technology)
@@ -386,7 +386,7 @@ def update_technology(session: Session, settings, user: User, technology: Techno
     checked = check_form(session, settings, values, upload)
     data, key = checked.data, checked.image_key
     if technology.status != "published":
-        _apply(technology, data, text=True)
+        apply_input(technology, data, text=True)
         if key or remove_image:
             _set_image(technology, key, checked.image)
         outcome = "saved"
@@ -397,7 +397,7 @@ def update_technology(session: Session, settings, user: User, technology: Techno
             notifications.notify_organizers(session, settings, "technology_submitted", None, org=org,
                                             extra={"technology": technology.name, "changes": False})
         return outcome
-    _apply(technology, data, text=False)
+    apply_input(technology, data, text=False)
     before = dict(technology.pending_changes or {})
     changes = _text_changes(technology, data)
     if key:
