@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -140,14 +139,14 @@ class _Slot:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_SLOTS: weakref.WeakKeyDictionary[Engine, dict[str, _Slot]] = weakref.WeakKeyDictionary()
+# Per database (by URL, so the job's and the requests' engines of one process share it) and model.
+_SLOTS: dict[tuple[str, str], _Slot] = {}
 _SLOTS_LOCK = threading.Lock()
 
 
 def _slot(engine: Engine, model: str) -> _Slot:
     with _SLOTS_LOCK:
-        slots = _SLOTS.setdefault(engine, {})
-        return slots.setdefault(model, _Slot())
+        return _SLOTS.setdefault((str(engine.url), model), _Slot())
 
 
 def publish_need_index(session_factory: sessionmaker, model: str) -> NeedIndex:
