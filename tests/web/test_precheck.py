@@ -164,7 +164,7 @@ def test_technology_page_prefills_the_precheck(client, session):
     form = soup.select_one("#precheck form")
     values = {i["name"]: i.get("value", "") for i in form.select("input")}
     assert (values["investment"], values["reductions"], values["years"], values["savings"]) == \
-        ("150000000", "850", "15", "20000000")
+        ("150,000,000", "850", "15", "20,000,000")
     assert values["technology"] == str(tech.id)
     assert form.select_one("#f-country option[selected]")["value"] == "TH"  # its first partner-country install
     assert soup.select_one("#precheck-result") is None  # nothing computed before the visitor asks
@@ -184,7 +184,7 @@ def test_match_between_a_japanese_firm_and_a_partner_links_to_the_precheck(clien
     assert soup.select_one("#f-country option[selected]")["value"] == "VN"
     link = soup.select_one("#precheck-match a.chip")
     assert link.text == "Turbo chiller"
-    assert parse(client.get(link["href"])).select_one("#f-investment")["value"] == "99000000"
+    assert parse(client.get(link["href"])).select_one("#f-investment")["value"] == "99,000,000"
     other = create_user(session)
     session.commit()
     login(client, other)

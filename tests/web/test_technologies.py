@@ -127,7 +127,7 @@ def test_technology_page_is_public_and_asks_to_log_in_for_a_meeting(client, cata
     tech = catalogue["chiller"]
     soup = parse(client.get(f"/technologies/{tech.id}"))
     assert soup.select_one("h1").text == "Inverter turbo chiller"
-    assert [td.text for td in soup.select("#track-record tbody tr td:first-child")] == ["Vietnam", "Thailand"]
+    assert [c.text for c in soup.select("#track-record .track-country")] == ["Vietnam", "Thailand"]
     button = soup.select_one("#request-meeting")
     assert button["href"] == f"/requests/new?to={tech.organization_id}"
     response = client.get(button["href"], follow_redirects=False)

@@ -240,9 +240,10 @@ def prefill(technology: Any | None, country: str = "") -> dict[str, str]:
     """Form values from a technology's own figures (what a visitor starts from on its page)."""
     values = {name: "" for name in FIELDS}
     if technology is not None:
-        values |= {"investment": str(technology.investment_jpy or ""),
-                   "reductions": f"{technology.ghg_reduction_t:g}" if technology.ghg_reduction_t else "",
-                   "years": str(technology.durable_years or ""), "savings": str(technology.annual_savings_jpy or ""),
+        values |= {"investment": f"{technology.investment_jpy:,}" if technology.investment_jpy else "",
+                   "reductions": f"{technology.ghg_reduction_t:,g}" if technology.ghg_reduction_t else "",
+                   "years": str(technology.durable_years or ""),
+                   "savings": f"{technology.annual_savings_jpy:,}" if technology.annual_savings_jpy else "",
                    "category": technology.category}
     values["country"] = country
     return values

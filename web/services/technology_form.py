@@ -118,10 +118,13 @@ def form_values(form: Any) -> dict[str, Any]:
     }
 
 
-def _number_text(value: float | int | None) -> str:
+def number_text(value: float | int | None, grouping: bool = False) -> str:
+    """A stored figure as the form shows it ('' when empty; 200,000,000 with grouping)."""
     if value is None:
         return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:,g}" if grouping else f"{value:g}"
+    return f"{value:,}" if grouping else str(value)
 
 
 def values_of(technology: Technology) -> dict[str, Any]:
@@ -130,11 +133,11 @@ def values_of(technology: Technology) -> dict[str, Any]:
     values = {name: pending.get(name, getattr(technology, name)) for name in PUBLIC_TEXT_FIELDS}
     values |= {
         "products": list(values["products"] or []), "category": technology.category,
-        "ghg_reduction_t": _number_text(technology.ghg_reduction_t), "figures_basis": technology.figures_basis,
-        "investment_jpy": _number_text(technology.investment_jpy),
-        "annual_savings_jpy": _number_text(technology.annual_savings_jpy),
-        "durable_years": _number_text(technology.durable_years), "languages": list(technology.languages or []),
-        "track_records": [{"country": t.country, "year": _number_text(t.year), "description": t.description,
+        "ghg_reduction_t": number_text(technology.ghg_reduction_t, True), "figures_basis": technology.figures_basis,
+        "investment_jpy": number_text(technology.investment_jpy, True),
+        "annual_savings_jpy": number_text(technology.annual_savings_jpy, True),
+        "durable_years": number_text(technology.durable_years), "languages": list(technology.languages or []),
+        "track_records": [{"country": t.country, "year": number_text(t.year), "description": t.description,
                            "project": t.jcm_project, "methodology": t.methodology or ""}
                           for t in technology.track_records],
     }
