@@ -195,3 +195,62 @@ def test_describe_your_need_uses_a_rebuilt_index_after_changes(client, session, 
     soup = parse(client.get("/technologies", params={"need": "green hydrogen electrolysers"}))
     assert card_names(soup)[0] == "Hydrogen electrolyser" and new.id
     assert session.query(Technology).count() == 8
+
+
+class _BrokenModel:
+    """The app's model under its name, failing (a model file gone) or stuck (the job holds it) when asked."""
+
+    def __init__(self, name, release=None):
+        self.name, self.release = name, release
+
+    def encode(self, texts):
+        if self.release is not None:
+            self.release.wait(5)
+        raise RuntimeError("the model cannot run")
+
+
+def test_describe_your_need_ranks_by_wording_when_the_model_fails(session, session_factory, embedder, catalogue):
+    from web.services.technologies import Filters
+
+    technology_search.index_technologies(session_factory, embedder)
+    found = technology_search.search(session, Filters(need="efficient chillers for factory cooling"), "en",
+                                     _BrokenModel(embedder.name))
+    assert found.need_state == "wording"
+    assert found.catalogue.cards[found.positions[0]].name == "Inverter turbo chiller"
+
+
+def test_need_vector_gives_up_on_a_model_that_does_not_answer_in_time(embedder):
+    import threading
+
+    release = threading.Event()
+    try:
+        started = time.monotonic()
+        assert technology_search.query_vector(_BrokenModel(embedder.name, release), "a stuck need", 0.05) is None
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+
+
+def test_technologies_search_finds_parts_of_words_as_a_scan_would(client, catalogue):
+    from web.services.technologies import WordsIndex
+
+    texts = ["centrifugal chillers for factories", "chill rooms", "solar pv ターボ冷凍機", "", "pumps pumps"]
+    index = WordsIndex.build(texts)
+    for word in ("chill", "ill", "s", "ターボ", "冷凍", "pumps", "rs f", "zzz", "f", "pv"):
+        expected = [word in text and " " not in word for text in texts]
+        assert index.cards_with(word, len(texts)).tolist() == expected, word
+    assert card_names(parse(client.get("/technologies?q=chill+r1233"))) == ["Inverter turbo chiller"]
+
+
+def test_technologies_list_follows_edits_and_deletes(client, session, catalogue):
+    from web.services.technology_form import delete_technology
+
+    assert "Water pump retrofit" in card_names(parse(client.get("/technologies")))
+    catalogue["heat"].name = "Exhaust heat recovery"
+    session.commit()
+    assert "Exhaust heat recovery" in card_names(parse(client.get("/technologies")))
+    owner = create_user(session, catalogue["pump"].organization)
+    delete_technology(session, owner, catalogue["pump"])  # not the newest row: the fingerprint still moves
+    session.commit()
+    assert card_names(parse(client.get("/technologies"))) == ["Exhaust heat recovery", "Inverter turbo chiller",
+                                                              "Rooftop solar PV"]

@@ -64,7 +64,7 @@ class TechnologyPage(BaseModel):
     limit: int
     offset: int
     need_state: Literal["", "ranked", "wording", "preparing"] = Field(
-        description="With `need`: ranked (meaning and wording), wording (the model was busy), preparing (the index "
+        description="With `need`: ranked (meaning and wording), wording (the model could not be used), preparing (the index "
         "is being built: the list is by name).")
     facets: Facets = Field(description="Per facet value, the count under the other filters.")
     items: list[TechnologyOut]

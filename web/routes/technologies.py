@@ -3,11 +3,14 @@ image, and the list as CSV or JSON. Open to everyone; nothing here needs a login
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from markupsafe import Markup
 
 from sqlalchemy import select
 
@@ -46,6 +49,46 @@ def area_names(session, language: str) -> dict[str, str]:
     return {area: names.get(area, area) for area in AREAS}
 
 
+class CardCache:
+    """Rendered result cards, kept per catalogue version, language, searched words and reasons (a page of 20 cards
+    is most of a list page's rendering time, and the same cards come back across filters and pages)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._html: OrderedDict[tuple, Markup] = OrderedDict()
+
+    def render(self, env, cards, version: tuple, language: str, words: tuple, reasons: dict, context: dict) -> list:
+        out, template = [], None
+        for card in cards:
+            card_reasons = tuple(reasons.get(card.id, ()))
+            key = (version, language, card.id, words, card_reasons)
+            with self._lock:
+                html = self._html.get(key)
+                if html is not None:
+                    self._html.move_to_end(key)
+            if html is None:
+                template = template or env.get_template("technologies/_card.html")
+                html = Markup(template.render(context | {"tech": card, "reasons": card_reasons}))
+                with self._lock:
+                    self._html[key] = html
+                    while len(self._html) > self.size:
+                        self._html.popitem(last=False)
+            out.append(html)
+        return out
+
+
+_CARD_CACHE_LOCK = threading.Lock()
+
+
+def card_cache(app) -> CardCache:
+    with _CARD_CACHE_LOCK:
+        cache = getattr(app.state, "technology_cards", None)
+        if cache is None:
+            cache = app.state.technology_cards = CardCache()
+        return cache
+
+
 def list_context(request: Request, session, user, filters: Filters) -> dict[str, Any]:
     """Everything the list page and its htmx swap show."""
     language = current_language()
@@ -57,10 +100,15 @@ def list_context(request: Request, session, user, filters: Filters) -> dict[str,
         reasons = {card.id: technology_search.explain(found.index, card, found.ranked, filters.country)
                    for card in page.cards}
     categories = catalogs.categories(session)
+    names = {c.slug: c.name(language) for c in categories}
+    card_context = {"language": language, "category_names": names, "words": filters.words(),
+                    "snippet": technologies.snippet, "shown_products": technologies.shown_products}
+    cards = card_cache(request.app).render(request.app.state.renderer.env, page.cards, found.catalogue.version,
+                                           language, filters.words(), reasons, card_context)
     return {
-        "active_tab": "technologies", "filters": filters, "language": language, "page": page,
+        "active_tab": "technologies", "filters": filters, "language": language, "page": page, "card_html": cards,
         "reasons": reasons, "need_state": found.need_state, "words": filters.words(),
-        "categories": categories, "category_names": {c.slug: c.name(language) for c in categories},
+        "categories": categories, "category_names": names,
         "area_names": area_names(session, language), "areas": AREAS,
         "kinds": [(kind, kind_label(kind)) for kind in ORGANIZATION_KINDS],
         "country_choices": sorted(((code, country_name(code)) for code in page.facets.country),

@@ -10,6 +10,7 @@ shows that passage, so a hit is never unexplained.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -107,35 +108,85 @@ class Catalogue:
     categories: tuple[str, ...]
     position: dict[int, int]
     version: tuple = ()
-    _search: dict[str, list[str]] = field(default_factory=dict)
+    _search: dict[str, Any] = field(default_factory=dict)
     _masks: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search_texts(self, language: str, category_names: dict[str, str]) -> list[str]:
-        """Per card, the normalized text it shows in the language (built once per language)."""
-        texts = self._search.get(language)
-        if texts is None:
-            texts = [normalize(" ".join((card.title(language), card.subtitle(language), card.organization_name,
-                                         category_names.get(card.category, ""), card.text(language),
-                                         *card.products, *(country_name(c, language) for c in card.countries))))
-                     for card in self.cards]
-            self._search[language] = texts
-        return texts
+        """Per card, the normalized text it shows in the language."""
+        return [normalize(" ".join((card.title(language), card.subtitle(language), card.organization_name,
+                                    category_names.get(card.category, ""), card.text(language), *card.products,
+                                    *(country_name(c, language) for c in card.countries))))
+                for card in self.cards]
+
+    def words_index(self, language: str, category_names: dict[str, str]) -> WordsIndex:
+        """The language's words index, built on first use."""
+        index = self._search.get(language)
+        if index is None:
+            with self._lock:
+                index = self._search.get(language)
+                if index is None:
+                    index = self._search[language] = WordsIndex.build(self.search_texts(language, category_names))
+        return index
 
     def text_mask(self, language: str, words: tuple[str, ...], category_names: dict[str, str]) -> np.ndarray:
-        """Cards showing every word, kept for the most recent queries."""
+        """Cards showing every word (as a part of what they show: 'chill' finds 'chillers'), kept for recent queries."""
         key = (language, words)
         with self._lock:
             mask = self._masks.get(key)
             if mask is not None:
                 self._masks.move_to_end(key)
                 return mask
-        texts = self.search_texts(language, category_names)
-        mask = np.fromiter((all(word in text for word in words) for text in texts), bool, len(texts))
+        index = self.words_index(language, category_names)
+        mask = np.ones(len(self.cards), bool)
+        for word in words:
+            mask &= index.cards_with(word, len(self.cards))
         with self._lock:
             self._masks[key] = mask
             while len(self._masks) > SEARCH_MASKS_KEPT:
                 self._masks.popitem(last=False)
+        return mask
+
+
+@dataclass
+class WordsIndex:
+    """The distinct whitespace-separated pieces of every card's shown text, and the cards each appears in.
+
+    A searched word matches the pieces that contain it; the pieces are few next to the cards (repeated words), and
+    are scanned as one string at C speed, so a search costs a fraction of a millisecond at 10,000 cards.
+    """
+
+    joined: str
+    starts: np.ndarray
+    indptr: np.ndarray
+    cards: np.ndarray
+
+    @classmethod
+    def build(cls, texts: list[str]) -> WordsIndex:
+        postings: dict[str, list[int]] = {}
+        for position, text in enumerate(texts):
+            for piece in set(text.split()):
+                postings.setdefault(piece, []).append(position)
+        pieces = sorted(postings)
+        starts = np.cumsum([0] + [len(p) + 1 for p in pieces[:-1]]) if pieces else np.zeros(0, np.int64)
+        lengths = [len(postings[p]) for p in pieces]
+        return cls("\n".join(pieces), np.asarray(starts, np.int64), np.cumsum([0] + lengths).astype(np.int64),
+                   np.array([i for p in pieces for i in postings[p]], np.int64))
+
+    def cards_with(self, word: str, n: int) -> np.ndarray:
+        """A mask of the cards with a piece containing the word."""
+        mask = np.zeros(n, bool)
+        if not word or "\n" in word or not len(self.starts):
+            return mask
+        offsets = [m.start() for m in re.finditer(re.escape(word), self.joined)]
+        if not offsets:
+            return mask
+        pieces = np.unique(np.searchsorted(self.starts, np.array(offsets), side="right") - 1)
+        lo, hi = self.indptr[pieces], self.indptr[pieces + 1]
+        if len(pieces) == 1:
+            mask[self.cards[lo[0]:hi[0]]] = True
+        else:
+            mask[np.concatenate([self.cards[a:b] for a, b in zip(lo.tolist(), hi.tolist())])] = True
         return mask
 
 
@@ -222,11 +273,14 @@ class Listing:
 # --- loading -------------------------------------------------------------------------------------------------------
 
 def catalogue_version(session: Session) -> tuple:
-    """A fingerprint that changes with any technology or organization insert, update or delete: one statement."""
-    probes = (func.max(Technology.updated_at), func.max(Technology.id), func.count(Technology.id))
-    org = (select(func.max(Organization.updated_at)).scalar_subquery(),
-           select(func.max(Organization.id)).scalar_subquery())
-    return tuple(session.execute(select(*probes, *org)).one())
+    """A fingerprint that changes with any technology or organization insert, update or delete: one statement of four
+    index probes (one max each: SQLite answers a lone max from the index, two in one select scan the table).
+
+    Deleting a published technology moves its organization's updated_at, so a delete is seen too.
+    """
+    probes = [select(func.max(column)).scalar_subquery() for column in
+              (Technology.updated_at, Technology.id, Organization.updated_at, Organization.id)]
+    return tuple(session.execute(select(*probes)).one())
 
 
 def category_areas(session: Session) -> dict[str, str]:

@@ -44,7 +44,8 @@ MIN_SCORE = 0.12
 MAX_RESULTS = 200
 EMBED_BATCH = 64
 QUERY_VECTORS_KEPT = 512
-# A request waits this long for the model (which the embedding job may be using); past it, wording alone ranks.
+# A request waits this long for the model (the embedding job may be encoding a batch with it); past it, or when the
+# model fails, the need is ranked by its wording alone.
 QUERY_EMBED_SECONDS = 2.0
 QUOTE_LIMIT = 140
 REASON_TERMS = N_("shares the terms: %(terms)s")
@@ -109,6 +110,8 @@ class NeedIndex:
     rows: sp.csr_matrix
     rows_t: sp.csr_matrix
     embedded: int
+    row: dict[int, int] = field(default_factory=dict)  # technology id -> row
+    positions: dict[tuple, np.ndarray] = field(default_factory=dict)  # catalogue version -> catalogue_rows
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,8 +131,9 @@ def build_need_index(session: Session, model: str) -> NeedIndex:
             dense[i] = vector
     lexical = LexicalModel.fit(texts)
     rows = lexical.transform(texts) if texts else sp.csr_matrix((0, 1), dtype=np.float32)
-    return NeedIndex(model, version, np.array([i for i, _t in items], np.int64), texts, dense, lexical, rows,
-                     rows.T.tocsr(), len(stored))
+    ids = [i for i, _t in items]
+    return NeedIndex(model, version, np.array(ids, np.int64), texts, dense, lexical, rows, rows.T.tocsr(),
+                     len(stored), {tech_id: row for row, tech_id in enumerate(ids)})
 
 
 @dataclass
@@ -201,11 +205,14 @@ def current_need_index(session: Session, model: str, version: tuple) -> NeedInde
 
 _QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _QUERY_LOCK = threading.Lock()
+# The model runs one call at a time anyway; one worker thread lets a request stop waiting without stopping the call.
 _QUERY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="need-query")
 
 
 def query_vector(embedder: Any, text: str, timeout: float = QUERY_EMBED_SECONDS) -> np.ndarray | None:
-    """The need's vector (cached per model and text); None when the model did not answer in time."""
+    """The need's vector (cached per model and text); None when the model failed or did not answer in time (the
+    need is then ranked by its wording). One short text takes milliseconds; the model runs one call at a time per
+    process, so a request may queue behind the embedding job's batch, for `timeout` seconds at most."""
     key = (embedder.name, text)
     with _QUERY_LOCK:
         vector = _QUERY_VECTORS.get(key)
@@ -217,6 +224,9 @@ def query_vector(embedder: Any, text: str, timeout: float = QUERY_EMBED_SECONDS)
         vector = np.asarray(future.result(timeout=timeout), np.float32)
     except FutureTimeout:
         log.warning("the embedding model did not answer within %.1f s; ranking the need by wording only", timeout)
+        return None
+    except Exception:  # a model that cannot load or run must not take the catalogue down with it
+        log.exception("embedding a described need failed; ranking it by wording only")
         return None
     with _QUERY_LOCK:
         _QUERY_VECTORS[key] = vector
@@ -235,6 +245,15 @@ class Ranked:
     query: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def catalogue_rows(index: NeedIndex, catalogue: Catalogue) -> np.ndarray:
+    """Per index row, its position in the catalogue (-1: no longer public), computed once per catalogue version."""
+    cached = index.positions.get(catalogue.version)
+    if cached is None:
+        cached = np.array([catalogue.position.get(i, -1) for i in index.ids.tolist()], np.int64)
+        index.positions = {catalogue.version: cached}  # one version at a time: the catalogue moves on
+    return cached
+
+
 def rank_need(index: NeedIndex, catalogue: Catalogue, allowed: np.ndarray, need: str, embedder: Any) -> Ranked:
     """Catalogue positions among `allowed` ranked by how well each technology answers the need."""
     vector = query_vector(embedder, need) if embedder is not None and index.dense.shape[1] > 1 else None
@@ -244,40 +263,38 @@ def rank_need(index: NeedIndex, catalogue: Catalogue, allowed: np.ndarray, need:
         scores += DENSE_WEIGHT * np.clip(index.dense @ vector, 0, 1)
     query = sparse_row(index.lexical.transform([need]), 0)
     scores += (LEXICAL_WEIGHT if dense_used else 1.0) * similarity_to_all(query, index.rows_t)
-    where = np.fromiter((catalogue.position.get(int(i), -1) for i in index.ids), np.int64, len(index))
-    keep = (where >= 0) & (scores >= MIN_SCORE)
-    keep[keep] &= np.isin(where[keep], allowed)
-    chosen = np.flatnonzero(keep)
-    order = chosen[np.argsort(-scores[chosen], kind="stable")][:MAX_RESULTS]
+    where = catalogue_rows(index, catalogue)
+    permitted = np.zeros(len(catalogue.cards) + 1, bool)  # the extra last cell answers where == -1
+    permitted[allowed] = True
+    chosen = np.flatnonzero((scores >= MIN_SCORE) & permitted[where])
+    if len(chosen) > MAX_RESULTS:
+        chosen = chosen[np.argpartition(-scores[chosen], MAX_RESULTS)[:MAX_RESULTS]]
+    order = chosen[np.argsort(-scores[chosen], kind="stable")]
     return Ranked(where[order], {int(where[i]): float(scores[i]) for i in order}, dense_used, query)
 
 
-def _best_sentence(index: NeedIndex, row: int, query: tuple[np.ndarray, np.ndarray]) -> str:
-    """The description sentence sharing the most weight with the need ('' when none shares a term)."""
-    text = index.texts[row]
-    sentences = [s for s in _SENTENCE.split(text) if len(s) > 20]
-    if not sentences:
-        return ""
-    matrix = index.lexical.transform(sentences)
-    weights = [float(similarity_to_all(query, matrix[i:i + 1].T.tocsr())[0]) for i in range(len(sentences))]
-    best = int(np.argmax(weights))
-    if weights[best] <= 0:
-        return ""
-    sentence = " ".join(sentences[best].split())
+def _best_sentence(text: str, terms: list[str]) -> str:
+    """The sentence of the text holding the most of the shared terms ('' when none holds one)."""
+    best, hits = "", 0
+    for sentence in _SENTENCE.split(text):
+        folded = sentence.casefold()
+        found = sum(1 for term in terms if term in folded)
+        if found > hits and len(sentence) > 20:
+            best, hits = sentence, found
+    sentence = " ".join(best.split())
     return sentence if len(sentence) <= QUOTE_LIMIT else sentence[:QUOTE_LIMIT].rsplit(" ", 1)[0] + "…"
 
 
 def explain(index: NeedIndex, card: Card, ranked: Ranked, country: str,
             translate: Callable[[str], str] = _) -> list[str]:
     """Why a technology answers the need: shared terms, the sentence that says so, track record where asked."""
-    rows = np.flatnonzero(index.ids == card.id)
+    row = index.row.get(card.id)
     reasons: list[str] = []
-    if len(rows) and ranked.query is not None:
-        row = int(rows[0])
+    if row is not None and ranked.query is not None:
         terms = index.lexical.shared_terms([ranked.query], [sparse_row(index.rows, row)], limit=3)
         if terms:
             reasons.append(translate(REASON_TERMS) % {"terms": translate(", ").join(terms)})
-            quote = _best_sentence(index, row, ranked.query)
+            quote = _best_sentence(card.description, terms)
             if quote and normalize_space(quote) != normalize_space(card.name + "."):
                 reasons.append(translate(REASON_QUOTE) % {"quote": quote})
     if not reasons:
@@ -301,7 +318,7 @@ class Search:
     positions: np.ndarray
     facets: Any
     ranked: Ranked | None = None
-    need_state: str = ""  # "" | "ranked" | "wording" (model busy: ranked by wording) | "preparing" (no index yet)
+    need_state: str = ""  # "" | "ranked" | "wording" (model busy or failed: by wording) | "preparing" (no index yet)
     index: NeedIndex | None = None
 
 
