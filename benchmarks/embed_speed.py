@@ -28,7 +28,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matchmaker.embedding import SentenceTransformerEmbedder, _OnnxModel, choose_precision, normalize_rows  # noqa: E402
+from matchmaker.embedding import (  # noqa: E402
+    SentenceTransformerEmbedder,
+    _OnnxModel,
+    calibrate_precision,
+    choose_precision,
+    default_model_path,
+    normalize_rows,
+)
 
 WORDS = ("solar rooftop power factory chiller cooling boiler waste heat recovery biomass rice husk textile "
          "cement kiln efficiency inverter LED lighting refrigeration fluorocarbon recovery landfill methane "
@@ -135,10 +142,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timed passes per configuration (median)")
     ap.add_argument("--configs", default="auto", help="comma-separated configurations compared with float32")
+    ap.add_argument("--no-calibrate", action="store_true",
+                    help="skip measuring (and storing) the auto choice for this machine first")
     args = ap.parse_args()
+    if not args.no_calibrate:
+        # What "auto" runs from now on on this machine: the fastest configuration keeping >= 0.97 top-20 overlap.
+        measured = calibrate_precision()
+        print(f"auto picks {measured['chosen']} on this machine (cpu {measured['cpu']}): {measured['why']}",
+              flush=True)
     texts = synthetic_profiles(args.n)
     configs = ["float32"] + [c for c in dict.fromkeys(args.configs.split(",")) if c and c != "float32"]
-    print(f"n={args.n} batch={args.batch} rounds={args.rounds} auto={choose_precision('auto')} "
+    print(f"n={args.n} batch={args.batch} rounds={args.rounds} auto={choose_precision('auto', default_model_path())} "
           f"cores={os.cpu_count()} load={os.getloadavg()[0]:.2f}", flush=True)
     encoders, rates, cpu, vectors = {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as folder:

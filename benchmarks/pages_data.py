@@ -39,8 +39,12 @@ EXTRA_TECHNOLOGIES = {
     "soil": ["Soil carbon monitoring", "Biochar application"],
     "ccus": ["Post-combustion CO2 capture", "CO2 mineralisation in concrete"],
 }
-SECTORS = ["Industry", "Buildings", "Power", "Transport", "Agriculture", "Waste", "Water", "Forestry",
-           "Commercial", "Municipal services", "Food processing", "Textiles", "Cement", "Mining", "Hospitality"]
+# The words descriptions and offers use, and the sector of the platform's list (seeds/data/sectors.csv) each is.
+SECTOR_OF = {"Industry": "industry", "Buildings": "buildings", "Power": "energy", "Transport": "transport",
+             "Agriculture": "afolu", "Waste": "waste", "Water": "water", "Forestry": "afolu", "Commercial": "buildings",
+             "Municipal services": "waste", "Food processing": "industry", "Textiles": "industry",
+             "Cement": "industry", "Mining": "industry", "Hospitality": "buildings"}
+SECTORS = list(SECTOR_OF)
 NOUNS = ["Energy", "Engineering", "Systems", "Industries", "Power", "Technologies", "Solutions", "Works",
          "Environmental", "Green", "Holdings", "Manufacturing", "Services", "Partners"]
 JP_STEMS = ["Sakura", "Hinode", "Fujimi", "Asahi", "Kawase", "Midori", "Tsubasa", "Yamabuki", "Kaede", "Hoshino",
@@ -104,7 +108,8 @@ def generate(n: int, seed: int = 7) -> list[dict]:
             "country": home,
             "description": f"{stem} works in {', '.join(s.lower() for s in sectors)} with a focus on {focus}. "
                            f"Founded {rng.randint(1950, 2022)}, {rng.randint(10, 5000)} employees.",
-            "offers": offers, "needs": needs, "sectors": sectors, "technology_categories": chosen,
+            "offers": offers, "needs": needs, "sectors": list(dict.fromkeys(SECTOR_OF[s] for s in sectors)),
+            "technology_categories": chosen,
             "target_countries": targets, "website": f"https://org{i}.example.com/", "source": "benchmark",
         })
     return records

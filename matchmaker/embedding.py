@@ -8,6 +8,7 @@ import json
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -91,17 +92,111 @@ def _requested(precision: str | None) -> str:
     return _ALIASES.get(precision, precision)
 
 
-def choose_precision(requested: str | None = None) -> str:
-    """Return the configuration to run: float32, bfloat16 or onnx-fp32 (auto picks the fastest measured one)."""
+def choose_precision(requested: str | None = None, path: Path | None = None,
+                     cache_dir: Path | None = None) -> str:
+    """Return the configuration to run: float32, bfloat16 or onnx-fp32.
+
+    auto: the choice measured on this machine by calibrate_precision() when one is stored for this model and CPU,
+    else the fastest rule of thumb below (the embedding job calibrates once, off the request path).
+    """
     requested = _requested(requested)
     if requested != "auto":
         return requested
+    if path is not None:
+        measured = stored_calibration(path, cache_dir or default_cache_dir())
+        if measured is not None:
+            return measured["chosen"]
     # Without native support bfloat16 is emulated: measured 6 profiles/s against 38 for float32 on AVX2.
     if fast_bfloat16_available():
         return "bfloat16"
     # On AVX2, ONNX Runtime float32 with fused attention/LayerNorm/GELU gives the same vectors (cosine 1.00000)
     # ~1.6x faster than torch (benchmarks/embed_speed.py); int8 variants lost too many neighbours.
     return "onnx-fp32" if onnx_runtime_available() else "float32"
+
+
+# --- Measuring the auto choice on this machine -------------------------------------------------------------------
+
+# A configuration may replace float32 only if each text keeps this share of its 20 nearest neighbours.
+MIN_TOP20_OVERLAP = 0.97
+_CALIBRATION_WORDS = ("solar rooftop power factory chiller cooling boiler waste heat recovery biomass rice husk "
+                      "textile cement kiln efficiency inverter LED lighting refrigeration landfill methane hydropower "
+                      "transmission grid battery storage electric bus logistics cold chain irrigation water pump "
+                      "wastewater hospital hotel shopping mall brewery steel furnace compressor motor heat pump "
+                      "insulation forest mangrove monitoring hydrogen ammonia carbon capture").split()
+
+
+def _cpu_signature() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = f.read()
+    except OSError:
+        info = ""
+    model = next((line for line in info.splitlines() if line.startswith("model name")), "")
+    flags = " ".join(sorted(f for f in info.split() if f.startswith(("avx", "amx", "fma", "sse4"))))
+    return hashlib.sha256(f"{model}|{flags}|{os.cpu_count()}".encode()).hexdigest()[:12]
+
+
+def calibration_file(path: Path, cache_dir: Path) -> Path:
+    """Where the measured auto choice for this model folder and CPU is kept."""
+    label = path.name if path.name != "model" else path.parent.name
+    return Path(cache_dir) / f"precision-{label}-{onnx_file_key(path)}-{_cpu_signature()}.json"
+
+
+def stored_calibration(path: Path, cache_dir: Path) -> dict | None:
+    """The stored measurement of calibrate_precision() for this model and CPU, or None."""
+    file = calibration_file(path, cache_dir)
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if data.get("chosen") in PRECISIONS else None
+
+
+def _top_overlap(a: np.ndarray, b: np.ndarray, k: int = 20) -> float:
+    k = min(k, len(a) - 1)
+    na, nb = a @ a.T, b @ b.T
+    np.fill_diagonal(na, -np.inf)
+    np.fill_diagonal(nb, -np.inf)
+    ta, tb = np.argpartition(-na, k, axis=1)[:, :k], np.argpartition(-nb, k, axis=1)[:, :k]
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(ta, tb)]))
+
+
+def calibrate_precision(model: str | None = None, cache_dir: str | Path | None = None, n: int = 96,
+                        rounds: int = 3) -> dict:
+    """Measure each usable configuration against float32 on this machine and store the fastest one that keeps
+    MIN_TOP20_OVERLAP of every text's top-20 neighbours (seconds of CPU; a job or a command runs it, never a page).
+
+    Returns {"chosen", "why", "results": {config: {"texts_per_s", "top20_overlap"}}}.
+    """
+    path = resolve_model_path(model)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(_CALIBRATION_WORDS, size=60)) for _ in range(n)]
+    configs = ["float32"] + (["bfloat16"] if fast_bfloat16_available() else []) \
+        + (["onnx-fp32"] if onnx_supported(path) else [])
+    embedders = {c: SentenceTransformerEmbedder(str(path), precision=c, cache_dir=cache) for c in configs}
+    vectors = {c: e.encode(texts[:8]) for c, e in embedders.items()}  # load and warm up
+    times: dict[str, list[float]] = {c: [] for c in configs}
+    for r in range(rounds):
+        # Rotate the order so load from other processes hits every configuration alike.
+        for c in configs[r % len(configs):] + configs[:r % len(configs)]:
+            started = time.perf_counter()
+            vectors[c] = embedders[c].encode(texts)
+            times[c].append(time.perf_counter() - started)
+    results = {c: {"texts_per_s": round(n / float(np.median(times[c])), 1),
+                   "top20_overlap": round(_top_overlap(vectors[c], vectors["float32"]), 4)} for c in configs}
+    passing = [c for c in configs if results[c]["top20_overlap"] >= MIN_TOP20_OVERLAP]
+    chosen = max(passing, key=lambda c: results[c]["texts_per_s"])
+    why = (f"{chosen}: the fastest here ({results[chosen]['texts_per_s']} texts/s) of the configurations keeping "
+           f">= {MIN_TOP20_OVERLAP} of each text's top-20 neighbours against float32; "
+           + ", ".join(f"{c} {v['texts_per_s']}/s overlap {v['top20_overlap']}" for c, v in results.items()))
+    data = {"chosen": chosen, "why": why, "results": results, "cpu": _cpu_signature(), "measured_at": time.time()}
+    file = calibration_file(path, cache)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, file)
+    return data
 
 
 def _threads() -> int:
@@ -273,7 +368,8 @@ class SentenceTransformerEmbedder:
                  cache_dir: str | Path | None = None) -> None:
         self.path = resolve_model_path(model)
         was_auto = _requested(precision) == "auto"
-        precision = choose_precision(precision)
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        precision = choose_precision(precision, self.path, self.cache_dir)
         if precision == "onnx-fp32" and was_auto and not onnx_supported(self.path):
             precision = "float32"  # auto never fails: other model folders run in torch
         if precision not in PRECISIONS:
@@ -284,7 +380,6 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"precision onnx-fp32 supports mean-pooled models with tokenizer.json, not {self.path}")
         self.precision = precision
         self.batch_size = batch_size
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         # The name goes into the DB next to each vector, so a change of model or configuration invalidates them.
         # Plain float32 keeps the bare model name that vectors stored before configurations existed carry.
         base = self.path.name if self.path.name != "model" else self.path.parent.name

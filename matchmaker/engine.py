@@ -10,7 +10,8 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from matchmaker.index import MatchIndex
-from matchmaker.lexical import sparse_row
+from matchmaker.profiles import PROVIDER, SUPPORTER
+from matchmaker.lexical import sparse_row, word_similarity
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
     DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
@@ -18,6 +19,9 @@ from matchmaker.scoring import (
 )
 
 DEFAULT_SHORTLIST = 200
+# Matches scoring at most this are never recommended (the page says there are no more good matches). Set on the
+# dev benchmark's gold pairs: see docs/matching.md.
+DEFAULT_FLOOR = 0.2
 
 
 @dataclass
@@ -93,20 +97,21 @@ def _ensure_blas_threads() -> None:
 
 def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
               weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-              with_reasons: bool = True, *, exact: bool = False) -> list[Match]:
+              with_reasons: bool = True, *, exact: bool = False, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Return the top-k organizations for org_id, best first, never the same side nor excluded ids.
 
-    Sides with more candidates than index.ann_threshold score only generated candidates unless `exact`.
+    Matches scoring `floor` or less are left out. Supporters get both other sides in balance. Sides with more
+    candidates than index.ann_threshold score only generated candidates unless `exact`.
     """
     _ensure_blas_threads()
     a = index.row[org_id]
     if not exact and index.uses_ann(index.profiles[a].side):
-        return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons)
-    return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons)
+        return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons, floor)
+    return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons, floor=floor)
 
 
 def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str], weights: FusionWeights,
-                      shortlist: int, with_reasons: bool) -> list[Match]:
+                      shortlist: int, with_reasons: bool, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Score exactly only the candidates the generators of matchmaker.ann propose, then re-rank as usual."""
     cands = index.candidates[index.profiles[a].side]
     pos = index.ann().generate(a)
@@ -116,12 +121,42 @@ def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str],
         pos = np.setdiff1d(pos, cands.positions(np.array(ex, np.int64)), assume_unique=True)
     if len(pos) < k:
         # Next to nothing in common with anyone (no text, no country fit): scan everyone instead.
-        return _recommend(index, index.profiles[a].id, k, exclude, weights, shortlist, with_reasons)
+        return _recommend(index, index.profiles[a].id, k, exclude, weights, shortlist, with_reasons, floor=floor)
     found = scan_subset(index, a, weights, pos)
-    short = _top(found.scores, max(shortlist, k))
+    short = _pick(index, found, max(shortlist, k))
     if len(short) == 0:
         return []
-    return _rerank(index, found, short, k, weights, with_reasons)
+    return _rerank(index, found, short, k, weights, with_reasons, floor)
+
+
+# Candidates with the most shared wording join the shortlist whatever their first-stage score: the exact-wording
+# rule looks among them.
+EXACT_POOL = 20
+
+
+def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
+    """Return the entries of the `size` best first-stage scores (for supporters, the best half of each side), plus
+    the EXACT_POOL entries with the most shared wording."""
+    # Only entries sharing a term at all (usually a small part of a big index) are looked at.
+    mask = found.x_lex > 0
+    mask |= found.y_lex > 0
+    shared = np.flatnonzero(mask)
+    shared = shared[np.isfinite(found.scores[shared])]
+    wording = found.x_lex[shared] + found.y_lex[shared]
+    return np.union1d(_pick_scores(index, found, size), shared[_top(wording, EXACT_POOL)])
+
+
+def _pick_scores(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
+    cands = index.candidates[index.profiles[found.a].side]
+    if len(cands.segments) < 2:
+        return _top(found.scores, size)
+    # Supporters match hosts and providers: a shortlist of one side only could not be balanced later.
+    positions = found.candidate_positions(np.arange(len(found.scores)))
+    out = []
+    for lo, hi, p in cands.segments:
+        inside = np.nonzero((positions >= p) & (positions < p + hi - lo))[0]
+        out.append(inside[_top(found.scores[inside], (size + 1) // 2)])
+    return np.concatenate(out)
 
 
 def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int) -> np.ndarray:
@@ -131,22 +166,74 @@ def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int
     if ex:
         pos = cands.positions(np.array(ex, np.int64))
         found.scores[pos[pos >= 0]] = -np.inf
-    return _top(found.scores, size)
+    return _pick(index, found, size)
 
 
 def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
                weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
-               with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None) -> list[Match]:
+               with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None,
+               floor: float = DEFAULT_FLOOR) -> list[Match]:
     a = index.row[org_id]
     found = scan(index, a, weights, dense)
     short = _shortlist(index, found, exclude, max(shortlist, k))
     if len(short) == 0:
         return []
-    return _rerank(index, found, short, k, weights, with_reasons)
+    return _rerank(index, found, short, k, weights, with_reasons, floor)
+
+
+def _balanced(order: np.ndarray, provider: np.ndarray, k: int) -> np.ndarray:
+    """Return up to k entries of a best-first order so neither side leads the other by more than one at any point."""
+    rank = {int(e): r for r, e in enumerate(order)}
+    sides = [[int(e) for e in order[~provider[order]]], [int(e) for e in order[provider[order]]]]
+    out: list[int] = []
+    counts = [0, 0]
+    while len(out) < k and (sides[0] or sides[1]):
+        heads = [s[0] if s else None for s in sides]
+        if heads[0] is None or heads[1] is None:
+            pick = 0 if heads[1] is None else 1
+        elif counts[0] > counts[1]:
+            pick = 1
+        elif counts[1] > counts[0]:
+            pick = 0
+        else:
+            pick = 0 if rank[heads[0]] < rank[heads[1]] else 1
+        out.append(sides[pick].pop(0))
+        counts[pick] += 1
+    return np.array(out, dtype=np.int64)
+
+
+def _exact_first(index: MatchIndex, a: int, rows: np.ndarray, ranked: np.ndarray, wording: np.ndarray,
+                 weights: FusionWeights) -> tuple[np.ndarray, int]:
+    """Move the candidate closest in its own words (concepts left out) up to weights.exact_rank.
+
+    Returns (new order, the moved entry or -1). Only candidates above the floor (in `ranked`) take part.
+    """
+    alpha_a = float(index.alpha[a])
+    q_need, q_offer = sparse_row(index.lex_need, a), sparse_row(index.lex_offer, a)
+    # The closest own wording is among those sharing the most terms overall: look at those few only.
+    pool = np.argsort(-wording[ranked], kind="stable")[:EXACT_POOL]
+    pool = pool[wording[ranked][pool] > 0]
+    if len(pool) == 0:
+        return ranked, -1
+    cand = rows[ranked[pool]]
+    x = word_similarity(q_need, float(index.lex_need_words[a]), index.lex_offer, index.lex_offer_words, cand,
+                        index.lex_concept)
+    y = word_similarity(q_offer, float(index.lex_offer_words[a]), index.lex_need, index.lex_need_words, cand,
+                        index.lex_concept)
+    wa, wb = directional(alpha_a, index.alpha[cand], x, y)
+    mutual = (wa + wb) / 2
+    top = int(np.argmax(mutual))
+    best = int(pool[top])  # its rank in `ranked`
+    if mutual[top] < weights.exact_min or best <= weights.exact_rank:
+        return ranked, -1
+    order = ranked.tolist()
+    moved = order.pop(best)
+    order.insert(weights.exact_rank, moved)
+    return np.array(order, dtype=np.int64), moved
 
 
 def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: FusionWeights,
-            with_reasons: bool) -> list[Match]:
+            with_reasons: bool, floor: float = DEFAULT_FLOOR) -> list[Match]:
     """Re-rank a shortlist with the best offer/need item pairs and exact sectors; explain the top k."""
     a = found.a
     me = index.profiles[a]
@@ -169,8 +256,14 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
     ia, ib = interests(float(index.alpha[a]), index.alpha[rows], x_dense, y_dense, x_lex, y_lex,
                        category, country, sector, weights)
     final = reciprocal(ia, ib)
+    ranked = _top(np.where(final > max(floor, 0.0), final, -np.inf), len(final))
+    exact = -1
+    if weights.exact_rank >= 0 and len(ranked):
+        ranked, exact = _exact_first(index, a, rows, ranked, x_lex + y_lex, weights)
+    if me.side == SUPPORTER:
+        ranked = _balanced(ranked, rows >= index.side_range[PROVIDER][0], k)
     out = []
-    for n in _top(np.where(final > 0, final, -np.inf), k):
+    for n in ranked[:k]:
         b = int(rows[n])
         other = index.profiles[b]
         dense_a, dense_b = directional(float(index.alpha[a]), float(index.alpha[b]),
@@ -190,30 +283,9 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
             terms = index.lexical.shared_terms([sparse_row(index.lex_need, a), sparse_row(index.lex_offer, a)],
                                                [sparse_row(index.lex_offer, b), sparse_row(index.lex_need, b)])
             reasons = explain(me, other, (float(xi[0][n]), int(xi[1][n]), int(xi[2][n])),
-                              (float(yi[0][n]), int(yi[2][n]), int(yi[1][n])), terms)
+                              (float(yi[0][n]), int(yi[2][n]), int(yi[1][n])), terms, closest_wording=n == exact)
         out.append(Match(other.id, float(final[n]), components, reasons))
     return out
-
-
-def pair_components(index: MatchIndex, org_id: str, others: Iterable[str],
-                    weights: FusionWeights = DEFAULT_WEIGHTS) -> dict[str, dict[str, float]]:
-    """Return the score components recommend(k=len(index)) would give org_id's pairs with `others`, by id.
-
-    Scores only those candidates (recommend ranks every one of them first): learning weights from a few
-    hundred answered requests costs milliseconds instead of a full ranking per requester. As in recommend(),
-    pairs that score 0, and ids of the same side or not in the index, are left out.
-    """
-    _ensure_blas_threads()
-    a = index.row[org_id]
-    cands = index.candidates[index.profiles[a].side]
-    rows = np.array([index.row[o] for o in set(others) if o in index.row], np.int64)
-    pos = cands.positions(rows) if len(rows) else np.zeros(0, np.int64)
-    pos = np.unique(pos[pos >= 0])
-    if len(pos) == 0:
-        return {}
-    found = scan_subset(index, a, weights, pos)
-    return {m.id: m.components
-            for m in _rerank(index, found, np.arange(len(pos)), len(pos), weights, with_reasons=False)}
 
 
 # Queries per GEMM block in recommend_all, capped so the two (block, candidates) float32 blocks stay ~64 MB.
@@ -223,7 +295,7 @@ _BATCH_FLOATS = 8_000_000
 
 def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable[str]] | None = None,
                   weights: FusionWeights = DEFAULT_WEIGHTS, ids: Iterable[str] | None = None,
-                  with_reasons: bool = True) -> dict[str, list[Match]]:
+                  with_reasons: bool = True, floor: float = DEFAULT_FLOOR) -> dict[str, list[Match]]:
     """Return recommend() for every organization (or the given ids), keyed by id.
 
     Queries of one side share their candidates, so their dense stage runs as matrix-matrix products in blocks;
@@ -241,7 +313,7 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
             # Above the threshold a generated pool costs less than a row of the GEMM: one query at a time.
             for i in ids_:
                 done[i] = _recommend_approx(index, index.row[i], k, exclude.get(i, ()), weights,
-                                            DEFAULT_SHORTLIST, with_reasons)
+                                            DEFAULT_SHORTLIST, with_reasons, floor)
             continue
         cands = index.candidates[side]
         m = len(cands.rows)
@@ -251,5 +323,25 @@ def recommend_all(index: MatchIndex, k: int = 10, exclude: Mapping[str, Iterable
             xs, ys = dense_block(index, [index.row[i] for i in block], cands)
             for j, i in enumerate(block):
                 done[i] = _recommend(index, i, k, exclude.get(i, ()), weights, DEFAULT_SHORTLIST,
-                                     with_reasons, dense=(xs[j], ys[j]))
+                                     with_reasons, dense=(xs[j], ys[j]), floor=floor)
     return {i: done[i] for i in targets}
+
+
+def score_pairs(index: MatchIndex, org_id: str, other_ids: Iterable[str],
+                weights: FusionWeights = DEFAULT_WEIGHTS) -> dict[str, dict[str, float]]:
+    """Return the score components of org_id with each given candidate, scoring only those (no ranking).
+
+    What learning from feedback needs: its cost follows the number of pairs, not the size of the index. Pairs
+    that score nothing (or may not be matched) get no entry.
+    """
+    a = index.row[org_id]
+    cands = index.candidates[index.profiles[a].side]
+    rows = np.array([index.row[o] for o in other_ids if o in index.row], np.int64)
+    pos = np.unique(cands.positions(rows)) if len(rows) else np.zeros(0, np.int64)
+    pos = pos[pos >= 0]
+    if len(pos) == 0:
+        return {}
+    _ensure_blas_threads()
+    found = scan_subset(index, a, weights, pos)
+    matches = _rerank(index, found, np.arange(len(pos)), len(pos), weights, False, 0.0)
+    return {m.id: m.components for m in matches}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -34,4 +35,4 @@ def learn_weights(examples: Iterable[tuple[Mapping[str, float], int]], min_examp
     learned = coef / coef.sum()
     mixed = (1 - trust) * prior / prior.sum() + trust * learned
     mixed = mixed / mixed.sum()
-    return FusionWeights(**dict(zip(COMPONENTS, map(float, mixed))), item_share=default.item_share)
+    return replace(default, **dict(zip(COMPONENTS, map(float, mixed))))

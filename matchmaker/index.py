@@ -11,9 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from matchmaker.embedding import Embedder
+from matchmaker.language import CONCEPT_PREFIX
 from matchmaker.lexical import LexicalModel
 from matchmaker.profiles import HOST, PROVIDER, SUPPORTER, TECHNOLOGY_CATEGORIES, Profile
-from matchmaker.text import build_texts, text_hash
+from matchmaker.text import build_lexical_texts, build_texts, text_hash
 
 # Rows are stored host | supporter | provider so each side's candidates are one contiguous slice.
 SIDE_ORDER = (HOST, SUPPORTER, PROVIDER)
@@ -136,14 +137,19 @@ class MatchIndex:
         self.need_items, self.need_ptr = _stack_items([v.need_items for v in self._vectors], dim)
 
     def _lexical(self, lexical: LexicalModel | None) -> None:
-        texts = [build_texts(p) for p in self.profiles]
-        offer_texts, need_texts = [t.offer for t in texts], [t.need for t in texts]
+        texts = [build_lexical_texts(p) for p in self.profiles]
+        offer_texts, need_texts = [t[0] for t in texts], [t[1] for t in texts]
         self.lexical = lexical or LexicalModel.fit(offer_texts + need_texts)
         self.lex_offer = self.lexical.transform(offer_texts)
         self.lex_need = self.lexical.transform(need_texts)
         # Transposed copies turn one query's similarity to all rows into a walk over its terms' postings.
         self.lex_offer_t = sp.csr_matrix(self.lex_offer.T)
         self.lex_need_t = sp.csr_matrix(self.lex_need.T)
+        # Which columns are glossary concepts, and each row's norm over its own words only: the exact-wording
+        # similarity (the cosine without concepts, as plain TF-IDF would see it) of a few rows without a second model.
+        self.lex_concept = np.char.startswith(self.lexical.feature_names().astype(str), CONCEPT_PREFIX)
+        self.lex_offer_words = _word_norms(self.lex_offer, self.lex_concept)
+        self.lex_need_words = _word_norms(self.lex_need, self.lex_concept)
 
     def _candidates(self) -> None:
         has_offer = np.array([v.offer is not None for v in self._vectors])
@@ -201,6 +207,14 @@ class MatchIndex:
         if side == PROVIDER:
             return 0, self.side_range[SUPPORTER][1]
         return 0, len(self)  # supporters: hosts and providers, supporters between them (see CandidateSet)
+
+
+def _word_norms(m: sp.csr_matrix, concept: np.ndarray) -> np.ndarray:
+    """Return each row's L2 norm over its non-concept columns."""
+    squares = np.where(concept[m.indices], np.float32(0), m.data * m.data).astype(np.float64)
+    sums = np.zeros(m.shape[0], np.float64)
+    np.add.at(sums, np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), squares)
+    return np.sqrt(sums).astype(np.float32)
 
 
 def _span(flags: np.ndarray, lo: int, hi: int) -> tuple[int, int]:

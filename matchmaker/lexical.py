@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-# Chosen by measurement on the JCM dev set (see benchmarks/match_quality.py --lexical):
-# word 1-2 grams keep concrete terms ("centrifugal chiller") that quote well as reasons.
-DEFAULT_ANALYZER = "word"
+from matchmaker.language import concept_tokens, japanese_tokens, normalize
+
+# Chosen by measurement on the JCM dev and dev-ja sets (docs/matching.md): English word 1-2 grams keep concrete
+# terms ("centrifugal chiller") that quote well as reasons; Japanese words come from SudachiPy; glossary concepts
+# give an English and a Japanese wording of the same thing one shared term. "word" is plain English TF-IDF.
+DEFAULT_ANALYZER = "bilingual"
+ANALYZERS = ("bilingual", "word", "char_wb")
+_LATIN = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9\-]+(?![a-z0-9])")
+
+
+class BilingualAnalyzer:
+    """Terms of an English and/or Japanese text: English 1-2 grams, Japanese words, glossary concepts."""
+
+    def __init__(self, concepts: bool = True) -> None:
+        self.concepts = concepts
+
+    def __call__(self, text: str) -> list[str]:
+        text = normalize(text)
+        words = [w for w in _LATIN.findall(text) if w not in ENGLISH_STOP_WORDS]
+        terms = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        terms += japanese_tokens(text)
+        if self.concepts:
+            terms += concept_tokens(text)
+        return terms
 
 
 def make_vectorizer(analyzer: str = DEFAULT_ANALYZER) -> TfidfVectorizer:
-    """Return an unfitted TF-IDF vectorizer for the given analyzer (word or char_wb)."""
+    """Return an unfitted TF-IDF vectorizer for the given analyzer (bilingual, word or char_wb)."""
+    if analyzer in ("bilingual", "bilingual-noconcepts"):
+        return TfidfVectorizer(analyzer=BilingualAnalyzer(concepts=analyzer == "bilingual"), sublinear_tf=True,
+                               min_df=1, dtype=np.float32)
     if analyzer == "char_wb":
         return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1,
                                lowercase=True, dtype=np.float32)
@@ -138,3 +163,13 @@ def similarity_rows(query: tuple[np.ndarray, np.ndarray], rows_m: sp.csr_matrix,
     weights = rows_m.data[take][hit] * values[at[hit]]
     out[:] = np.bincount(owner, weights=weights, minlength=len(rows))
     return out
+
+
+def word_similarity(query: tuple[np.ndarray, np.ndarray], query_norm: float, rows_m: sp.csr_matrix,
+                    row_norms: np.ndarray, rows: np.ndarray, concept: np.ndarray) -> np.ndarray:
+    """Return the cosine over words only (concept columns left out) of a sparse query against a few rows."""
+    terms, values = query
+    keep = ~concept[terms] if len(terms) else np.zeros(0, bool)
+    out = similarity_rows((terms[keep], values[keep]), rows_m, rows)
+    denom = row_norms[rows] * np.float32(query_norm)
+    return np.divide(out, denom, out=np.zeros_like(out), where=denom > 0)

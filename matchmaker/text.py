@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
+from matchmaker.language import embedding_text
 from matchmaker.profiles import Profile
 
 
@@ -50,13 +52,28 @@ def build_need_text(p: Profile) -> str:
 
 
 def build_texts(p: Profile) -> ProfileTexts:
-    """Return all texts to embed for one profile."""
+    """Return all texts to embed for one profile (Japanese texts as their English glossary gloss)."""
     return ProfileTexts(
-        offer=build_offer_text(p),
-        need=build_need_text(p),
-        offer_items=tuple(p.offers),
-        need_items=tuple(p.needs),
+        offer=_embedded(build_offer_text(p)),
+        need=_embedded(build_need_text(p)),
+        offer_items=tuple(embedding_text(t) for t in p.offers),
+        need_items=tuple(embedding_text(t) for t in p.needs),
     )
+
+
+def build_lexical_texts(p: Profile) -> tuple[str, str]:
+    """Return (offer, need) texts as written, for the lexical signal (which reads Japanese itself)."""
+    return build_offer_text(p), build_need_text(p)
+
+
+def _embedded(text: str) -> str:
+    # Offers, categories and description are joined sentences: gloss each Japanese one, keep English ones.
+    if not text:
+        return text
+    return " ".join(embedding_text(s) for s in _SENTENCES.split(text) if s)
+
+
+_SENTENCES = re.compile(r"(?<=[.;。；])\s*")
 
 
 def text_hash(text: str) -> str:

@@ -22,7 +22,7 @@ from models.matching import DismissedMatch, OrganizationEmbedding, TextEmbedding
 from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, MeetingRequestEvent, ThreadRead
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
 from models.organization import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, Organization, OrganizationTag
-from models.reference import Country, CtcnTechnology, Methodology, TechnologyCategory
+from models.reference import Country, CtcnTechnology, Methodology, Sector, TechnologyCategory
 from models.technology import (
     FIGURE_BASES,
     TECHNOLOGY_STATUSES,
@@ -75,6 +75,7 @@ __all__ = [
     "OutboxEmail",
     "PasswordResetToken",
     "REGISTRATION_STATUSES",
+    "Sector",
     "TECHNOLOGY_STATUSES",
     "Technology",
     "TechnologyCategory",

@@ -1,4 +1,4 @@
-"""Reference data: partner countries, technology taxonomy, JCM methodologies."""
+"""Reference data: partner countries, technology taxonomy, sectors, JCM methodologies."""
 
 from __future__ import annotations
 
@@ -43,6 +43,22 @@ class TechnologyCategory(Base):
     def name(self, language: str) -> str:
         """The category's name in the given UI language."""
         return self.name_ja if language == "ja" else self.name_en
+
+
+class Sector(Base):
+    """A sector of the controlled vocabulary that profiles choose from and the directory filters on."""
+
+    __tablename__ = "sector"
+
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    description_ja: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Other English names read as this sector on import ("Manufacturing" -> industry), separated by ";".
+    aliases: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
 
 
 class CtcnTechnology(Base):

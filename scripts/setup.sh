@@ -17,7 +17,8 @@ echo "==> installing packages (torch is pinned to the 2.13.0 CPU build)"
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first and pinned, so nothing pulls a CUDA build.
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# constraints.txt holds the versions the suite last passed with: a fresh machine gets the same set.
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
 
 mkdir -p var
 echo "==> migrating the database"

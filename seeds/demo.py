@@ -23,6 +23,7 @@ from seeds.demo_partners import article64_partner_records
 from seeds.demo_technologies import DemoTechnologySummary, load_demo_technologies
 from seeds.reference import DATA_DIR
 from web.security import hash_password, verify_password
+from web.services import sectors
 from web.services.organizations import (
     OrganizationData, apply_organization, category_slugs, create_organization, validate_organization,
 )
@@ -95,13 +96,15 @@ def _differs(org: Organization, data: OrganizationData, status: str, contact: di
 def load_demo_organizations(session: Session, summary: DemoSummary) -> dict[str, Organization]:
     """Create or restore every demo organization; returns them by external id."""
     categories = category_slugs(session)
+    vocabulary = sectors.vocabulary(session)
     records = demo_records()
     ids = [record["id"] for record in records]
     existing = {org.external_id: org for org in session.scalars(
         select(Organization).where(Organization.external_id.in_(ids)))}
     result: dict[str, Organization] = {}
     for record in records:
-        data, errors = validate_organization(record, categories, require_external_id=True)
+        data, errors = validate_organization(record, categories, sectors=vocabulary, require_external_id=True,
+                                             from_file=True)
         if errors:
             # The demo files are ours: a bad record is a bug, not user input.
             raise ValueError(f"demo record {record.get('id')}: {errors}")

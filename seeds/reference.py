@@ -1,5 +1,5 @@
-"""Reference data loader: countries, technology categories, CTCN technologies, JCM methodologies, and the JCM
-financing reference data of the technology pre-check (projects per country and registry sector, subsidy rules)."""
+"""Reference data loader: countries, technology categories, sectors, CTCN technologies, JCM methodologies, and the
+JCM financing reference data of the technology pre-check (projects per country and registry sector, subsidy rules)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from models import (
     JcmRegistrySector,
     JcmSubsidyRule,
     Methodology,
+    Sector,
     TechnologyCategory,
 )
 
@@ -101,6 +102,12 @@ def load_reference(session: Session) -> dict[str, int]:
          "source": r["source"]}
         for r in read_csv("technology_categories.csv")
     ]
+    sectors = [
+        {"slug": r["slug"], "position": int(r["position"]), "name_en": r["name_en"], "name_ja": r["name_ja"],
+         "description_en": r["description_en"], "description_ja": r["description_ja"], "aliases": r["aliases"],
+         "source": r["source"]}
+        for r in read_csv("sectors.csv")
+    ]
     methodologies = [
         {"number": r["methodology_no"], "proposed_number": r["proposed_no"], "country_code": r["country_code"],
          "sectoral_scope": r["sectoral_scope"], "title": r["title"], "version": r["version"],
@@ -110,6 +117,7 @@ def load_reference(session: Session) -> dict[str, int]:
     counts = {
         "countries": _upsert(session, Country, "iso2", countries),
         "technology_categories": _upsert(session, TechnologyCategory, "slug", categories),
+        "sectors": _upsert(session, Sector, "slug", sectors),
         "methodologies": _upsert(session, Methodology, "number", methodologies),
     }
     session.flush()

@@ -16,7 +16,7 @@ from web.app import create_app
 from web.db import upgrade_database
 from web.settings import Settings
 
-REFERENCE_TABLES = {"country", "technology_category", "ctcn_technology", "methodology", "alembic_version",
+REFERENCE_TABLES = {"country", "technology_category", "sector", "ctcn_technology", "methodology", "alembic_version",
                     "jcm_project_count", "jcm_registry_sector", "jcm_subsidy_rule"}
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -67,7 +67,8 @@ def session(session_factory):
 @pytest.fixture
 def settings(database_url) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production",
-                    run_scheduler=False, smtp_host="", base_url="http://testserver")
+                    run_scheduler=False, smtp_host="", base_url="http://testserver",
+                    matching_inline_refresh=True)  # the page builds the index itself: no refresher thread in tests
 
 
 @pytest.fixture

@@ -210,6 +210,9 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
         finally:
             if scheduler is not None:
                 stop_scheduler(app, settings.shutdown_timeout)
+            cache = getattr(app.state, "matching_cache", None)
+            if cache is not None:
+                cache.close()
             engine.dispose()
 
     app = FastAPI(
@@ -225,6 +228,11 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # "Send the email just queued", "embed the profile just saved": asked for by services, run by the in-process
+    # scheduler once the request's unit of work commits (none when the scheduler runs in `matchmaker worker`).
+    from web.jobs import install_job_nudges
+
+    install_job_nudges(app.state.session_factory, lambda: getattr(app.state, "scheduler", None))
     app.state.renderer = Renderer()
     app.state.embedder = embedder
 

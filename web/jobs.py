@@ -17,8 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def purge_expired_security_rows(session_factory, settings) -> int:
-    """Delete quiet login-throttle counts, ended logins and spent or expired emailed links; returns rows deleted."""
+    """Delete quiet login-throttle counts, ended logins and expired emailed links, and empty old email bodies.
+
+    A spent link stays until it expires, so a second click on it says "already used"; returns rows changed.
+    """
     from web.services.login_throttle import purge_quiet_rows
+    from web.services.outbox import purge_old_bodies
     from web.services.sessions import purge_expired_sessions
 
     now = utcnow()
@@ -26,7 +30,8 @@ def purge_expired_security_rows(session_factory, settings) -> int:
         throttles = purge_quiet_rows(session, settings, now)
         logins = purge_expired_sessions(session, now)
         tokens = session.execute(delete(PasswordResetToken).where(PasswordResetToken.expires_at < now)).rowcount
-    return throttles + logins + (tokens or 0)
+        bodies = purge_old_bodies(session, settings, now)
+    return throttles + logins + (tokens or 0) + bodies
 
 
 def expire_meeting_requests(session_factory, settings) -> int:
@@ -54,10 +59,12 @@ def send_outbox(session_factory, settings) -> dict:
 
 def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
     """Embed approved organizations whose profile texts are new or changed; returns how many."""
+    from web.services.matching_vectors import calibrate_if_needed, embedder_from_settings
     from web.services.matching_vectors import embed_pending_profiles as embed
-    from web.services.matching_vectors import embedder_from_settings
 
-    return embed(session_factory, embedder or embedder_from_settings(settings))
+    embedder = embedder or embedder_from_settings(settings)
+    calibrate_if_needed(embedder, settings)
+    return embed(session_factory, embedder)
 
 
 def index_technologies(session_factory, settings, embedder=None) -> int:
@@ -126,14 +133,36 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
                       coalesce=True, max_instances=1, next_run_time=utcnow() + timedelta(seconds=5))
 
 
-def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run a job soon (after the request commits); False when there is none."""
-    scheduler = getattr(app.state, "scheduler", None)
+def run_soon(scheduler: BaseScheduler | None, job_id: str, delay_seconds: float = 1.0) -> bool:
+    """Ask a scheduler to run one of its jobs soon; False when there is no scheduler or no such job."""
     job = scheduler.get_job(job_id) if scheduler is not None else None
     if job is None:
         return False
     job.modify(next_run_time=utcnow() + timedelta(seconds=delay_seconds))
     return True
+
+
+def refresh_matching_index(app) -> bool:
+    """Queue a refresh of this process's published matching index (it runs on the cache's refresher thread)."""
+    from web.matching_state import embedder_of, matching_cache_of
+
+    return matching_cache_of(app).trigger(embedder_of(app).name)
+
+
+def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:
+    """Ask the app's in-process scheduler to run a job soon; False when there is none.
+
+    Services do not call this: they name the job with web.services.after_commit.run_job, and the app runs it
+    once their unit of work commits (install_job_nudges).
+    """
+    return run_soon(getattr(app.state, "scheduler", None), job_id, delay_seconds)
+
+
+def install_job_nudges(session_factory, scheduler_of) -> None:
+    """Run the jobs a committed unit of work asked for (after_commit.run_job) soon on scheduler_of()'s scheduler."""
+    from web.services import after_commit
+
+    after_commit.install(session_factory, lambda job_id: run_soon(scheduler_of(), job_id))
 
 
 def start_scheduler(app) -> BackgroundScheduler:
@@ -145,8 +174,12 @@ def start_scheduler(app) -> BackgroundScheduler:
     executor = app.state.job_executor = DaemonPoolExecutor()
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
     register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
+    # The index lives in this process's memory: its refresh is per process (a page that finds it stale also asks).
+    scheduler.add_job(refresh_matching_index, "interval", seconds=app.state.settings.matching_refresh_seconds,
+                      id="refresh_matching_index", replace_existing=True, args=[app], coalesce=True, max_instances=1,
+                      next_run_time=utcnow() + timedelta(seconds=1))
     scheduler.start()
-    # Kept so a page can ask for an early embedding run (web.services.matching.nudge_embedding).
+    # Kept so committed units of work can ask for an early run (install_job_nudges, run_job_soon).
     app.state.scheduler = scheduler
     return scheduler
 

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "mail client). Without an SMTP server, this is how to read mails such as password reset links; the log never "
         "holds their content. Empty: off.",
     )
+    outbox_body_days: int = Field(
+        default=30, ge=1,
+        description="Days the text of a sent (or given-up) email stays in the outbox, for support questions; then the "
+        "hourly clean-up removes it and keeps recipient, subject, status and Message-ID. Bodies that held a single-use "
+        "link go as soon as the email is sent.",
+    )
     embedding_model: str = Field(
         default="",
         description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "
@@ -59,6 +65,19 @@ class Settings(BaseSettings):
     matching_min_feedback: int = Field(
         default=30,
         description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
+    )
+    matching_inline_refresh: bool = Field(
+        default=False,
+        description="Build the matching index inside the page request that finds it out of date, instead of in the "
+        "background refresher (tests and one-off scripts only: the page then waits for the build).",
+    )
+    matching_refresh_seconds: int = Field(
+        default=30, description="Seconds between checks of the background job that refreshes the matching index.",
+    )
+    match_floor: float = Field(
+        default=-1.0,
+        description="Matches scoring at or below this share (0-1) are not recommended. Negative: the engine's "
+        "default floor (see docs/matching.md); 0 shows every match that scores anything (benchmarks).",
     )
     embedding_precision: str = Field(
         default="auto",

@@ -103,9 +103,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('technology_category', schema=None) as batch_op:
-        batch_op.drop_column('area')
-
     with op.batch_alter_table('technology_track_record', schema=None) as batch_op:
         batch_op.drop_index('ix_technology_track_record_technology_position')
 
@@ -119,3 +116,5 @@ def downgrade() -> None:
     op.drop_table('jcm_registry_sector')
     op.drop_table('jcm_subsidy_rule')
     op.drop_table('jcm_project_count')
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop the table, which ctcn_technology refers to.
+    op.drop_column('technology_category', 'area')

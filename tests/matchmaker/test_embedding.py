@@ -83,3 +83,18 @@ def test_auto_falls_back_to_torch_for_folders_onnx_cannot_run(monkeypatch, tmp_p
     monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: native_bf16)
     (tmp_path / "config.json").write_text("{}")
     assert SentenceTransformerEmbedder(str(tmp_path)).precision == expected
+
+
+def test_auto_uses_the_precision_measured_on_this_machine(tmp_path):
+    import json
+
+    from matchmaker.embedding import calibration_file, choose_precision, default_model_path, stored_calibration
+
+    path = default_model_path()
+    assert stored_calibration(path, tmp_path) is None
+    file = calibration_file(path, tmp_path)
+    file.write_text(json.dumps({"chosen": "float32", "why": "measured", "results": {}}))
+    assert choose_precision("auto", path, tmp_path) == "float32"
+    assert choose_precision("bf16", path, tmp_path) == "bfloat16"  # an explicit choice wins
+    file.write_text("not json")
+    assert stored_calibration(path, tmp_path) is None  # a broken file is ignored, the rule of thumb applies

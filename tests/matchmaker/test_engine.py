@@ -46,7 +46,7 @@ def test_reasons_quote_offer_need_country_category(index):
     assert any("centrifugal chillers" in t and "textile plant" in t for t in texts), texts
     assert "works in Indonesia" in texts
     assert "both in energy efficiency" in texts
-    assert "shared sector: textiles" in texts
+    assert "shared sector: Textiles" in texts
     viewer = next(m for m in recommend(index, "j-chiller", k=5) if m.id == "p-textile")
     texts = [format_reason(r, translate=lambda s: s.replace("needs", "NEEDS", 1)) for r in viewer.reasons]
     assert any(t.startswith("NEEDS “cooling energy savings") for t in texts), texts
@@ -177,6 +177,15 @@ def test_recommend_from_threads_equals_serial():
 def test_lexical_model_without_usable_terms_scores_zero():
     from matchmaker.lexical import LexicalModel
 
-    for corpus in ([], ["", "  "], ["the and of"], ["高効率ターボ冷凍機", "繊維工場の省エネ"]):
+    for corpus in ([], ["", "  "], ["the and of"]):
         model = LexicalModel.fit(corpus)
         assert model.transform(["centrifugal chiller"]).nnz == 0
+
+
+def test_lexical_model_meets_english_and_japanese_through_the_glossary():
+    from matchmaker.lexical import LexicalModel
+
+    model = LexicalModel.fit(["高効率ターボ冷凍機", "繊維工場の省エネ", "rooftop solar power"])
+    english, japanese, other = model.transform(["centrifugal chiller", "ターボ冷凍機の導入", "rooftop solar"])
+    assert (english @ japanese.T).toarray()[0, 0] > 0  # the shared concept: turbo = centrifugal chiller
+    assert (english @ other.T).toarray()[0, 0] == 0

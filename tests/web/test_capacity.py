@@ -166,30 +166,6 @@ def test_pool_and_threads_follow_the_setting(settings, engine, clean_db, embedde
     assert seen["tokens"] == 7
 
 
-def test_weights_are_relearned_by_one_request_while_others_get_the_previous(session_factory, embedder):
-    from tests.web.matching_support import answered_request, embed, make_market
-    from web.services.matching_index import MatchingCache
-
-    with session_factory() as session:
-        orgs = make_market(session)
-        session.commit()
-    embed(session_factory, embedder)
-    cache = MatchingCache()
-    with session_factory() as session:
-        state = cache.state(session, embedder.name)
-        before = cache.weights(session, state, min_examples=10)
-        for _ in range(6):
-            answered_request(session, orgs["textile"], orgs["chiller"], "accepted")
-            answered_request(session, orgs["textile"], orgs["solar"], "declined")
-        session.commit()
-        cache._weights_lock.acquire()  # another request is relearning them right now
-        try:
-            assert cache.weights(session, state, min_examples=10) == before
-        finally:
-            cache._weights_lock.release()
-        assert cache.weights(session, state, min_examples=10) != before
-
-
 def test_no_connection_is_used_by_two_threads_at_once(settings, engine, clean_db, embedder, session):
     """sqlite3 connections are shared across threads (check_same_thread=False): only ever one after the other."""
     alice, bob = member(session, "Alpha"), member(session, "Beta")

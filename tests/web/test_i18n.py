@@ -269,3 +269,40 @@ def test_recommendation_reasons_read_in_japanese():
         where = format_reason(Reason("works_in", {"country": "ID"}), i18n.gettext, country_names={"ID": "インドネシア"})
     assert text == "貴社のニーズ「工場の省エネルギー」に対し「高効率冷凍機」を提供"
     assert "インドネシア" in where and "{" not in where
+
+
+def test_invitation_to_a_japanese_organization_reads_in_japanese(session, settings):
+    """A Japanese organization's contact has no account yet: the invitation goes out in Japanese, topics joined by 、."""
+    from sqlalchemy import select
+
+    from models import OutboxEmail
+    from web.services import meetings
+
+    sender = create_user(session, organization=create_organization(session, name="Da Nang Cement", country="VN"))
+    target = create_organization(session, name="黒部熱回収株式会社", country="JP", contact_name="山田 太郎",
+                                 contact_email="yamada@kurobe.example")
+    meetings.request_meeting(session, settings, sender, target.id, "We would like to discuss kiln heat recovery.",
+                             topics="waste heat, cement")
+    mail = session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "yamada@kurobe.example"))
+    assert mail.language == "ja"
+    assert mail.subject == "JCMマッチメーカー：Da Nang Cementから黒部熱回収株式会社への商談の申し込み"
+    assert mail.body.startswith("山田 太郎 様\n")
+    assert "トピック：waste heat、cement" in mail.body
+    assert "1回のみ有効です" in mail.body and "If this is not your organization" not in mail.body
+
+
+def test_request_form_names_the_recipients_categories_in_the_users_language(client, session):
+    from sqlalchemy import select
+
+    from models import TechnologyCategory
+
+    category = session.scalars(select(TechnologyCategory).order_by(TechnologyCategory.slug)).first()
+    sender = create_user(session, organization=create_organization(session), language="ja")
+    target = create_organization(session, name="Mekong Cold Chain", country="VN", contact_email="ops@mekong.example",
+                                 technology_categories=[category.slug])
+    session.commit()
+    login(client, sender)
+    response = client.get(f"/requests/new?to={target.id}")
+    assert response.status_code == 200 and _lang(response) == "ja"
+    chips = [li.get_text(strip=True) for li in BeautifulSoup(response.text, "html.parser").select(".org-card .chip")]
+    assert chips == [category.name_ja]

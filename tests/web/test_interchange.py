@@ -24,7 +24,7 @@ GOOD = {"id": "a-1", "name": "Alpha Solar", "kind": "japanese_company", "country
         "description": "Rooftop PV", "offers": ["Solar PV", "O&M"], "technology_categories": ["renewable_energy"],
         "target_countries": ["VN", "ID"], "website": "https://alpha.example.com", "source": "test list"}
 PARTNER = {"id": "p-1", "name": "Hanoi Dairy", "kind": "partner_company", "country": "VN",
-           "needs": ["Cut diesel use"], "sectors": ["food"]}
+           "needs": ["Cut diesel use"], "sectors": ["industry"]}
 
 
 def jsonl(*records) -> str:
@@ -65,7 +65,9 @@ def test_import_partial_writes_valid_lines_only(session):
     plan, result = import_organizations(session, jsonl(GOOD, PARTNER | {"kind": "startup"}), partial=True)
     assert (result.created, result.skipped) == (1, 1)
     assert [str(error) for error in plan.errors] == [
-        "line 2: kind: Choose one of: japanese_company, partner_company, financial_institution, consultant, public_body."]
+        "line 2: kind: Use one of these codes for the kind: japanese_company (Japanese company), partner_company "
+        "(Partner-country company), financial_institution (Financial institution), consultant (Consultant), "
+        "public_body (Public body)."]
     assert by_external_id(session, "p-1") is None
 
 

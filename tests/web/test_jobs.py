@@ -117,3 +117,50 @@ def test_worker_once_runs_every_job(session_factory, settings, database_url, mon
     with session_factory() as session:
         assert session.get(MeetingRequest, req_id).status == "expired"
         assert {e.status for e in session.scalars(select(OutboxEmail))} == {"sent"}  # logged: no SMTP configured
+
+
+# --- the hourly clean-up ---------------------------------------------------------------------------------------------
+
+def test_purge_job_deletes_what_is_spent_and_keeps_what_is_live(session_factory, settings):
+    from models import LoginThrottle, PasswordResetToken, UserSession
+    from web.services.outbox import EXPIRED_BODY, PURGED_BODY
+
+    now = utcnow()
+    quiet = now - timedelta(seconds=settings.login_window_seconds + 60)
+    old = now - timedelta(days=settings.outbox_body_days + 1)
+    with session_factory() as session:
+        user = create_user(session)
+        session.add_all([
+            LoginThrottle(email="a@example.com", client_ip="10.0.0.1", failures=3, window_started_at=quiet,
+                          last_failure_at=quiet),  # quiet for a window: its count would start again anyway
+            LoginThrottle(email="b@example.com", client_ip="10.0.0.1", failures=3, window_started_at=now,
+                          last_failure_at=now),
+            LoginThrottle(email="c@example.com", client_ip="10.0.0.1", failures=9, window_started_at=quiet,
+                          last_failure_at=quiet, blocked_until=now + timedelta(minutes=5)),  # still waiting
+            UserSession(user_id=user.id, token_hash="ended", expires_at=now - timedelta(seconds=1)),
+            UserSession(user_id=user.id, token_hash="live", expires_at=now + timedelta(days=1)),
+            PasswordResetToken(user_id=user.id, token_hash="expired", expires_at=now - timedelta(minutes=1)),
+            PasswordResetToken(user_id=user.id, token_hash="spent-expired", expires_at=now - timedelta(minutes=1),
+                               used_at=now - timedelta(minutes=30)),
+            PasswordResetToken(user_id=user.id, token_hash="spent", expires_at=now + timedelta(minutes=30),
+                               used_at=now),  # kept until it expires: a second click says "already used"
+            PasswordResetToken(user_id=user.id, token_hash="open", expires_at=now + timedelta(minutes=30)),
+        ])
+        for key, status, created in (("old-sent", "sent", old), ("old-failed", "failed", old),
+                                     ("old-pending", "pending", old), ("new-sent", "sent", now)):
+            session.add(OutboxEmail(to_address="x@example.com", subject=key, body=f"Message text of {key}",
+                                    status=status, created_at=created, next_attempt_at=created))
+        session.add(OutboxEmail(to_address="x@example.com", subject="old-secret", body=PURGED_BODY, status="sent",
+                                created_at=old, next_attempt_at=old))
+        session.commit()
+
+    assert jobs.purge_expired_security_rows(session_factory, settings) == 1 + 1 + 2 + 2
+    with session_factory() as session:
+        assert sorted(session.scalars(select(LoginThrottle.email))) == ["b@example.com", "c@example.com"]
+        assert session.scalars(select(UserSession.token_hash)).all() == ["live"]
+        assert sorted(session.scalars(select(PasswordResetToken.token_hash))) == ["open", "spent"]
+        bodies = dict(session.execute(select(OutboxEmail.subject, OutboxEmail.body)).all())
+    assert bodies == {"old-sent": EXPIRED_BODY, "old-failed": EXPIRED_BODY, "old-secret": PURGED_BODY,
+                      "old-pending": "Message text of old-pending",  # never sent: still needed
+                      "new-sent": "Message text of new-sent"}
+    assert jobs.purge_expired_security_rows(session_factory, settings) == 0  # nothing left to do

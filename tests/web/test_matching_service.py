@@ -15,7 +15,6 @@ from tests.web.matching_support import (
 )
 from web.services import matching
 from web.services.matching_index import (
-    MatchingCache,
     build_state,
     feedback_examples,
     weights_for,
@@ -92,39 +91,6 @@ def test_make_embedder_reads_hashing_settings():
     assert make_embedder("hashing:16").dim == 16
 
 
-def test_index_leaves_out_organizations_without_vectors(session_factory, embedder):
-    with session_factory() as session:
-        orgs = make_market(session, "textile", "chiller")
-        session.commit()
-    cache = MatchingCache()
-    with session_factory() as session:
-        state = cache.state(session, embedder.name)
-        assert state.index is None and state.waiting == {orgs["textile"].id, orgs["chiller"].id}
-    embed(session_factory, embedder)
-    with session_factory() as session:
-        state = cache.state(session, embedder.name)
-        assert orgs["textile"].id in state and orgs["chiller"].id in state
-        assert cache.state(session, embedder.name) is state  # unchanged: the same index is reused
-
-
-def test_index_cache_refreshes_a_changed_organization(session_factory, embedder):
-    with session_factory() as session:
-        orgs = make_market(session)
-        session.commit()
-    embed(session_factory, embedder)
-    cache = MatchingCache()
-    with session_factory() as session:
-        first = cache.state(session, embedder.name)
-        textile = session.get(type(orgs["textile"]), orgs["textile"].id)
-        textile.country = "VN"  # not a text: vectors stay valid, the profile is refreshed at once
-        session.commit()
-    with session_factory() as session:
-        second = cache.state(session, embedder.name)
-        assert second is not first and second.serial == first.serial + 1
-        assert second.index.profile("th-textile").country == "VN"
-        assert second.index.lexical is first.index.lexical  # a refresh, not a rebuild
-
-
 def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder):
     with session_factory() as session:
         orgs = make_market(session)
@@ -163,23 +129,7 @@ def test_feedback_changes_weights(session_factory, embedder):
         assert weights_for(session, state, min_examples=1000) == DEFAULT_WEIGHTS
 
 
-def test_cache_relearns_weights_when_feedback_arrives(session_factory, embedder):
-    with session_factory() as session:
-        orgs = make_market(session)
-        session.commit()
-    embed(session_factory, embedder)
-    cache = MatchingCache()
-    with session_factory() as session:
-        state = cache.state(session, embedder.name)
-        assert cache.weights(session, state) == DEFAULT_WEIGHTS
-        for _ in range(20):
-            answered_request(session, orgs["textile"], orgs["chiller"], "accepted")
-            answered_request(session, orgs["textile"], orgs["waste"], "declined")
-        session.commit()
-        assert cache.weights(session, state) != DEFAULT_WEIGHTS
-
-
-def test_embedding_job_is_scheduled_and_can_be_nudged(session_factory, settings, embedder, app):
+def test_embedding_job_is_scheduled(session_factory, settings, embedder):
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from web import jobs
@@ -192,6 +142,3 @@ def test_embedding_job_is_scheduled_and_can_be_nudged(session_factory, settings,
         make_market(session, "textile", "chiller")
         session.commit()
     assert job.func(*job.args) == 2
-    assert matching.nudge_embedding(app) is False  # no scheduler in this app
-    app.state.scheduler = scheduler
-    assert matching.nudge_embedding(app) is True

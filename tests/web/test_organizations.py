@@ -10,7 +10,7 @@ HTMX = pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["pa
 
 def make_target(session, **overrides):
     values = dict(name="Tanaka Chillers", description="We build <b>chillers</b>.", offers=["Absorption chillers"],
-                  needs=["Local partners"], sectors=["Food processing"], technology_categories=["energy_efficiency"],
+                  needs=["Local partners"], sectors=["industry"], technology_categories=["energy_efficiency"],
                   target_countries=["ID", "VN"], website="https://tanaka.example.com", contact_name="Aiko Tanaka",
                   contact_email="secret@tanaka.example.com", contact_phone="+81 3 9999 0000", is_demo=True)
     return create_organization(session, **(values | overrides))
@@ -28,7 +28,7 @@ def test_organization_profile_shows_public_part_only(client, session, headers):
     assert (soup.find("html") is None) == bool(headers)
     profile = soup.find(id="organization-profile")
     text = profile.get_text(" ")
-    for expected in ("Tanaka Chillers", "Absorption chillers", "Local partners", "Food processing",
+    for expected in ("Tanaka Chillers", "Absorption chillers", "Local partners", "Industry",
                      "Energy efficiency", "Indonesia", "Vietnam", "Japan"):
         assert expected in text, expected
     assert profile.select_one(".badge-demo") is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 from models import Organization
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
+from web.services.uploads import UploadStore
 
 HTMX = [{}, {"HX-Request": "true"}]
 GOOD = {"id": "imp-1", "name": "Solar Works", "kind": "japanese_company", "country": "JP",
@@ -360,3 +363,40 @@ def test_review_by_htmx_refreshes_the_waiting_line_out_of_band(organizer_client,
     assert meta is not None and meta["hx-swap-oob"] == "true"
     assert meta.get_text(strip=True).startswith("1 waiting")
     assert other.id  # still waiting: the line counts it
+
+
+def _age(path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.mark.parametrize("headers", HTMX)
+def test_import_preview_expires_after_an_hour(organizer_client, session, app, headers):
+    preview = soup_of(upload(organizer_client, jsonl(GOOD)))
+    (kept,) = (app.state.import_dir).glob("*.upload")
+    _age(kept, UploadStore.MAX_AGE_SECONDS + 60)
+    response = confirm(organizer_client, preview, headers)
+    assert response.status_code == 422
+    assert "This preview has expired. Upload the file again." in response.text
+    assert session.scalar(select(Organization).where(Organization.external_id == "imp-1")) is None
+    assert not kept.exists()
+
+
+def test_import_preview_within_the_hour_still_applies(organizer_client, session, app):
+    preview = soup_of(upload(organizer_client, jsonl(GOOD)))
+    (kept,) = (app.state.import_dir).glob("*.upload")
+    _age(kept, UploadStore.MAX_AGE_SECONDS - 60)
+    assert "created 1" in confirm(organizer_client, preview).text
+    assert not kept.exists()  # applied: discarded
+
+
+def test_a_new_upload_removes_other_expired_uploads(organizer_client, app):
+    app.state.import_dir.mkdir(parents=True, exist_ok=True)
+    stale, fresh = app.state.import_dir / f"{'a' * 32}.upload", app.state.import_dir / f"{'b' * 32}.upload"
+    for path in (stale, fresh):
+        path.write_bytes(b"{}")
+    _age(stale, UploadStore.MAX_AGE_SECONDS + 1)
+    _age(fresh, UploadStore.MAX_AGE_SECONDS - 60)  # another organizer's preview, still open
+    upload(organizer_client, jsonl(GOOD))
+    assert not stale.exists() and fresh.exists()
+    assert len(list(app.state.import_dir.glob("*.upload"))) == 2

@@ -70,7 +70,10 @@ def test_prematching_filters_by_country_kind_and_category(client, market, htmx):
     _orgs, user = market
     login(client, user)
     assert _names(client.get("/prematching?kind=financial_institution", headers=headers(htmx))) == ["Tokyo Green Bank"]
-    assert set(_names(client.get("/prematching?category=waste", headers=headers(htmx)))) == {"Kansai Waste Power"}
+    assert set(_names(client.get("/prematching?category=energy_efficiency", headers=headers(htmx)))) == {
+        "Nippon Chiller Works", "Tokyo Green Bank"}
+    # A waste-to-energy maker scores below the floor for a textile plant's cooling needs: not recommended.
+    assert _names(client.get("/prematching?category=waste", headers=headers(htmx))) == []
     assert _names(client.get("/prematching?country=VN", headers=headers(htmx))) == []
     empty = soup(client.get("/prematching?country=VN", headers=headers(htmx)))
     assert empty.select_one("#prematching-results .empty-state") is not None
@@ -134,7 +137,6 @@ def test_prematching_leaves_out_organizations_with_open_or_accepted_requests(cli
     login(client, user)
     names = _names(client.get("/prematching", headers=headers(htmx)))
     assert "Nippon Chiller Works" not in names and "Tokyo Green Bank" not in names
-    assert "Rising Sun Solar" in names
 
 
 @HTMX
@@ -261,3 +263,38 @@ def test_show_more_pages_accumulate(client, session, session_factory, embedder, 
     more = soup(first).select_one("a[rel=next]")
     assert more is not None and "page=2" in more["href"]
     assert len(_cards(client.get(more["href"], headers={"HX-Request": "true"}))) == 25
+
+
+@HTMX
+def test_prematching_says_when_no_more_good_matches(client, market, htmx):
+    _orgs, user = market
+    login(client, user)
+    response = client.get("/prematching", headers=headers(htmx))
+    # The waste-to-energy and solar makers score below the floor for a textile plant's cooling needs.
+    assert "Kansai Waste Power" not in _names(response) and "Rising Sun Solar" not in _names(response)
+    note = soup(response).select_one("#prematching-results #match-floor")
+    assert note is not None and "No more good matches" in note.get_text() and "20%" in note.get_text()
+    assert soup(response).select_one(".match-explained") is not None  # what the percentage means
+    filtered = soup(client.get("/prematching?kind=financial_institution", headers=headers(htmx)))
+    assert "Widen the filters" in filtered.select_one("#match-floor").get_text()
+
+
+@HTMX
+def test_prematching_notes_profiles_written_only_in_japanese(client, session, session_factory, embedder, htmx):
+    orgs = make_market(session, "textile")
+    create_organization(session, name="Kyoto Reitoki", kind="japanese_company", country="JP",
+                        description="工場向けの高効率ターボ冷凍機メーカーです。",
+                        offers=["繊維工場の冷却設備を高効率ターボ冷凍機に更新", "冷却水ポンプのインバーター制御"],
+                        technology_categories=["energy_efficiency"], target_countries=["TH"])
+    user = member_of(session, orgs["textile"])
+    session.commit()
+    embed(session_factory, embedder)
+    login(client, user)
+    card = _cards(client.get("/prematching", headers=headers(htmx)))[0]
+    assert card.select_one("h3 a").get_text(strip=True) == "Kyoto Reitoki"  # found through the glossary
+    assert "written in Japanese only" in card.select_one(".match-language").get_text()
+    reasons = " ".join(li.get_text(" ", strip=True) for li in card.select(".match-reasons li"))
+    assert "§" not in reasons and "energy_efficiency" not in reasons
+    client.post("/language", data={"language": "ja", "csrf_token": csrf_token(client, "/prematching")})
+    card = _cards(client.get("/prematching", headers=headers(htmx)))[0]
+    assert card.select_one(".match-language") is None  # a Japanese reader needs no note

@@ -11,7 +11,7 @@ HTMX = pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["pa
 GOOD = {"name": "Tanaka Chillers", "kind": "japanese_company", "country": "JP",
         "description": "High-efficiency chillers for food factories and hotels in Southeast Asia.",
         "website": "https://tanaka.example.com", "offers": ["Absorption chillers", "", "Heat pumps"],
-        "needs": ["Local installers"], "sectors": ["Food processing", ""],
+        "needs": ["Local installers"], "sectors": ["industry", "buildings"],
         "technology_categories": ["energy_efficiency"],
         "target_countries": ["ID", "VN"], "target_countries_other": "us", "contact_name": "Aiko Tanaka",
         "contact_email": "aiko@tanaka.example.com", "contact_phone": "+81 3 1234 5678"}
@@ -54,10 +54,10 @@ def test_profile_save_happy_path(client, session):
     org = session.get(Organization, org.id)
     assert org.name == "Tanaka Chillers"
     assert org.offers == ["Absorption chillers", "Heat pumps"]
-    assert org.sectors == ["Food processing"]
+    assert org.sectors == ["industry", "buildings"]
     assert org.target_countries == ["ID", "VN", "US"]
     assert org.contact_email == "aiko@tanaka.example.com"
-    assert {(t.field, t.value) for t in org.tags} >= {("sectors", "Food processing"), ("target_countries", "US")}
+    assert {(t.field, t.value) for t in org.tags} >= {("sectors", "industry"), ("target_countries", "US")}
     page = parse(client.get("/profile?saved=1"))
     assert page.find(class_="flash", string=lambda s: s and "saved" in s) is not None
 

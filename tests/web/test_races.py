@@ -16,7 +16,7 @@ from tests.web.live_support import (
 from tests.web.requests_support import logged_in, make_match, make_request, member
 from web.app import create_app
 from web.security import verify_password
-from web.services import accounts
+from web.services import accounts, messages
 
 
 def reset_token_sent(session) -> str:
@@ -44,6 +44,7 @@ def test_parallel_signups_with_one_email_make_one_account(session, settings, emb
 def test_parallel_first_views_of_a_thread_mark_it_read_once(session, settings, embedder):
     alice, bob = member(session), member(session)
     req = make_match(session, settings, alice, bob)
+    messages.post_message(session, settings, bob, req.id, "Shall we meet in Jakarta?")  # something new to read
     session.commit()
     with live_server(settings, embedder) as base:
         first, _token = logged_in_client(base, alice.email)
@@ -51,7 +52,8 @@ def test_parallel_first_views_of_a_thread_mark_it_read_once(session, settings, e
         statuses = run_together([lambda c=c: c.get(f"/matches/{req.id}") for c in clients])
     assert server_errors(statuses) == {}, statuses
     assert set(statuses) == {200}
-    assert session.scalar(select(func.count()).select_from(ThreadRead).where(ThreadRead.request_id == req.id)) == 1
+    assert session.scalar(select(func.count()).select_from(ThreadRead)
+                          .where(ThreadRead.request_id == req.id, ThreadRead.user_id == alice.id)) == 1
 
 
 def test_accept_against_cancel_has_one_winner_and_409_losers(session, settings, embedder):

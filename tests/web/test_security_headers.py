@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models import ThreadRead
 from tests.web.requests_support import logged_in, make_match, member
+from web.services import messages
 from web.app import create_app
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -81,6 +82,7 @@ def test_htmx_is_configured_for_the_policy(client):
 def test_a_prefetch_does_not_mark_a_thread_read(client, session, settings, header):
     alice, bob = member(session), member(session)
     req = make_match(session, settings, alice, bob)
+    messages.post_message(session, settings, bob, req.id, "Shall we meet in Jakarta?")  # something new to read
     session.commit()
     logged_in(client, alice)
     assert client.get(f"/matches/{req.id}", headers=header).status_code == 200

@@ -112,3 +112,29 @@ def test_only_organizers_review(client, session, world, who, status):
     assert response.status_code == status
     session.expire_all()
     assert session.get(Technology, world["pending"].id).status == "pending"
+
+
+@pytest.mark.parametrize("decision, reason, jobs", [
+    ("publish", "", {"index_technologies", "embed_pending_profiles", "send_outbox"}),
+    ("unpublish", "Figures per plant", {"index_technologies", "embed_pending_profiles", "send_outbox"}),
+    ("accept_changes", "", {"index_technologies", "embed_pending_profiles", "send_outbox"}),
+    ("decline_changes", "Marketing claims", {"send_outbox"}),  # nothing public changed
+])
+def test_a_decision_asks_for_the_jobs_its_change_needs(session, settings, world, decision, reason, jobs):
+    from web.services import after_commit, technology_review
+
+    session.commit()
+    tech = world["pending"] if decision == "publish" else world["published"]
+    technology_review.review_technology(session, settings, world["organizer"], tech, decision, reason)
+    assert after_commit.pending_jobs(session) == jobs  # they run once this unit of work commits
+
+
+def test_deleting_or_editing_a_published_technology_asks_for_the_index(session, settings, world):
+    from web.services import after_commit, technology_form
+
+    session.commit()
+    technology_form.delete_technology(session, world["owner"], world["pending"])
+    assert after_commit.pending_jobs(session) == set()  # never public: nothing to follow
+    session.rollback()
+    technology_form.delete_technology(session, world["owner"], world["published"])
+    assert after_commit.pending_jobs(session) == {"index_technologies", "embed_pending_profiles"}

@@ -55,7 +55,7 @@ def register_matching(app: typer.Typer) -> None:
                 fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl.")) -> None:
         """Print recommendations as JSON Lines, best first; embeds what is missing first."""
         from models.session import make_engine, make_session_factory, session_scope
-        from web.services.matching import match_records
+        from web.services.matching import match_floor, match_records
         from web.services.matching_index import build_state, weights_for
         from web.services.matching_vectors import embedder_from_settings
         from web.settings import Settings
@@ -78,7 +78,8 @@ def register_matching(app: typer.Typer) -> None:
                     typer.echo(f"error: no approved organization with id {org!r}", err=True)
                     raise typer.Exit(1)
                 weights = weights_for(session, state, settings.matching_min_feedback)
-                for record in match_records(session, state, weights, None if all_ else [org], k):
+                for record in match_records(session, state, weights, None if all_ else [org], k,
+                                            match_floor(settings)):
                     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         finally:
             engine.dispose()
@@ -95,7 +96,7 @@ def register_worker(app: typer.Typer) -> None:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         from models.session import make_engine, make_session_factory
-        from web.jobs import register_jobs
+        from web.jobs import install_job_nudges, register_jobs
         from web.settings import Settings
 
         logging.basicConfig(level=logging.INFO)
@@ -104,6 +105,8 @@ def register_worker(app: typer.Typer) -> None:
         factory = make_session_factory(engine)
         scheduler = BlockingScheduler(timezone="UTC")
         register_jobs(scheduler, factory, settings)
+        # A job's emails (an expiry notice, a reminder) go out soon after it commits, not at the outbox's next round.
+        install_job_nudges(factory, lambda: scheduler)
         try:
             if once:
                 for job in scheduler.get_jobs():

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 
 from web.deps import DbSession, Member, Organizer
 from web.errors import ValidationFailed
-from web.jobs import run_job_soon
 from web.routes.api import ERRORS
 from web.routes.api_event_models import (
     AttendeesIn,
@@ -41,10 +40,6 @@ def _attendees_checked(save):
         raise ValidationFailed(exc.message, field_errors=attendee_fields(exc.field_errors)) from None
 
 
-def _mail_soon(request: Request) -> None:
-    """The emails the change queued go out now, not at the outbox's next round (as after the page's post)."""
-    run_job_soon(request.app, "send_outbox")
-
 
 # --- the caller's own registration -----------------------------------------------------------------
 
@@ -57,7 +52,6 @@ def register(request: Request, session: DbSession, user: Member, event_id: Event
     """
     settings = request.app.state.settings
     reg = _attendees_checked(lambda: registrations.register(session, settings, user, event_id, attendee_rows(body)))
-    _mail_soon(request)
     return registration_out(reg)
 
 
@@ -82,7 +76,6 @@ def withdraw(request: Request, session: DbSession, user: Member, event_id: Event
     The registration stays (status withdrawn); registering again later reuses it.
     """
     reg = registrations.withdraw(session, request.app.state.settings, user, event_id)
-    _mail_soon(request)
     return registration_out(reg)
 
 
@@ -139,7 +132,6 @@ def approve(request: Request, session: DbSession, user: Organizer, event_id: Eve
     """Approve a pending registration, or a declined one while a place is free (organizers); it is notified."""
     event = events.get_event(session, event_id, user)
     reg = registration_review.approve(session, request.app.state.settings, event, registration_id)
-    _mail_soon(request)
     return registration_out(reg)
 
 
@@ -150,5 +142,4 @@ def reject(request: Request, session: DbSession, user: Organizer, event_id: Even
     event = events.get_event(session, event_id, user)
     reg = registration_review.reject(session, request.app.state.settings, event, registration_id,
                                      body.reason if body else "")
-    _mail_soon(request)
     return registration_out(reg)

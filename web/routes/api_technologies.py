@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from models import Technology
 from web.deps import DbSession, OptionalUser
 from web.i18n import current_language
+from web.matching_state import embedder_of
 from web.routes.api import ERRORS
 from web.routes.technologies import export_response
 from web.services import catalogs, precheck, technologies, technology_search
-from web.services.matching_vectors import get_embedder
 from web.services.technologies import Filters
 from web.services.technology_export import record
 from web.values import DbId
@@ -100,7 +100,7 @@ def list_technologies(
     """Public technologies matching the filters, by name (or by how well they answer `need`), with facet counts."""
     filters = _filters(request, session)
     language = current_language()
-    found = technology_search.search(session, filters, language, get_embedder(request.app))
+    found = technology_search.search(session, filters, language, embedder_of(request.app))
     shown = found.positions[offset:offset + limit]
     base = request.app.state.settings.base_url
     items = []

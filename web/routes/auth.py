@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from web.deps import DbSession, Form, OptionalUser
 from web.errors import DomainError, ValidationFailed
 from web.i18n import country_choices, current_language
-from web.jobs import run_job_soon
 from web.services import accounts, sessions
 from web.services.organizations import kind_choices
 from web.templating import render
@@ -54,7 +53,6 @@ def signup(request: Request, session: DbSession, form: Form):
         accounts.sign_up(session, request.app.state.settings, {key: str(value) for key, value in form.items()})
     except ValidationFailed as exc:
         return _signup_page(request, values, exc.field_errors, status_code=422)
-    run_job_soon(request.app, "send_outbox")
     request.session["signup_email"] = values.get("email", "").strip()[:320]
     return RedirectResponse("/signup/sent", status_code=303)
 
@@ -128,7 +126,6 @@ def forgot(request: Request, session: DbSession, form: Form):
     email = str(form.get("email", "")).strip()
     if email:
         accounts.request_password_reset(session, request.app.state.settings, email)
-        run_job_soon(request.app, "send_outbox")
     return render(request, "auth/forgot.html", {"values": {"email": email}, "sent": True})
 
 

@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from web.deps import DbSession, Form, Organizer
 from web.errors import DomainError, ValidationFailed
 from web.i18n import country_time_zone, current_language
-from web.jobs import run_job_soon
 from web.routes.auth import start_session
 from web.services import invitations
 from web.services.organizations import get_organization
@@ -39,7 +38,6 @@ def invite(request: Request, session: DbSession, user: Organizer, org_id: int, f
         if is_htmx(request):
             return render(request, "invitations/_invite.html", context, status_code=exc.status_code)
         return render(request, "invitations/invite.html", context, status_code=exc.status_code)
-    run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
         return render(request, "invitations/_invite.html",
                       invite_context(session, org, just_sent=True, next_url=str(form.get("next", ""))))

@@ -9,7 +9,7 @@ from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
 from web.routes.invitations import invite_context
-from web.services import directory, invitations, meetings, technologies
+from web.services import directory, invitations, meetings, sectors, technologies
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 from web.values import DbId
@@ -29,9 +29,14 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
     language = current_language()
     match, open_request = meetings.relation_between(session, user.organization_id, org.id)
     names = {cat.slug: cat.name(language) for cat in directory.categories(session)}
+    vocabulary = sectors.vocabulary(session)
     return render(request, "organizations/show.html", {
         "active_tab": "directory", "org": org, "own": own, "can_browse": can_browse, "kind": kind_label(org.kind),
         "category_names": [names.get(slug, slug) for slug in org.technology_categories],
+        "sector_names": [vocabulary.label(slug, language) for slug in org.sectors if vocabulary.get(slug)],
+        # Sectors outside the vocabulary (kept from free text) are the organization's and the organizers' only.
+        "other_sectors": [vocabulary.label(value, language) for value in org.sectors if not vocabulary.get(value)]
+        if own or user.is_organizer else [],
         "status_label": _(STATUS_LABELS.get(org.status, org.status)),
         "match": match, "open_request": open_request,
         "unclaimed_ids": invitations.unclaimed_ids(session, [org.id]),

@@ -14,12 +14,10 @@ from models.session import session_scope
 from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.i18n import N_, _, ngettext
-from web.jobs import run_job_soon
 from web.services import interchange
 from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
 from web.services.invitations import latest_invitations
 from web.services.export import iter_export_records, iter_export_text
-from web.services.matching import nudge_embedding
 from web.services.organizations import (
     STATUS_LABELS,
     get_organization,
@@ -102,9 +100,6 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: DbId, 
                 "listing": {"status": tab, "page": page, "query": q}, **_row_context()}, status_code=422)
         return _applications_page(request, session, tab, page, q, row_errors={org.id: errors},
                                   row_values={org.id: {"reason": reason, "decision": decision}}, status_code=422)
-    if decision == "approved":
-        nudge_embedding(request.app)  # an approved organization gets its vectors in the background
-    run_job_soon(request.app, "send_outbox")  # the applicant's email goes out now, not at the next minute
     message = _(DECISION_MESSAGES[decision]) % {"name": org.name}
     if is_htmx(request):
         return render(request, "organizer/_review_result.html", {

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.deps import DbSession, Form, Member
+from web.deps import DbSession, Embedder, Form, MatchCache, Member
 from web.i18n import country_name, current_language
 from web.services import invitations, matching
 from web.services.directory import categories as category_rows
-from web.services.matching_index import get_cache
-from web.services.matching_vectors import get_embedder
+from web.services.matching_index import published_or_empty
 from web.services.organizations import kind_choices, kind_label
 from web.templating import is_htmx, render
 from web.urls import safe_next
@@ -20,20 +19,12 @@ router = APIRouter()
 HOME = "/prematching"
 
 
-def _state(request: Request, session):
-    return get_cache(request.app).state(session, get_embedder(request.app).name)
-
-
-def _weights(request: Request, session, state):
-    return get_cache(request.app).weights(session, state, request.app.state.settings.matching_min_feedback)
-
-
 def _card_context(next_url: str) -> dict:
     return {"kind_label": kind_label, "next_url": next_url}
 
 
 @router.get("/prematching", response_class=HTMLResponse)
-def prematching(request: Request, session: DbSession, user: Member):
+def prematching(request: Request, session: DbSession, user: Member, cache: MatchCache, embedder: Embedder):
     """Recommended partners for the member's organization; htmx gets only the results fragment."""
     filters = matching.Filters.from_params(request.query_params)
     page = matching.parse_page(request.query_params.get("page"))
@@ -44,19 +35,21 @@ def prematching(request: Request, session: DbSession, user: Member):
                "categories": [(c.slug, c.name(language)) for c in category_rows(session)],
                **_card_context(HOME + ("?" + filters.query_string(page=page) if page > 1 or not filters.is_empty() else ""))}
     if org is not None:
-        state = _state(request, session)
+        published = published_or_empty(cache, session, embedder.name)
+        state = published.state
         context["waiting"] = len(state.waiting - {org.id})
         context["hidden_count"] = matching.dismissed_count(session, org)
         context["countries"] = sorted(((c, country_name(c)) for c in matching.index_countries(state)),
                                       key=lambda item: item[1])
         if org.id in state:
             context["status"] = "ready"
-            context["results"] = matching.recommendations_for(session, state, _weights(request, session, state), org,
-                                                              filters, page, request.app.state.settings.page_size)
+            context["results"] = matching.recommendations_for(session, state, published.weights, org, filters, page,
+                                                              request.app.state.settings.page_size,
+                                                              matching.match_floor(request.app.state.settings))
             context["unclaimed_ids"] = invitations.unclaimed_ids(session, [rec.org.id for rec in context["results"].items])
         else:
             context["status"] = "preparing"
-            matching.nudge_embedding(request.app)
+            matching.nudge_embedding(session)
     return render(request, "prematching/index.html", context, fragment="prematching/_results.html",
                   headers={"Vary": "HX-Request"})
 
@@ -72,7 +65,8 @@ def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_
 
 
 @router.post("/prematching/restore/{org_id}", response_class=HTMLResponse)
-def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId):
+def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId, cache: MatchCache,
+            embedder: Embedder):
     """Undo Not interested: htmx gets the recommendation back in place, a plain post goes back."""
     other = matching.restore_match(session, user, org_id)
     next_url = safe_next(str(form.get("next", "")), HOME)
@@ -80,9 +74,9 @@ def restore(request: Request, session: DbSession, user: Member, form: Form, org_
         return RedirectResponse(next_url, status_code=303)
     rec = None
     if form.get("view") != "hidden":
-        state = _state(request, session)
-        rec = matching.recommendation_for(session, state, _weights(request, session, state), user.organization,
-                                          other.id)
+        published = published_or_empty(cache, session, embedder.name)
+        rec = matching.recommendation_for(session, published.state, published.weights, user.organization, other.id,
+                                          matching.match_floor(request.app.state.settings))
     if rec is None:
         return render(request, "prematching/_restored.html", {"other": other})
     return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url),

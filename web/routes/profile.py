@@ -11,8 +11,7 @@ from models import User
 from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import N_, _, country_choices, country_name, current_language
-from web.services import accounts, directory, profile, sessions
-from web.services.matching import nudge_embedding
+from web.services import accounts, directory, profile, sectors, sessions
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
 from web.values import DbId
@@ -48,7 +47,9 @@ def _profile_page(request: Request, session, user: User, *, values: dict[str, An
             values = profile.split_other_codes(profile.profile_values(org), partner_codes)
         percent, missing = profile_completeness(org)
         language = current_language()
+        vocabulary = sectors.vocabulary(session)
         context |= {
+            "sectors": vocabulary.sectors, "other_sectors": profile.other_sectors(values, vocabulary),
             "values": values, "percent": percent, "missing": missing,
             "status_label": _(STATUS_LABELS.get(org.status, org.status)),
             "kind_editable": profile.kind_is_editable(org), "kinds": kind_choices(),
@@ -90,7 +91,6 @@ def save_profile(request: Request, session: DbSession, user: CurrentUser, form: 
         profile.update_profile(session, org, values)
     except ValidationFailed as exc:
         return _profile_page(request, session, user, values=values, errors=exc.field_errors, status_code=422)
-    nudge_embedding(request.app)  # new texts are embedded in the background, never in this request
     return RedirectResponse("/profile?saved=1", status_code=303)
 
 

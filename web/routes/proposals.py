@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, Member
 from web.errors import ValidationFailed
-from web.jobs import run_job_soon
 from web.services import proposals
 from web.services.messages import get_match_for
 from web.templating import is_htmx, render
@@ -33,7 +32,6 @@ def _panel(request: Request, session, user, request_id: int, *, values: dict | N
 
 
 def _done(request: Request, session, user, request_id: int):
-    run_job_soon(request.app, "send_outbox")  # the other side's email goes out now
     if is_htmx(request):
         return _panel(request, session, user, request_id)
     return RedirectResponse(f"/matches/{request_id}#meeting", status_code=303)

@@ -12,7 +12,6 @@ from models import REGISTRATION_STATUSES
 from web.deps import DbSession, Form, Member, Organizer
 from web.errors import ValidationFailed
 from web.i18n import _, current_language
-from web.jobs import run_job_soon
 from web.routes.events import flash, pop_flash, viewer_zone
 from web.services import events, registration_review, registrations
 from web.services.organizations import kind_label
@@ -68,7 +67,6 @@ def register(request: Request, session: DbSession, user: Member, form: Form, eve
         session.rollback()  # the place taken before the refusal goes back
         event = events.get_event(session, event_id, user)
         return _register_page(request, session, user, event, rows, refusal=exc.message, status_code=exc.status_code)
-    run_job_soon(request.app, "send_outbox")
     if reg.status == "approved":
         flash(request, _("Your organization is registered. Untick the slots in which you cannot meet."))
     else:
@@ -144,7 +142,6 @@ def save_availability(request: Request, session: DbSession, user: Member, form: 
 def withdraw(request: Request, session: DbSession, user: Member, event_id: int):
     """Withdraw the organization: its place is freed and its meetings here leave the timetable."""
     registrations.withdraw(session, _settings(request), user, event_id)
-    run_job_soon(request.app, "send_outbox")
     flash(request, _("Your organization has withdrawn from this event. You can register again while places "
                      "and the deadline allow."), "warn")
     return RedirectResponse(f"/events/{event_id}/registration", status_code=303)
@@ -187,7 +184,6 @@ def _decide(request: Request, session, user, form, event_id: int, registration_i
                           status_code=exc.status_code)
         context["rows"] = registration_review.list_registrations(session, event, status)
         return render(request, "registrations/review.html", context, status_code=exc.status_code)
-    run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
         context = _review_context(session, event, status) | {"reg": reg, "row_message": message, "oob_counts": True}
         return render(request, "registrations/_review_row.html", context)

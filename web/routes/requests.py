@@ -8,10 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from models import MEETING_STATUSES
 from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
-from web.i18n import _
-from web.jobs import run_job_soon
+from web.i18n import _, current_language
 from web.services import invitations, meetings, messages, notifications
-from web.services.directory import parse_page
+from web.services.directory import categories, parse_page
 from web.services.event_times import day_text
 from web.services.organizations import get_visible_organization, kind_label
 from web.templating import is_htmx, render
@@ -79,7 +78,9 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     if event_error and not refusal:
         errors = {"event_id": event_error} | errors
     unclaimed = invitations.unclaimed_ids(session, [target.id])
+    language = current_language()
     return render(request, "requests/new.html", {
+        "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
         "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
         "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
@@ -105,7 +106,6 @@ def new_request(request: Request, session: DbSession, user: Member, form: Form, 
                                        form.getlist("topics"), values["event_id"])
     except ValidationFailed as exc:
         return _new_page(request, session, user, target_id, values, exc.field_errors, status_code=422)
-    run_job_soon(request.app, "send_outbox")  # the recipient's email goes out now, not at the next minute
     return RedirectResponse(f"/requests/{req.id}?sent=1", status_code=303)
 
 
@@ -134,7 +134,6 @@ def request_detail(request: Request, session: DbSession, user: Member, request_i
 
 
 def _after_transition(request: Request, session, user, req, box: str, form, default: str):
-    run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
         return render(request, "requests/_request_row.html",
                       _row_context(session, user, req, box, detail=form.get("view") == "detail"))
@@ -219,7 +218,6 @@ def post_message(request: Request, session: DbSession, user: Member, form: Form,
                                   {"body": body}, exc.field_errors)
         context |= {"active_tab": "matches", "other": req.other_org(user.organization_id)}
         return render(request, "requests/match.html", context, fragment="requests/_thread.html", status_code=422)
-    run_job_soon(request.app, "send_outbox")
     if is_htmx(request):
         req = messages.get_match_for(session, user, request_id)
         return render(request, "requests/_thread.html",

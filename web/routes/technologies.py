@@ -18,8 +18,8 @@ from models import ORGANIZATION_KINDS, Methodology
 from web.deps import DbSession, OptionalUser
 from web.errors import NotFound
 from web.i18n import _, country_name, current_language
+from web.matching_state import embedder_of
 from web.services import catalogs, precheck, technologies, technology_search
-from web.services.matching_vectors import get_embedder
 from web.services.organizations import kind_label
 from web.services.technologies import AREAS, Filters
 from web.services.technology_export import iter_csv, iter_json
@@ -92,7 +92,7 @@ def card_cache(app) -> CardCache:
 def list_context(request: Request, session, user, filters: Filters) -> dict[str, Any]:
     """Everything the list page and its htmx swap show."""
     language = current_language()
-    found = technology_search.search(session, filters, language, get_embedder(request.app))
+    found = technology_search.search(session, filters, language, embedder_of(request.app))
     page = technologies.listing(found.catalogue, found.positions, found.facets,
                                 parse_page(request.query_params.get("page")), request.app.state.settings.page_size)
     reasons = {}
@@ -130,7 +130,7 @@ def show_technologies(request: Request, session: DbSession, user: OptionalUser):
 def export_response(request: Request, session, fmt: str) -> StreamingResponse:
     """The filtered list (all of it, in the page's order) as CSV or JSON."""
     filters = _filters(request, session)
-    found = technology_search.search(session, filters, current_language(), get_embedder(request.app))
+    found = technology_search.search(session, filters, current_language(), embedder_of(request.app))
     cards = [found.catalogue.cards[i] for i in found.positions]
     base = request.app.state.settings.base_url
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")

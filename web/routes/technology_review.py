@@ -10,7 +10,6 @@ from models import Technology
 from web.deps import DbSession, Form, Organizer
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, current_language
-from web.jobs import run_job_soon
 from web.services import technologies, technology_review
 from web.templating import is_htmx, render
 from web.values import DbId
@@ -59,9 +58,6 @@ def review(request: Request, session: DbSession, user: Organizer, form: Form, te
                                             "row_values": {technology.id: {"reason": reason}}}
         return render(request, "technology_review/index.html", context, fragment="technology_review/_list.html",
                       status_code=422)
-    run_job_soon(request.app, "send_outbox")
-    run_job_soon(request.app, "index_technologies")
-    run_job_soon(request.app, "embed_pending_profiles")  # the organization's offers in matching changed
     message = _(DONE[decision]) % {"name": technology.name}
     if is_htmx(request):
         return render(request, "technology_review/_list.html", _context(session, tab) | {"notice": message})

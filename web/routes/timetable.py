@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from web.deps import DbSession, Form, Organizer
 from web.errors import DomainError
 from web.i18n import _
-from web.jobs import run_job_soon
 from web.services import timetable, timetable_moves
 from web.services.event_times import day_text, place_text, span_text, when_text
 from web.services.timetable_view import slot_value, status_label, timetable_csv, timetable_view
@@ -81,7 +80,6 @@ def publish(request: Request, session: DbSession, user: Organizer, form: Form, e
                      notice_kind="error")
     request.session.pop(REPORT_KEY, None)
     if report.total:
-        run_job_soon(request.app, "send_outbox")
         notice = _("Published: %(new)s new, %(moved)s moved, %(off)s taken off. Both organizations of each were "
                    "notified.") % {"new": report.scheduled, "moved": report.moved, "off": report.cancelled}
     else:

@@ -171,10 +171,6 @@ class Choices:
     per_category: dict[str, int]
     per_sector: dict[str, int]
 
-    @property
-    def sectors(self) -> list[str]:
-        return sorted(self.per_sector)
-
 
 def _per_tag(session: Session, field_name: str) -> dict[str, int]:
     return dict(session.execute(select(OrganizationTag.value, func.count()).join(Organization)

@@ -13,6 +13,7 @@ from models import Event, EventMeeting, EventRegistration, MeetingRequest, Organ
 from models.base import utcnow
 from web.errors import Forbidden
 from web.i18n import N_, _
+from web.services import after_commit
 from web.services.matching import reason_formatter
 from web.services.matching_index import IndexState
 
@@ -175,6 +176,8 @@ def participants_view(session: Session, user: User, event: Event, state_for: Any
         return view
     state = state_for()
     view.viewer_ready = own.id in state
+    if not view.viewer_ready:
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)  # its vectors come from the job, never this page
     scored = _ranked(session, state, weights_for(state), own, orgs) if view.viewer_ready and orgs else {}
     rels = relations(session, event, own.id, set(orgs))
     ranked = sorted((i for i in scored if i in orgs), key=lambda i: (-scored[i][0], orgs[i].name.casefold()))

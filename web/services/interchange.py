@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Organization, OrganizationTag
 from models.base import utcnow
-from models.organization import TAGGED_FIELDS
 from web.errors import ValidationFailed
-from web.i18n import _, ngettext
+from web.i18n import _, current_language, ngettext
+from web.services import after_commit, sectors
 from web.services.interchange_reader import (  # noqa: F401  (the import's public names)
     FORMATS,
     FORMULA_STARTS,
@@ -38,6 +38,7 @@ from web.services.organizations import (
     apply_organization,
     category_slugs,
     search_text_for,
+    tag_values,
     validate_organization,
 )
 
@@ -170,13 +171,14 @@ def _unknown_field_warnings(unknown: dict[str, list[int]]) -> list[str]:
             % {"field": name, "lines": _line_list(lines)} for name, lines in unknown.items()]
 
 
-def check_records(records: Iterable[Record],
-                  categories: set[str]) -> tuple[list[PlannedLine], list[LineError], list[str], int]:
+def check_records(records: Iterable[Record], categories: set[str],
+                  vocabulary: sectors.Vocabulary) -> tuple[list[PlannedLine], list[LineError], list[str], int]:
     """Validate every record: valid lines, errors with line numbers, warnings, records read."""
     valid: list[PlannedLine] = []
     errors: list[LineError] = []
     unknown: dict[str, list[int]] = {}
     renamed: dict[tuple[str, str], list[int]] = {}
+    renamed_sectors: dict[tuple[str, str], list[int]] = {}
     first_line_of: dict[str, int] = {}
     count = 0
     for line, end, raw in records:
@@ -194,8 +196,12 @@ def check_records(records: Iterable[Record],
             known["technology_categories"], pairs = _normalize_categories(known["technology_categories"], categories)
             for pair in pairs:
                 renamed.setdefault(pair, []).append(line)
+        if not field_errors and known.get("sectors"):
+            for value, slug in vocabulary.clean(known["sectors"]).renamed:
+                renamed_sectors.setdefault((value, slug), []).append(line)
         if not field_errors:
-            data, field_errors = validate_organization(known, categories, require_external_id=True)
+            data, field_errors = validate_organization(known, categories, sectors=vocabulary,
+                                                       require_external_id=True, from_file=True)
         raw_id = known.get("id")
         if isinstance(raw_id, str) and raw_id.strip():
             raw_id = raw_id.strip()
@@ -213,6 +219,12 @@ def check_records(records: Iterable[Record],
         ngettext("Technology category \"%(value)s\" read as \"%(slug)s\" (line %(lines)s).",
                  "Technology category \"%(value)s\" read as \"%(slug)s\" (lines %(lines)s).", len(lines))
         % {"value": value, "slug": slug, "lines": _line_list(lines)} for (value, slug), lines in renamed.items()]
+    language = current_language()
+    warnings += [
+        ngettext("Sector \"%(value)s\" read as \"%(name)s\" (line %(lines)s).",
+                 "Sector \"%(value)s\" read as \"%(name)s\" (lines %(lines)s).", len(lines))
+        % {"value": value, "name": vocabulary.label(slug, language), "lines": _line_list(lines)}
+        for (value, slug), lines in renamed_sectors.items()]
     return valid, errors, warnings, count
 
 
@@ -240,7 +252,7 @@ def plan_import(session: Session, content: bytes | str, fmt: str | None = None,
                 filename: str | None = None) -> ImportPlan:
     """Read and check a whole file and say what importing it would change; writes nothing."""
     fmt, records = read_records(content, fmt, filename)
-    valid, errors, warnings, count = check_records(records, category_slugs(session))
+    valid, errors, warnings, count = check_records(records, category_slugs(session), sectors.vocabulary(session))
     plan = ImportPlan(format=fmt, lines=valid, errors=errors, warnings=warnings, records=count)
     by_id = {planned.external_id: planned for planned in valid}
     # One streamed query over the rows that carry an importer id: no SELECT per line.
@@ -290,7 +302,7 @@ def _new_row(data: OrganizationData, now) -> dict[str, Any]:
 
 
 def _tag_rows(organization_id: int, data: OrganizationData) -> list[dict[str, Any]]:
-    wanted = sorted({(name, value[:200]) for name in TAGGED_FIELDS for value in getattr(data, name)})
+    wanted = sorted({(name, value[:200]) for name, value in tag_values(data)})
     return [{"organization_id": organization_id, "field": name, "value": value} for name, value in wanted]
 
 
@@ -321,6 +333,8 @@ def apply_import(session: Session, plan: ImportPlan, *, partial: bool = False) -
         for org in orgs:
             apply_organization(org, updates[org.id].data, keep_source=True)
         session.flush()
+    if creates or updates:
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)  # new and changed profiles get their vectors
     return ImportResult(created=len(creates), updated=len(updates), unchanged=plan.count("unchanged"),
                         skipped=plan.rejected_lines, skipped_lines=plan.rejected_line_numbers)
 

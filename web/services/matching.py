@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
 from matchmaker import FusionWeights, Match, MatchIndex, format_reason, recommend
+from matchmaker.engine import DEFAULT_FLOOR
+from matchmaker.language import is_japanese
 from models import (
     DismissedMatch,
     MeetingRequest,
@@ -23,8 +25,7 @@ from models import (
 )
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
-from web.jobs import run_job_soon
-from web.services import catalogs, directory
+from web.services import after_commit, catalogs, directory
 from web.services.matching_index import IndexState
 
 OPEN_STATUSES = ("pending", "accepted")
@@ -70,6 +71,11 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
 
     @property
+    def japanese_only(self) -> bool:
+        """Whether the organization describes itself only in Japanese (a note tells other readers)."""
+        return is_japanese(" ".join([self.org.description or "", *(self.org.offers or []), *(self.org.needs or [])]))
+
+    @property
     def percent(self) -> int:
         return max(0, min(100, round(self.score * 100)))
 
@@ -81,6 +87,13 @@ class Recommendations:
     items: list[Recommendation]
     page: int
     has_more: bool
+    # True when the list ends because the remaining candidates score at or below the floor.
+    below_floor: bool = False
+    floor: float = 0.0
+
+    @property
+    def floor_percent(self) -> int:
+        return round(self.floor * 100)
 
 
 def parse_page(value: Any) -> int:
@@ -107,7 +120,8 @@ def reason_formatter(session: Session, language: str | None = None, translate: C
     language = language or current_language()
     categories = {c.slug: c.name(language) for c in catalogs.categories(session)}
     countries = dict(country_choices(language))  # cached per language by i18n
-    return lambda reason: format_reason(reason, translate=translate, country_names=countries, category_names=categories)
+    return lambda reason: format_reason(reason, translate=translate, country_names=countries,
+                                        category_names=categories, language=language)
 
 
 class _PerIndex:
@@ -151,35 +165,44 @@ def filtered_out(state: IndexState, filters: Filters) -> frozenset[str]:
                           lambda: frozenset(p.id for p in index.profiles if not filters.accepts(p)))
 
 
-def _ranked(state: IndexState, me: str, k: int, exclude: set[str], weights: FusionWeights) -> list[Match]:
-    return recommend(state.index, me, k=k, exclude=exclude, weights=weights)
+def match_floor(settings: Any) -> float:
+    """The score floor the settings ask for (negative: the engine's default)."""
+    floor = getattr(settings, "match_floor", -1.0)
+    return DEFAULT_FLOOR if floor is None or floor < 0 else float(floor)
+
+
+def _ranked(state: IndexState, me: str, k: int, exclude: set[str], weights: FusionWeights,
+            floor: float = DEFAULT_FLOOR) -> list[Match]:
+    return recommend(state.index, me, k=k, exclude=exclude, weights=weights, floor=floor)
 
 
 def recommendations_for(session: Session, state: IndexState, weights: FusionWeights, org: Organization,
-                        filters: Filters, page: int, page_size: int) -> Recommendations:
+                        filters: Filters, page: int, page_size: int,
+                        floor: float = DEFAULT_FLOOR) -> Recommendations:
     """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
-    index = state.index
     me = state.ext_id[org.id]
     excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
     if not filters.is_empty():
         # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
         excluded |= filtered_out(state, filters)
     k = page * page_size
-    matches = _ranked(state, me, k + 1, excluded, weights)
+    matches = _ranked(state, me, k + 1, excluded, weights, floor)
     has_more = len(matches) > k and page < MAX_PAGES
+    # Fewer than asked: every other candidate scores at or below the floor (the page says so).
+    below_floor = len(matches) <= k
     matches = matches[:k]
-    return Recommendations(_with_orgs(session, state, matches), page, has_more)
+    return Recommendations(_with_orgs(session, state, matches), page, has_more, below_floor, floor)
 
 
 def recommendation_for(session: Session, state: IndexState, weights: FusionWeights, org: Organization,
-                       other_id: int) -> Recommendation | None:
+                       other_id: int, floor: float = DEFAULT_FLOOR) -> Recommendation | None:
     """The one recommendation of other_id for org (None if the engine would not recommend it)."""
     other = state.ext_id.get(other_id)
     if other is None or org.id not in state:
         return None
     index = state.index
     others = _PER_INDEX.get(index, "all", lambda: frozenset(p.id for p in index.profiles)) - {other}
-    items = _with_orgs(session, state, _ranked(state, state.ext_id[org.id], 1, others, weights))
+    items = _with_orgs(session, state, _ranked(state, state.ext_id[org.id], 1, others, weights, floor))
     return items[0] if items else None
 
 
@@ -244,18 +267,18 @@ def dismissed_organizations(session: Session, org: Organization) -> list[tuple[O
     return [(o, d) for o, d in rows]
 
 
-def nudge_embedding(app: Any, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run the embedding job soon; False if there is no scheduler."""
-    return run_job_soon(app, "embed_pending_profiles", delay_seconds)
+def nudge_embedding(session: Session) -> None:
+    """Ask for the embedding job to run soon after this unit of work commits (pages never embed)."""
+    after_commit.run_job(session, after_commit.EMBED_PROFILES)
 
 
 def match_records(session: Session, state: IndexState, weights: FusionWeights, ids: list[str] | None,
-                  k: int) -> Any:
+                  k: int, floor: float = DEFAULT_FLOOR) -> Any:
     """The lines of `matchmaker matches`: {"id", "matches": [{"id", "score", "reasons"}]}, reasons in English."""
     render = reason_formatter(session, "en", translate=lambda text: text)
     if ids is None:
         ids = [state.ext_id[i] for i in sorted(state.ext_id)]
     for org_id in ids:
-        matches = recommend(state.index, org_id, k=k, weights=weights) if state.index is not None else []
+        matches = recommend(state.index, org_id, k=k, weights=weights, floor=floor) if state.index is not None else []
         yield {"id": org_id, "matches": [{"id": m.id, "score": round(m.score, 6),
                                           "reasons": [render(r) for r in m.reasons]} for m in matches]}

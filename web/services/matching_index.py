@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +21,10 @@ from matchmaker import (
     learn_weights,
     refresh_index,
 )
-from matchmaker.engine import pair_components
+from matchmaker.engine import score_pairs
 from matchmaker.index import SIDE_ORDER
 from models import MeetingRequest, Organization, OrganizationEmbedding
+from models.session import session_scope
 from web.services.matching_vectors import (
     approved_rows,
     interchange_id,
@@ -29,6 +32,7 @@ from web.services.matching_vectors import (
     ready_vectors,
 )
 from web.services.meetings import feedback_pairs
+from web.threads import DaemonThreadPool
 
 # Above this share of changed organizations a full rebuild (with a fresh TF-IDF fit) beats a refresh.
 REFRESH_SHARE = 0.05
@@ -36,6 +40,7 @@ REFRESH_MIN = 20
 FEEDBACK_STATUSES = ("accepted", "declined", "expired")
 # The newest answered requests are enough to learn five weights; older ones describe an older platform.
 MAX_FEEDBACK = 5000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -130,7 +135,11 @@ def feedback_version(session: Session) -> tuple:
 
 
 def feedback_examples(session: Session, state: IndexState) -> list[tuple[dict[str, float], int]]:
-    """(score components, accepted 0/1) of answered requests between organizations the index holds."""
+    """(score components, accepted 0/1) of answered requests between organizations the index holds.
+
+    Bounded: the newest MAX_FEEDBACK answers, each pair scored on its own (score_pairs), never a ranking of the
+    whole index per requester.
+    """
     if state.index is None:
         return []
     index = state.index
@@ -141,8 +150,7 @@ def feedback_examples(session: Session, state: IndexState) -> list[tuple[dict[st
             by_requester[a].append((b, label))
     examples = []
     for a, pairs in by_requester.items():
-        # Only the asked organizations are scored (a pair that scored 0 gets no components, as in a ranking).
-        scored = pair_components(index, a, [b for b, _ in pairs])
+        scored = score_pairs(index, a, {b for b, _ in pairs})
         examples.extend((scored.get(b, {}), label) for b, label in pairs)
     return examples
 
@@ -153,58 +161,109 @@ def weights_for(session: Session, state: IndexState, min_examples: int = 30) -> 
     return learn_weights(examples, min_examples=min_examples) if examples else DEFAULT_WEIGHTS
 
 
+@dataclass(frozen=True)
+class Published:
+    """What pages read: one index state and the weights learned for it, never changed once published."""
+
+    state: IndexState
+    weights: FusionWeights
+    feedback: tuple = ()
+    published_at: float = 0.0
+
+
 class MatchingCache:
-    """Per-process index and learned weights, per embedding model; checked against the database per use."""
+    """Per-process published index and weights, per embedding model.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._weights_lock = threading.Lock()
-        self._states: dict[str, IndexState] = {}
-        self._weights: dict[str, tuple[tuple, FusionWeights]] = {}
+    Pages call view(): it returns the last published state at once and, when the database has moved on, asks the
+    background refresher to build the next one; the page keeps showing the previous recommendations meanwhile.
+    Builds, refreshes and weight learning run only in refresh(), one at a time, on the refresher's thread (or in
+    the caller with inline=True: commands and tests without a background thread).
+    """
 
-    def state(self, session: Session, model: str) -> IndexState:
-        """The model's index, refreshed if approved organizations or their vectors changed."""
-        state = self._states.get(model)
-        if state is not None and index_version(session, model) == state.version:
-            return state
-        # One rebuild at a time; requests waiting here then find it fresh.
-        with self._lock:
-            state = self._states.get(model)
-            state = build_state(session, model) if state is None else refresh_state(session, state)
-            self._states[model] = state
-            return state
+    def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False) -> None:
+        self.session_factory = session_factory
+        self.min_examples = min_examples
+        self.inline = inline
+        self._published: dict[str, Published] = {}
+        self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._executor: DaemonThreadPool | None = None
+        self.last_error: BaseException | None = None
 
-    def weights(self, session: Session, state: IndexState, min_examples: int = 30) -> FusionWeights:
-        """Learned weights for this index, recomputed when feedback or the index changed.
+    def current(self, model: str) -> Published | None:
+        """The last published state of a model (None before the first build); never blocks."""
+        return self._published.get(model)
 
-        One request recomputes at a time; while it does, the others get the previous weights instead of
-        computing the same thing again (on a busy morning every accept changes the feedback).
-        """
-        key = (state.serial, id(state.index), feedback_version(session), min_examples)
-        cached = self._weights.get(state.model)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        if not self._weights_lock.acquire(blocking=cached is None):
-            return cached[1]
+    def is_stale(self, session: Session, published: Published) -> bool:
+        """Whether organizations, their vectors or the feedback changed since `published` was built."""
+        return (index_version(session, published.state.model) != published.state.version
+                or feedback_version(session) != published.feedback)
+
+    def view(self, session: Session, model: str) -> Published | None:
+        """What a page shows: the last published state; a stale or missing one is rebuilt in the background."""
+        published = self.current(model)
+        if published is not None and not self.is_stale(session, published):
+            return published
+        if self.inline:
+            return self.refresh(session, model)
+        self.trigger(model)
+        return published
+
+    def refresh(self, session: Session, model: str) -> Published:
+        """Build or refresh the model's index and learn its weights if anything changed, then publish both."""
+        with self._refresh_lock:
+            old = self.current(model)
+            if old is not None and not self.is_stale(session, old):
+                return old
+            started = time.perf_counter()
+            state = build_state(session, model) if old is None else refresh_state(session, old.state)
+            feedback = feedback_version(session)
+            if old is not None and state is old.state and feedback == old.feedback:
+                return old
+            weights = weights_for(session, state, self.min_examples)
+            published = Published(state, weights, feedback, time.time())
+            self._published[model] = published  # one reference swap: readers see the old or the new, whole
+            log.info("matching index for %s published (serial %d, %d organizations) in %.2f s", model,
+                     state.serial, len(state.index) if state.index is not None else 0,
+                     time.perf_counter() - started)
+            return published
+
+    def trigger(self, model: str) -> bool:
+        """Ask the background refresher to refresh a model soon; False if one is already queued for it."""
+        if self.session_factory is None:
+            return False
+        with self._pending_lock:
+            if model in self._pending:
+                return False
+            self._pending.add(model)
+            if self._executor is None:
+                self._executor = DaemonThreadPool(1, "matching-refresh")  # a long build never holds a stopping process
+        self._executor.submit(self._run, model)
+        return True
+
+    def _run(self, model: str) -> None:
+        with self._pending_lock:
+            self._pending.discard(model)
         try:
-            cached = self._weights.get(state.model)
-            if cached is not None and cached[0] == key:
-                return cached[1]
-            weights = weights_for(session, state, min_examples)
-            self._weights[state.model] = (key, weights)
-            return weights
-        finally:
-            self._weights_lock.release()
+            with session_scope(self.session_factory) as session:
+                self.refresh(session, model)
+            self.last_error = None
+        except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published
+            self.last_error = exc
+            log.exception("matching index refresh for %s failed; pages keep the previous recommendations", model)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait until queued refreshes are done (tests and shutdown)."""
+        if self._executor is not None:
+            self._executor.submit(lambda: None).result(timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the refresher thread (queued refreshes are dropped)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-_CACHE_LOCK = threading.Lock()
-
-
-def get_cache(app: Any) -> MatchingCache:
-    """The app's matching cache, made on first use."""
-    with _CACHE_LOCK:
-        cache = getattr(app.state, "matching_cache", None)
-        if cache is None:
-            cache = app.state.matching_cache = MatchingCache()
-        return cache
-
+def published_or_empty(cache: MatchingCache, session: Session, model: str) -> Published:
+    """The last published index and weights of a model (never waits for a build; an empty state before the first)."""
+    return cache.view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS)

@@ -25,6 +25,7 @@ from matchmaker import (
     profile_from_dict,
     text_hash,
 )
+from matchmaker.embedding import calibrate_precision, stored_calibration
 from models import Organization, OrganizationEmbedding, TextEmbedding
 from models.base import utcnow
 from models.session import session_scope
@@ -69,9 +70,23 @@ def embedder_from_settings(settings) -> Any:
         return _EMBEDDERS[key]
 
 
-def get_embedder(app) -> Any:
-    """The app's injected embedder (tests), else the one the settings name."""
-    return getattr(app.state, "embedder", None) or embedder_from_settings(app.state.settings)
+def calibrate_if_needed(embedder: Any, settings) -> bool:
+    """Measure the auto precision once per machine and model (the embedding job calls this, never a page).
+
+    The measured choice is used from the next start of the process (the running embedder keeps its name, which
+    the stored vectors carry). Returns True when a measurement ran.
+    """
+    if (settings.embedding_precision or "auto") != "auto" or not isinstance(embedder, SentenceTransformerEmbedder):
+        return False
+    if stored_calibration(embedder.path, embedder.cache_dir) is not None:
+        return False
+    try:
+        result = calibrate_precision(str(embedder.path), embedder.cache_dir)
+    except Exception:  # noqa: BLE001 - a failed measurement leaves the rule of thumb in place
+        log.exception("measuring the embedding precision failed; auto keeps %s", embedder.precision)
+        return False
+    log.info("embedding precision measured: %s", result["why"])
+    return True
 
 
 def interchange_id(org: Any) -> str:

@@ -21,7 +21,6 @@ from models import (
     User,
 )
 from models.base import utcnow
-from models.session import begin_reading
 from web import i18n
 from web.errors import NotFound
 from web.i18n import N_, _

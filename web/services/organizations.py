@@ -15,8 +15,9 @@ from models import ORGANIZATION_KINDS, Organization, OrganizationTag, Technology
 from models.base import utcnow
 from models.organization import TAGGED_FIELDS
 from web.errors import NotFound, ValidationFailed
-from web.i18n import N_, _, country_choices
-from web.services import notifications
+from web.i18n import N_, _, country_choices, current_language
+from web.services import after_commit, notifications
+from web.services.sectors import Vocabulary, is_other, public_values
 from web.services.sessions import end_organization_sessions
 from web.services.text import free_text_error, single_line_error
 
@@ -89,9 +90,33 @@ def _clean_list(value: Any) -> list[str]:
     return seen
 
 
-def validate_organization(raw: dict[str, Any], categories: set[str], *,
-                          require_external_id: bool = False) -> tuple[OrganizationData | None, dict[str, str]]:
-    """Check a profile; returns the clean data or a message per field (nothing is changed)."""
+def kind_error(from_file: bool) -> str:
+    """What to say about a kind that is not one of ours: a form offers a list; a file must use the format's codes."""
+    if not from_file:
+        return _("Choose the kind of organization from the list.")
+    codes = _(", ").join(_("%(code)s (%(label)s)") % {"code": kind, "label": kind_label(kind)}
+                         for kind in ORGANIZATION_KINDS)
+    return _("Use one of these codes for the kind: %(codes)s.") % {"codes": codes}
+
+
+def sectors_error(unknown: list[str], sectors: Vocabulary, from_file: bool) -> str:
+    """What to say about sectors that are not in the vocabulary, naming the ones that are."""
+    if not from_file:
+        return _("Choose sectors from the list.")
+    return _("Unknown sectors: %(values)s. Use the sectors of the list (%(names)s), in English or Japanese, or write "
+             "“other: ” before a sector that is not in it (shown only to the organization).") % {
+        "values": _(", ").join(f"“{value}”" for value in unknown),
+        "names": _(", ").join(sectors.names(current_language()))}
+
+
+def validate_organization(raw: dict[str, Any], categories: set[str], *, sectors: Vocabulary | None = None,
+                          require_external_id: bool = False,
+                          from_file: bool = False) -> tuple[OrganizationData | None, dict[str, str]]:
+    """Check a profile; returns the clean data or a message per field (nothing is changed).
+
+    sectors: the vocabulary that sector names are read through (needed when raw has sectors); from_file: the raw
+    values come from an interchange file, whose messages name the format's codes.
+    """
     errors: dict[str, str] = {}
     name = str(raw.get("name") or "").strip()
     if not 1 <= len(name) <= 200:
@@ -100,7 +125,7 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
         errors["name"] = message  # a name becomes part of email subjects: one line only
     kind = str(raw.get("kind") or "").strip()
     if kind not in ORGANIZATION_KINDS:
-        errors["kind"] = _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(ORGANIZATION_KINDS)}
+        errors["kind"] = kind_error(from_file)
     countries = known_country_codes()
     country = str(raw.get("country") or "").strip().upper()
     if country not in countries:
@@ -124,6 +149,13 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
         errors["sectors"] = _("Each sector can have at most 200 characters.")
     elif message := next(filter(None, map(single_line_error, lists["sectors"])), None):
         errors["sectors"] = message
+    elif lists["sectors"]:
+        if sectors is None:
+            raise ValueError("validate_organization needs the sector vocabulary to read sectors")
+        cleaned = sectors.clean(lists["sectors"])
+        lists["sectors"] = cleaned.values
+        if cleaned.unknown:
+            errors["sectors"] = sectors_error(cleaned.unknown, sectors, from_file)
     unknown = [slug for slug in lists["technology_categories"] if slug not in categories]
     if unknown:
         errors["technology_categories"] = _("Unknown technology categories: %(slugs)s.") % {"slugs": ", ".join(unknown)}
@@ -157,8 +189,8 @@ def validate_organization(raw: dict[str, Any], categories: set[str], *,
 
 
 def search_text_for(org: Organization) -> str:
-    """The lower-cased text that directory search looks in."""
-    parts = [org.name, org.description, *org.offers, *org.needs, *org.sectors]
+    """The lower-cased text that directory search looks in (not "other:" sectors, which only the owner sees)."""
+    parts = [org.name, org.description, *org.offers, *org.needs, *public_values(org.sectors)]
     return " \n".join(part for part in parts if part).lower()
 
 
@@ -175,9 +207,15 @@ def apply_organization(org: Organization, data: OrganizationData, *, keep_source
     return org
 
 
+def tag_values(org: Organization | OrganizationData) -> list[tuple[str, str]]:
+    """(field, value) of every filter tag: each category, target country and sector, but no "other:" sector."""
+    return [(name, value) for name in TAGGED_FIELDS for value in getattr(org, name) or []
+            if not (name == "sectors" and is_other(value))]
+
+
 def refresh_tags(org: Organization) -> None:
     """Rebuild the organization_tag rows from the list fields (the JSON lists are the truth)."""
-    wanted = {(name, value) for name in TAGGED_FIELDS for value in getattr(org, name) or []}
+    wanted = set(tag_values(org))
     org.tags = [tag for tag in org.tags if (tag.field, tag.value) in wanted]
     have = {(tag.field, tag.value) for tag in org.tags}
     for name, value in sorted(wanted - have):
@@ -248,6 +286,8 @@ def review_organization(session: Session, settings, org: Organization, decision:
         # Its members' logins end now; logging in again shows them the reason on their profile.
         end_organization_sessions(session, org.id)
     session.flush()
+    if decision == "approved":
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)  # it gets its vectors in the background
     # In-app and by email, in each member's language; an imported organization without accounts hears nothing.
     notifications.notify_org(session, settings, org.id, REVIEW_KINDS[decision], None, org=org,
                              extra={"reason": org.status_reason})

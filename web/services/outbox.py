@@ -19,6 +19,7 @@ from models import OutboxEmail
 from models.base import utcnow
 from models.session import session_scope
 from web.mail import MaybeSentError, PermanentMailError, send_mail, single_line
+from web.services import after_commit
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 60
@@ -29,6 +30,8 @@ MAX_ATTEMPTS = 8
 SEND_LEASE = timedelta(minutes=10)
 # What is left of a body that held a secret (a reset link) once it was delivered or given up.
 PURGED_BODY = "[Removed after sending: this email held a single-use link. Subject, recipient and Message-ID are kept.]"
+# What is left of any body once MATCHMAKER_OUTBOX_BODY_DAYS have passed (members' messages are copied into emails).
+EXPIRED_BODY = "[Removed after the retention period. Subject, recipient and Message-ID are kept.]"
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,21 @@ def enqueue_email(session: Session, to: str, subject: str, body: str, language: 
             session.add(email)
     except IntegrityError:
         return None
+    # Sent now rather than at the outbox's next round, by whichever process committed it (page, API, job).
+    after_commit.run_job(session, after_commit.SEND_OUTBOX)
     return email
+
+
+def purge_old_bodies(session: Session, settings, now: datetime | None = None) -> int:
+    """Remove the text of emails sent or given up over MATCHMAKER_OUTBOX_BODY_DAYS ago; returns how many."""
+    limit = (now or utcnow()) - timedelta(days=settings.outbox_body_days)
+    return session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.status.in_(("sent", "failed")), OutboxEmail.created_at < limit,
+               OutboxEmail.body.not_in((PURGED_BODY, EXPIRED_BODY)))
+        .values(body=EXPIRED_BODY)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
 
 
 def claim_email(session: Session, email_id: int, now: datetime) -> bool:

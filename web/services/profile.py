@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from models import Organization, User
 from web.errors import ValidationFailed
 from web.i18n import LANGUAGES, _, is_time_zone
-from web.services import catalogs
+from web.services import after_commit, catalogs, sectors
 from web.services.accounts import normalize_email
 from web.services.organizations import apply_organization, category_slugs, validate_organization
 from web.services.text import single_line_error
 
 # The list editors of the form; each posts one input per item under the field's name.
-LIST_EDITOR_FIELDS = ("offers", "needs", "sectors")
+LIST_EDITOR_FIELDS = ("offers", "needs")
 PHONE_RE = re.compile(r"^[0-9+()./ -]{4,50}$")
 CODE_SPLIT_RE = re.compile(r"[\s,;]+")
 
@@ -40,6 +40,13 @@ def profile_values(org: Organization) -> dict[str, Any]:
     return values
 
 
+def other_sectors(values: dict[str, Any], vocabulary: sectors.Vocabulary) -> list[tuple[str, str]]:
+    """(value, text) of the form's sectors outside the vocabulary: kept from before it, until the owner drops them."""
+    texts = [sectors.other_text(value) if sectors.is_other(value) else value for value in values.get("sectors", [])
+             if vocabulary.get(value) is None]
+    return [(sectors.other_value(text), text) for text in texts if text]
+
+
 def partner_country_codes(session: Session) -> list[str]:
     """ISO codes of the JCM partner countries, shown as checkboxes (reference data, cached)."""
     return catalogs.partner_countries(session)
@@ -58,7 +65,7 @@ def read_profile_form(form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {key: str(form.get(key, "")) for key in (
         "name", "kind", "country", "description", "website", "target_countries_other",
         "contact_name", "contact_email", "contact_phone")}
-    for key in (*LIST_EDITOR_FIELDS, "technology_categories", "target_countries"):
+    for key in (*LIST_EDITOR_FIELDS, "sectors", "technology_categories", "target_countries"):
         values[key] = [str(item) for item in form.getlist(key)]
     return values
 
@@ -101,7 +108,7 @@ def update_profile(session: Session, org: Organization, values: dict[str, Any]) 
     # The kind is fixed once reviewed: approval was given for that kind of organization.
     raw["kind"] = values.get("kind") if kind_is_editable(org) else org.kind
     raw["target_countries"] = [*values.get("target_countries", []), *other_codes]
-    data, errors = validate_organization(raw, category_slugs(session))
+    data, errors = validate_organization(raw, category_slugs(session), sectors=sectors.vocabulary(session))
     if "target_countries" in errors:
         errors["target_countries_other"] = errors.pop("target_countries")
     contact, contact_errors = _validate_contact(values)
@@ -112,6 +119,7 @@ def update_profile(session: Session, org: Organization, values: dict[str, Any]) 
     for key, value in contact.items():
         setattr(org, key, value)
     session.flush()
+    after_commit.run_job(session, after_commit.EMBED_PROFILES)  # new texts are embedded by the job, never here
     return org
 
 

@@ -26,7 +26,7 @@ from models import FIGURE_BASES, Methodology, Organization, Technology, Technolo
 from models.base import utcnow
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import _, country_choices
-from web.services import catalogs, notifications
+from web.services import after_commit, catalogs, notifications
 from web.services.technologies import TECHNOLOGY_KINDS
 from web.services.technology_images import ImageStore, ProcessedImage, process_image
 
@@ -401,6 +401,7 @@ def update_technology(session: Session, settings, user: User, technology: Techno
                                             extra={"technology": technology.name, "changes": False})
         return outcome
     apply_input(technology, data, text=False)
+    after_commit.run_job(session, after_commit.INDEX_TECHNOLOGIES)  # its category is part of the text it is ranked on
     before = dict(technology.pending_changes or {})
     changes = _text_changes(technology, data)
     if key:
@@ -423,6 +424,8 @@ def delete_technology(session: Session, user: User, technology: Technology) -> N
         raise Forbidden(_("Only the organization that listed a technology can delete it."))
     if technology.status == "published":
         technology.organization.updated_at = utcnow()  # its offers in matching change
+        after_commit.run_job(session, after_commit.INDEX_TECHNOLOGIES)
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)
     session.delete(technology)
     session.flush()
 

@@ -9,7 +9,7 @@ from models import Organization, Technology, User
 from models.base import utcnow
 from web.errors import DomainError, ValidationFailed
 from web.i18n import N_, _
-from web.services import notifications
+from web.services import after_commit, notifications
 
 TABS = {"review": N_("To review"), "published": N_("Published"), "unpublished": N_("Not published")}
 DECISIONS = ("publish", "unpublish", "accept_changes", "decline_changes")
@@ -103,6 +103,10 @@ def review_technology(session: Session, settings, organizer: User, technology: T
     if status == "published" or technology.status == "published":
         # What the catalogue and matching show of the organization changed: its fingerprint must move.
         technology.organization.updated_at = now
+    if decision != "decline_changes":
+        # Public text appeared, changed or went: the need index and the organization's offers in matching follow.
+        after_commit.run_job(session, after_commit.INDEX_TECHNOLOGIES)
+        after_commit.run_job(session, after_commit.EMBED_PROFILES)
     session.flush()
     extra["public_link"] = (settings.base_url.rstrip("/") + f"/technologies/{technology.id}"
                             if technology.status == "published" else "")

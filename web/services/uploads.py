@@ -45,6 +45,7 @@ class UploadStore:
         path = self._path(token)
         try:
             if time.time() - path.stat().st_mtime > self.MAX_AGE_SECONDS:
+                path.unlink(missing_ok=True)  # of no use any more: the organizer uploads the file again
                 raise FileNotFoundError(path)
             return path.read_bytes()
         except FileNotFoundError:
