@@ -96,6 +96,7 @@ def test_newcomer_browses_searches_and_prechecks_logged_out(browser, live_server
     wait_for_counts_change(page, before)
     japanese = page.locator(".tech-card h3 > a").all_inner_texts()
     assert japanese and all("冷凍" in name for name in japanese)
+    shot(page, screenshot_dir, "list-ja", 1280)
     with page.expect_navigation():
         page.locator(".tech-card h3 > a", has_text="インバーター駆動ターボ冷凍機").click()
     assert "部分負荷時も高いCOP" in page.inner_text("#technology-description")
@@ -103,6 +104,7 @@ def test_newcomer_browses_searches_and_prechecks_logged_out(browser, live_server
     page.select_option("#precheck #f-country", "TH")
     page.click("#precheck button[type=submit]")
     page.wait_for_selector("#precheck-result")
+    shot(page, screenshot_dir, "technology-ja", 1280)
     page.close()
 
     # Phones: the same pages at 390 px.

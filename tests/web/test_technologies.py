@@ -254,3 +254,14 @@ def test_technologies_list_follows_edits_and_deletes(client, session, catalogue)
     session.commit()
     assert card_names(parse(client.get("/technologies"))) == ["Exhaust heat recovery", "Inverter turbo chiller",
                                                               "Rooftop solar PV"]
+
+
+def test_describe_your_need_reasons_name_glossary_concepts_in_the_readers_words(client, session_factory, embedder,
+                                                                                 catalogue):
+    technology_search.index_technologies(session_factory, embedder)
+    for language in ("en", "ja"):
+        soup = parse(client.get("/technologies", params={"need": "rooftop solar PV for a factory"},
+                                headers={"Accept-Language": language}))
+        reasons = [li.text for li in soup.select(f"#tech-{catalogue['solar'].id} .match-reasons li")]
+        assert reasons and not any("§" in reason for reason in reasons), reasons
+    assert technology_search.readable_terms(["§solar_pv", "solar", "rooftop"], "en") == ["solar power", "rooftop"]

@@ -109,7 +109,8 @@ def list_technologies(
         out = record(card, base)
         if found.ranked is not None and found.index is not None:
             out["score"] = round(found.ranked.scores.get(int(position), 0.0), 4)
-            out["reasons"] = technology_search.explain(found.index, card, found.ranked, filters.country)
+            out["reasons"] = technology_search.explain(found.index, card, found.ranked, filters.country,
+                                                       language=language)
         items.append(out)
     companies = int(len(set(found.catalogue.organization[found.positions].tolist()))) if len(found.positions) else 0
     return {"total": len(found.positions), "companies": companies, "limit": limit, "offset": offset,

@@ -97,8 +97,8 @@ def list_context(request: Request, session, user, filters: Filters) -> dict[str,
                                 parse_page(request.query_params.get("page")), request.app.state.settings.page_size)
     reasons = {}
     if found.ranked is not None and found.index is not None:
-        reasons = {card.id: technology_search.explain(found.index, card, found.ranked, filters.country)
-                   for card in page.cards}
+        reasons = {card.id: technology_search.explain(found.index, card, found.ranked, filters.country,
+                                                      language=language) for card in page.cards}
     categories = catalogs.categories(session)
     names = {c.slug: c.name(language) for c in categories}
     card_context = {"language": language, "category_names": names, "words": filters.words(),

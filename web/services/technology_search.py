@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import text_hash
+from matchmaker.language import concept_label
 from matchmaker.lexical import LexicalModel, similarity_to_all, sparse_row
 from models import Organization, Technology, TechnologyCategory, TextEmbedding
 from models.base import utcnow
@@ -278,23 +279,37 @@ def _best_sentence(text: str, terms: list[str]) -> str:
     best, hits = "", 0
     for sentence in _SENTENCE.split(text):
         folded = sentence.casefold()
-        found = sum(1 for term in terms if term in folded)
+        found = sum(1 for term in terms if term.casefold() in folded)
         if found > hits and len(sentence) > 20:
             best, hits = sentence, found
     sentence = " ".join(best.split())
     return sentence if len(sentence) <= QUOTE_LIMIT else sentence[:QUOTE_LIMIT].rsplit(" ", 1)[0] + "…"
 
 
+def readable_terms(terms: list[str], language: str, limit: int = 3) -> list[str]:
+    """Shared terms as a reader says them: glossary concepts (§solar_pv) by their label in the language, without
+    a word the label already holds ("solar" next to "solar PV")."""
+    out: list[str] = []
+    for label in (concept_label(term, language) for term in terms):
+        words = label.casefold().split()
+        if any(label.casefold() == t.casefold() or label.casefold() in t.casefold().split() for t in out):
+            continue
+        out = [t for t in out if t.casefold() not in words]
+        out.append(label)
+    return out[:limit]
+
+
 def explain(index: NeedIndex, card: Card, ranked: Ranked, country: str,
-            translate: Callable[[str], str] = _) -> list[str]:
+            translate: Callable[[str], str] = _, language: str = "en") -> list[str]:
     """Why a technology answers the need: shared terms, the sentence that says so, track record where asked."""
     row = index.row.get(card.id)
     reasons: list[str] = []
     if row is not None and ranked.query is not None:
-        terms = index.lexical.shared_terms([ranked.query], [sparse_row(index.rows, row)], limit=3)
+        shared = index.lexical.shared_terms([ranked.query], [sparse_row(index.rows, row)], limit=5)
+        terms = readable_terms(shared, language)
         if terms:
             reasons.append(translate(REASON_TERMS) % {"terms": translate(", ").join(terms)})
-            quote = _best_sentence(card.description, terms)
+            quote = _best_sentence(card.description, readable_terms(shared, "en"))  # the description is English
             if quote and normalize_space(quote) != normalize_space(card.name + "."):
                 reasons.append(translate(REASON_QUOTE) % {"quote": quote})
     if not reasons:
