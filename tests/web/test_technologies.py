@@ -265,3 +265,14 @@ def test_describe_your_need_reasons_name_glossary_concepts_in_the_readers_words(
         reasons = [li.text for li in soup.select(f"#tech-{catalogue['solar'].id} .match-reasons li")]
         assert reasons and not any("§" in reason for reason in reasons), reasons
     assert technology_search.readable_terms(["§solar_pv", "solar", "rooftop"], "en") == ["solar power", "rooftop"]
+
+
+def test_technologies_cards_show_a_renamed_category(client, session, catalogue):
+    from models import TechnologyCategory
+    from web.services import catalogs
+
+    assert "Water supply" not in parse(client.get("/technologies?area=water")).select_one(".tech-card .meta").text
+    session.get(TechnologyCategory, "water").name_en = "Water supply"  # what `matchmaker seed` may do
+    session.commit()
+    catalogs._CATALOGS.clear()  # the reference data's minute has passed (in the app's engine too)
+    assert "Water supply" in parse(client.get("/technologies?area=water")).select_one(".tech-card .meta").text

@@ -103,8 +103,10 @@ def list_context(request: Request, session, user, filters: Filters) -> dict[str,
     names = {c.slug: c.name(language) for c in categories}
     card_context = {"language": language, "category_names": names, "words": filters.words(),
                     "snippet": technologies.snippet, "shown_products": technologies.shown_products}
-    cards = card_cache(request.app).render(request.app.state.renderer.env, page.cards, found.catalogue.version,
-                                           language, filters.words(), reasons, card_context)
+    # Category names are reference data, refreshed by `matchmaker seed` without moving the catalogue's version.
+    version = (found.catalogue.version, hash(tuple(sorted(names.items()))))
+    cards = card_cache(request.app).render(request.app.state.renderer.env, page.cards, version, language,
+                                           filters.words(), reasons, card_context)
     return {
         "active_tab": "technologies", "filters": filters, "language": language, "page": page, "card_html": cards,
         "reasons": reasons, "need_state": found.need_state, "words": filters.words(),
