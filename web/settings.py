@@ -18,8 +18,10 @@ class Settings(BaseSettings):
     data_dir: str = Field(
         default="",
         description="Folder for every file the platform writes while it runs: the default SQLite database "
-        "(matchmaker.db), uploaded import files waiting for confirmation (imports/) and files derived from the model "
-        "(models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise). Empty: var/ of the project.",
+        "(matchmaker.db), uploaded import files waiting for confirmation (imports/), technology images, re-encoded and "
+        "served by the app with their own headers (technology-images/: back it up with the database), and files "
+        "derived from the model (models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise). Empty: var/ of the "
+        "project.",
     )
     database_url: str = Field(
         default="",
@@ -188,6 +190,12 @@ class Settings(BaseSettings):
         default=False,
         description="Check template files for changes on every render (development). Off, each template is read "
         "and compiled once per process: the check costs a file-system call per included template.",
+    )
+    # == technology catalogue ==
+    technology_image_max_mb: float = Field(
+        default=5.0, gt=0, le=50,
+        description="Largest technology image accepted for upload, in megabytes (JPEG, PNG or WebP; stored "
+        "re-encoded as JPEG of at most 1,600 pixels a side).",
     )
 
     @model_validator(mode="after")

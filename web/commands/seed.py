@@ -55,6 +55,9 @@ def _print_summary(result: dict, seconds: float) -> None:
     for external_id in summary.skipped:
         typer.echo(f"  skipped {external_id}: a real (non-demo) organization already uses this id", err=True)
     typer.echo(f"demo users: {summary.users_created} created, {summary.users_updated} restored")
+    techs = summary.technologies
+    typer.echo(f"demo technologies: {techs.created} created, {techs.updated} restored, {techs.unchanged} unchanged"
+               + (f", {techs.removed} removed" if techs.removed else ""))
     events = summary.events
     typer.echo(f"demo events: {events.created} created, {events.restored} restored, {events.unchanged} unchanged"
                + (f", {events.removed} removed" if events.removed else "") + f" ({seconds:.1f} s)")

@@ -9,7 +9,7 @@ from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
 from web.routes.invitations import invite_context
-from web.services import directory, invitations, requests, sectors
+from web.services import directory, invitations, requests, sectors, technologies
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 from web.values import DbId
@@ -41,4 +41,5 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
         "match": match, "open_request": open_request,
         "unclaimed_ids": invitations.unclaimed_ids(session, [org.id]),
         "invite": invite_context(session, org) if user.is_organizer else None,
+        "org_technologies": technologies.organization_technologies(session, org.id),
     }, fragment="organizations/_profile.html", headers={"Vary": "HX-Request"})

@@ -30,6 +30,7 @@ from models import Organization, OrganizationEmbedding, TextEmbedding
 from models.base import utcnow
 from models.session import session_scope
 from web.services.export import export_record
+from web.services.technology_offers import with_technology_offers
 
 log = logging.getLogger(__name__)
 HASHING = "hashing"
@@ -106,14 +107,18 @@ def texts_hash(profile: Profile) -> str:
 
 
 def approved_rows(session: Session, ids: Iterable[int] | None = None) -> Iterator[Any]:
-    """Approved organizations' profile columns in id order (optionally only the given ids)."""
+    """Approved organizations' profile columns in id order (optionally only the given ids).
+
+    Their published technologies count among their offers (web.services.technology_offers).
+    """
     query = select(*PROFILE_COLUMNS).where(Organization.status == "approved").order_by(Organization.id)
     if ids is None:
-        yield from session.execute(query.execution_options(yield_per=2000))
+        yield from with_technology_offers(session, session.execute(query.execution_options(yield_per=2000)))
         return
     ids = sorted(set(ids))
     for start in range(0, len(ids), IN_CHUNK):
-        yield from session.execute(query.where(Organization.id.in_(ids[start:start + IN_CHUNK])))
+        yield from with_technology_offers(session, session.execute(
+            query.where(Organization.id.in_(ids[start:start + IN_CHUNK]))))
 
 
 @dataclass
