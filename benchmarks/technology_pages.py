@@ -13,12 +13,12 @@ the stored vectors hold, and embedding 10,000 texts would take minutes; the visi
 the model in the server, as in production. Before that, the model's precision is measured once per machine as the
 embedding job does on its first run (stored in --model-cache-dir), so the server runs the configuration a
 production process runs from its second start (on a machine where the rule of thumb picks torch bfloat16, a
-first start embeds each need ~25x slower than ONNX). The real app is served by uvicorn in a subprocess (scheduler off, so
-the first 'describe your need' request builds the index in the background, as a process without jobs does), the
-bare page (benchmarks/pages_bare.py) in another. Each round drives each page with --clients keep-alive connections
-for --seconds, every request with a different filter combination, search words or need (thousands of distinct
-ones, so caches of recent searches and need vectors do not flatter the figures). The table shows medians over
-rounds; ratio = the page's throughput / the bare page's in the same round.
+first start embeds each need ~25x slower than ONNX). The real app is served by uvicorn in a subprocess (scheduler off,
+so the first 'describe your need' request builds the index in the background, as a process without jobs does), the bare
+page (benchmarks/pages_bare.py) in another. Each round drives each page with --clients keep-alive connections for
+--seconds, every request with a different filter combination, search words or need (thousands of distinct ones, so
+caches of recent searches and need vectors do not flatter the figures). The table shows medians over rounds; ratio = the
+page's throughput / the bare page's in the same round.
 Last line: n=N list_p95_ms=X search_p95_ms=Y need_p95_ms=Z
 Targets on 2 cores: list and text search p95 <= 100 ms, 'describe your need' p95 <= 200 ms.
 """
@@ -92,7 +92,8 @@ def generate(n_orgs: int, n_techs: int, seed: int = 7) -> tuple[list[dict], list
                       "name": f"{quality.capitalize()} {thing} {i + 1:05d}", "category": rng.choice(CATEGORIES),
                       "description": description, "products": [f"{thing.title()} {rng.randint(10, 99)}-series"],
                       "ghg_reduction_t": float(rng.randint(50, 5000)), "figures_basis": "unit",
-                      "investment_jpy": rng.randint(5, 500) * 1_000_000, "annual_savings_jpy": rng.randint(1, 60) * 1_000_000,
+                      "investment_jpy": rng.randint(5, 500) * 1_000_000,
+                      "annual_savings_jpy": rng.randint(1, 60) * 1_000_000,
                       "durable_years": rng.choice((8, 10, 15, 17)), "languages": ["ja", "en"]})
         for position in range(rng.randint(0, 3)):
             jcm = rng.random() < 0.2

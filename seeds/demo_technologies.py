@@ -45,10 +45,11 @@ def _form_values(record: dict) -> dict:
         "description": record["description"], "description_ja": record.get("description_ja", ""),
         "products": list(record.get("products", [])), "figures_basis": record.get("figures_basis", ""),
         "ghg_reduction_t": text(record.get("ghg_reduction_t")), "investment_jpy": text(record.get("investment_jpy")),
-        "annual_savings_jpy": text(record.get("annual_savings_jpy")), "durable_years": number_text(record.get("durable_years")),
-        "languages": list(record.get("languages", [])),
-        "track_records": [{"country": t["country"], "year": number_text(t.get("year")), "description": t.get("description", ""),
-                           "project": t.get("jcm_project", ""), "methodology": t.get("methodology") or ""}
+        "annual_savings_jpy": text(record.get("annual_savings_jpy")),
+        "durable_years": number_text(record.get("durable_years")), "languages": list(record.get("languages", [])),
+        "track_records": [{"country": t["country"], "year": number_text(t.get("year")),
+                           "description": t.get("description", ""), "project": t.get("jcm_project", ""),
+                           "methodology": t.get("methodology") or ""}
                           for t in record.get("track_records", [])],
     }
 

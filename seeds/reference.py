@@ -97,9 +97,9 @@ def load_reference(session: Session) -> dict[str, int]:
     countries.append({"iso2": "JP", "name": "Japan", "is_jcm_partner": False, "jcm_signed_on": None,
                       "registered_projects": None, "source": "ISO 3166-1"})
     categories = [
-        {"slug": r["slug"], "group": r["group"], "area": r["area"], "position": int(r["position"]), "name_en": r["name_en"],
-         "name_ja": r["name_ja"], "description_en": r["description_en"], "description_ja": r["description_ja"],
-         "source": r["source"]}
+        {"slug": r["slug"], "group": r["group"], "area": r["area"], "position": int(r["position"]),
+         "name_en": r["name_en"], "name_ja": r["name_ja"], "description_en": r["description_en"],
+         "description_ja": r["description_ja"], "source": r["source"]}
         for r in read_csv("technology_categories.csv")
     ]
     sectors = [

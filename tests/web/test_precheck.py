@@ -1,8 +1,9 @@
 """The JCM financing pre-check against hand-computed cases (rules: shared/reference 000_dfdf509c4ec93ba3.txt).
 
-The rules as the reference states them: 初期投資費用1/2以下を補助 (at most half the investment); 類似技術の導入実績により
-50～20%を上限 (the rate cap by similar technologies adopted in the country); 同一国における類似技術の採択実績が10件以上の場合は
-支援対象外 (none at 10 or more); 費用対効果4千円/tCO2 (cost-effectiveness); 投資回収年数3年以上を目安 (payback guideline).
+The rules as the reference states them: 初期投資費用1/2以下を補助 (at most half the investment);
+類似技術の導入実績により50～20%を上限 (the rate cap by similar technologies adopted in the country);
+同一国における類似技術の採択実績が10件以上の場合は支援対象外 (none at 10 or more); 費用対効果4千円/tCO2
+(cost-effectiveness); 投資回収年数3年以上を目安 (payback guideline).
 Registry counts from seeds/data/jcm_projects_by_country_sector.csv: VN EE industry 7, TH Solar 16, ID Solar 6.
 """
 
@@ -125,7 +126,8 @@ def test_bad_figures_are_refused_per_field(session, field, value, message):
     assert message in refused.value.field_errors[field]
 
 
-QUERY = "run=1&investment=200%2C000%2C000&reductions=1000&years=15&savings=30000000&country=VN&category=energy_efficiency"
+QUERY = ("run=1&investment=200%2C000%2C000&reductions=1000&years=15&savings=30000000&country=VN"
+         "&category=energy_efficiency")
 
 
 @pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["page", "htmx"])
@@ -179,7 +181,8 @@ def test_match_between_a_japanese_firm_and_a_partner_links_to_the_precheck(clien
     session.commit()
     assert client.get(f"/precheck?match={req.id}", follow_redirects=False).status_code == 303  # log in first
     login(client, vn_user)
-    assert parse(client.get(f"/matches/{req.id}")).select_one("#match-precheck a")["href"] == f"/precheck?match={req.id}"
+    assert (parse(client.get(f"/matches/{req.id}")).select_one("#match-precheck a")["href"]
+            == f"/precheck?match={req.id}")
     soup = parse(client.get(f"/precheck?match={req.id}"))
     assert soup.select_one("#f-country option[selected]")["value"] == "VN"
     link = soup.select_one("#precheck-match a.chip")

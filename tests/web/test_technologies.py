@@ -27,8 +27,8 @@ def catalogue(session):
                                      description="Centrifugal chillers for factory cooling. The inverter keeps "
                                      "the chillers efficient at part load, so factories that replace old chillers cut "
                                      "the electricity of their cooling by a third. Remote monitoring of every chiller "
-                                     "gives the data a JCM project needs. Certified for refrigerant R1233zd.", products=["ETI-Z series"],
-                                     tracks=[("VN", 2019, True), ("TH", 2021, False)]),
+                                     "gives the data a JCM project needs. Certified for refrigerant R1233zd.",
+                                     products=["ETI-Z series"], tracks=[("VN", 2019, True), ("TH", 2021, False)]),
         "heat": create_technology(session, chillers, name="Waste heat recovery", category="effective_energy_use",
                                   tracks=[("ID", 2020, False)]),
         "solar": create_technology(session, solar, name="Rooftop solar PV", category="renewable_energy",

@@ -36,7 +36,8 @@ def count(session) -> int:
 
 
 def test_add_technology_waits_for_review_and_tells_organizers(client, session, owner):
-    response = post(client, "/technologies/new", form_data(), files={"image": ("photo.png", image_bytes(), "image/png")})
+    response = post(client, "/technologies/new", form_data(),
+                    files={"image": ("photo.png", image_bytes(), "image/png")})
     assert response.status_code == 303 and response.headers["location"] == "/technologies/mine?done=new"
     tech = session.scalar(select(Technology))
     assert (tech.status, tech.name, tech.name_ja, tech.investment_jpy, tech.ghg_reduction_t) == \
@@ -115,7 +116,8 @@ def test_a_good_image_is_kept_while_other_fields_are_corrected(client, session, 
 
 
 def test_image_is_served_with_safe_headers(client, session, owner):
-    post(client, "/technologies/new", form_data(), files={"image": ("../../etc/passwd.png", image_bytes(), "image/png")})
+    post(client, "/technologies/new", form_data(),
+         files={"image": ("../../etc/passwd.png", image_bytes(), "image/png")})
     tech = session.scalar(select(Technology))
     url = f"/technologies/{tech.id}/images/{tech.image_key}.jpg"
     own = client.get(url)
@@ -194,7 +196,8 @@ def test_technology_editing_is_for_its_organization(client, session, who, expect
     for method, path in (("get", f"/technologies/{tech.id}/edit"), ("post", f"/technologies/{tech.id}/edit"),
                          ("post", f"/technologies/{tech.id}/delete")):
         response = getattr(client, method)(path, follow_redirects=False,
-                                           **({"data": {**form_data(), "csrf_token": token}} if method == "post" else {}))
+                                           **({"data": {**form_data(), "csrf_token": token}}
+                                              if method == "post" else {}))
         assert response.status_code == expected, (method, path)
     if who == "consultant":
         assert client.get("/technologies/new").status_code == 403

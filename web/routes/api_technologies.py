@@ -64,8 +64,8 @@ class TechnologyPage(BaseModel):
     limit: int
     offset: int
     need_state: Literal["", "ranked", "wording", "preparing"] = Field(
-        description="With `need`: ranked (meaning and wording), wording (the model could not be used), preparing (the index "
-        "is being built: the list is by name).")
+        description="With `need`: ranked (meaning and wording), wording (the model could not be used), preparing "
+        "(the index is being built: the list is by name).")
     facets: Facets = Field(description="Per facet value, the count under the other filters.")
     items: list[TechnologyOut]
 
@@ -145,7 +145,8 @@ def get_technology(request: Request, session: DbSession, user: OptionalUser, tec
                "products": list(technology.products or []),
                "track_record_countries": list(dict.fromkeys(t.country for t in technology.track_records)),
                "has_jcm_track_record": any(t.is_jcm for t in technology.track_records),
-               "ghg_reduction_t_per_year": technology.ghg_reduction_t, "figures_basis": technology.figures_basis or None,
+               "ghg_reduction_t_per_year": technology.ghg_reduction_t,
+               "figures_basis": technology.figures_basis or None,
                "investment_jpy": technology.investment_jpy, "annual_savings_jpy": technology.annual_savings_jpy,
                "durable_years": technology.durable_years, "material_languages": list(technology.languages or []),
                "url": f"{request.app.state.settings.base_url.rstrip('/')}/technologies/{technology.id}",
@@ -182,7 +183,8 @@ def api_precheck(session: DbSession, investment: str = Query(..., description="I
                  country: str = Query(..., description="JCM partner country (ISO code)."),
                  category: str = Query(..., description="Technology category slug."),
                  sector: str = Query("", description="JCM registry sector (default: the category's main one)."),
-                 similar: str = Query("", description="Your own count of similar technologies adopted in the country.")):
+                 similar: str = Query("", description="Your own count of similar technologies adopted "
+                                                      "in the country.")):
     """The JCM financing pre-check of a project idea, under the MOEJ JCM model project rules."""
     values = {"investment": investment, "reductions": reductions, "years": years, "savings": savings,
               "country": country, "category": category, "sector": sector, "similar": similar}

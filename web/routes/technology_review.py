@@ -27,10 +27,11 @@ FIELD_LABELS = {"name": N_("Name"), "name_ja": N_("Name in Japanese"), "descript
 
 
 def _context(session, tab: str) -> dict:
-    return {"active_tab": None, "tab": tab, "review_tabs": technology_review.TABS, "items": technology_review.review_list(
-        session, tab), "counts": technology_review.review_counts(session), "status_label": technologies.status_label,
-        "category_names": technologies.category_names(session, current_language()), "field_labels": FIELD_LABELS,
-        "row_errors": {}, "row_values": {}}
+    return {"active_tab": None, "tab": tab, "review_tabs": technology_review.TABS,
+            "items": technology_review.review_list(session, tab), "counts": technology_review.review_counts(session),
+            "status_label": technologies.status_label,
+            "category_names": technologies.category_names(session, current_language()), "field_labels": FIELD_LABELS,
+            "row_errors": {}, "row_values": {}}
 
 
 @router.get("/technologies", response_class=HTMLResponse)

@@ -72,7 +72,8 @@ def load_rules(session: Session) -> Rules:
         for row in session.scalars(select(JcmRegistrySector).order_by(JcmRegistrySector.is_primary.desc(),
                                                                       JcmRegistrySector.position)):
             sectors.setdefault(row.category, []).append(row.name)
-        counts = {(r.country, r.registry_sector): (r.projects, r.source) for r in session.scalars(select(JcmProjectCount))}
+        counts = {(r.country, r.registry_sector): (r.projects, r.source)
+                  for r in session.scalars(select(JcmProjectCount))}
         partners = tuple(session.scalars(select(Country.iso2).where(Country.is_jcm_partner.is_(True))))
         return Rules(steps, int(guide["max_investment_share"].value), int(guide["cost_effectiveness"].value),
                      int(guide["payback_years"].value), {key: r.source for key, r in guide.items()},
@@ -170,7 +171,8 @@ def _number(values: dict, key: str, errors: dict, *, integer: bool, maximum: int
     try:
         number = parse_number(values.get(key, ""), integer=integer)
     except ValueError:
-        errors[key] = _("Enter a whole number, such as 1,200,000.") if integer else _("Enter a number, such as 1,250.5.")
+        errors[key] = (_("Enter a whole number, such as 1,200,000.") if integer
+                       else _("Enter a number, such as 1,250.5."))
         return None
     if number is None:
         errors[key] = required
@@ -193,7 +195,8 @@ def parse_idea(rules: Rules, values: dict[str, str], categories: set[str]) -> Id
                          too_small=_("The initial investment must be above zero."))
     reductions = _number(values, "reductions", errors, integer=False, maximum=MAX_REDUCTIONS_T, allow_zero=False,
                          required=_("Give the expected emission reductions in tonnes of CO2 a year."),
-                         too_big=_("More than 10 million tonnes a year is beyond any single project: check the figure."),
+                         too_big=_("More than 10 million tonnes a year is beyond any single project: "
+                                   "check the figure."),
                          too_small=_("The reductions must be above zero: the programme pays for reductions."))
     years = _number(values, "years", errors, integer=True, maximum=MAX_YEARS, allow_zero=False,
                     required=_("Give the legal durable years of the main equipment."),

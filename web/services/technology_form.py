@@ -180,7 +180,8 @@ def _figure(values: dict, key: str, errors: dict, *, integer: bool, positive: bo
     try:
         number = parse_number(values.get(key, ""), integer=integer)
     except ValueError:
-        errors[key] = _("Enter a whole number, such as 1,200,000.") if integer else _("Enter a number, such as 1,250.5.")
+        errors[key] = (_("Enter a whole number, such as 1,200,000.") if integer
+                       else _("Enter a number, such as 1,250.5."))
         return None
     if number is None:
         return None

@@ -3,10 +3,10 @@
 An upload must be a JPEG, PNG or WebP of reasonable size in bytes and pixels. It is decoded, turned upright (EXIF
 orientation), flattened onto white, scaled to at most 1,600 pixels a side and saved as a new JPEG (so no
 metadata, no GPS position, no script in a polyglot file survives), with a 640-pixel thumbnail. Files are named by
-a random key under the data folder (settings.data_path), outside the static folder; routes serve them with their own headers.
-Replacing an image never deletes the old file in the request: `remove_unreferenced` (an hourly job) deletes files
-no technology refers to once they are an hour old, so a transaction that rolls back never leaves a row pointing
-at a deleted file.
+a random key under the data folder (settings.data_path), outside the static folder; routes serve them with their own
+headers. Replacing an image never deletes the old file in the request: `remove_unreferenced` (an hourly job) deletes
+files no technology refers to once they are an hour old, so a transaction that rolls back never leaves a row pointing at
+a deleted file.
 """
 
 from __future__ import annotations
