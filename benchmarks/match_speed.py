@@ -160,7 +160,8 @@ def main() -> None:
             s = time.perf_counter()
             want = recommend(index, q, args.k, exact=True)
             reference.append(time.perf_counter() - s)
-            same += ([m.id for m in got] == [m.id for m in want] and [m.reasons for m in got] == [m.reasons for m in want]
+            same += ([m.id for m in got] == [m.id for m in want]
+                     and [m.reasons for m in got] == [m.reasons for m in want]
                      and bool(np.allclose([m.score for m in got], [m.score for m in want], rtol=0, atol=1e-6)))
     limiter.restore_original_limits()
     recall = None
@@ -186,7 +187,8 @@ def main() -> None:
     if reference:
         print(f"float32 scan (recommend(exact=True), the reference) on sides {','.join(half_sides)}: "
               f"p50={percentile_ms(reference, 50):.2f} ms p95={percentile_ms(reference, 95):.2f} ms; "
-              f"the half-precision scan's top-{args.k} (ids, scores, reasons) equals it on {same}/{len(reference)} queries")
+              f"the half-precision scan's top-{args.k} (ids, scores, reasons) equals it on "
+              f"{same}/{len(reference)} queries")
     ids = [p.id for p in profiles]
     if args.n > 20000:
         ids = [ids[i] for i in rng.choice(args.n, size=min(args.rank_all_sample, args.n), replace=False)]
