@@ -5,7 +5,9 @@ Synthetic organizations with random unit vectors and random-word texts: no model
 vectors come from a mixture of 200 topic centroids plus noise and each text draws most of its words from its
 topic's vocabulary, so approximate search has structure to find (on random vectors recall means nothing). When
 a side has more candidates than the ANN threshold (--ann-threshold), the engine line times the approximate path;
-the exact path is timed too and ann_recall_at_10 compares their top-k ids. The side mix
+the exact path is timed too and ann_recall_at_10 compares their top-k ids. Sides between the half-precision and
+the ANN thresholds scan half-precision copies (matchmaker/halfscan.py): the float32 scan is timed beside it and
+their top-k compared. The side mix
 follows the directory (45% Japanese companies, 45% partners, 10% supporters) and, as build_texts does,
 every profile gets an offer vector (technologies alone make an offer text) and a need vector only when it
 has needs (all partners and supporters, one Japanese company in five).
@@ -135,25 +137,33 @@ def main() -> None:
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for q in queries[:5]:
         recommend(index, q, args.k)  # warm-up
-    engine, sides = [], []
-    for q in queries:
-        s = time.perf_counter()
-        recommend(index, q, args.k)
-        engine.append(time.perf_counter() - s)
-        sides.append(index.profile(q).side)
-    floor = []
+    half_sides = [s_ for s_ in sorted(index.candidates) if index.scans_half(s_)]
+    # Engine, floor and (where the engine scans half-precision copies) the float32 reference scan, query by query
+    # in turn, so a change of load on a shared machine weighs on all three alike.
+    engine, sides, floor, reference, same = [], [], [], [], 0
     matrix = index.offer
     # Same BLAS thread count as the engine's queries, so the ratio compares like with like.
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     limiter = threadpool_limits(blas_threads(), user_api="blas")
     for q in queries:
+        s = time.perf_counter()
+        got = recommend(index, q, args.k)
+        engine.append(time.perf_counter() - s)
+        sides.append(index.profile(q).side)
         vec = index.need[index.row[q]] if index.need[index.row[q]].any() else index.offer[index.row[q]]
         s = time.perf_counter()
         scores = matrix @ vec
         top = np.argpartition(-scores, args.k)[:args.k]
         top[np.argsort(-scores[top])]
         floor.append(time.perf_counter() - s)
+        if index.profile(q).side in half_sides:
+            s = time.perf_counter()
+            want = recommend(index, q, args.k, exact=True)
+            reference.append(time.perf_counter() - s)
+            same += ([m.id for m in got] == [m.id for m in want]
+                     and [m.reasons for m in got] == [m.reasons for m in want]
+                     and bool(np.allclose([m.score for m in got], [m.score for m in want], rtol=0, atol=1e-6)))
     limiter.restore_original_limits()
     recall = None
     if ann_sides:
@@ -177,6 +187,11 @@ def main() -> None:
               f"p95={percentile_ms(times, 95):.2f} ms")
     print(f"floor (numpy {args.n}x{args.dim} matvec + argpartition, {blas_threads()} BLAS threads as the engine): "
           f"p50={f50:.2f} ms p95={f95:.2f} ms")
+    if reference:
+        print(f"float32 scan (recommend(exact=True), the reference) on sides {','.join(half_sides)}: "
+              f"p50={percentile_ms(reference, 50):.2f} ms p95={percentile_ms(reference, 95):.2f} ms; "
+              f"the half-precision scan's top-{args.k} (ids, scores, reasons) equals it on "
+              f"{same}/{len(reference)} queries")
     ids = [p.id for p in profiles]
     if args.n > 20000:
         ids = [ids[i] for i in rng.choice(args.n, size=min(args.rank_all_sample, args.n), replace=False)]

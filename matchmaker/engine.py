@@ -9,13 +9,14 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from matchmaker.halfscan import refine
 from matchmaker.index import MatchIndex
 from matchmaker.profiles import PROVIDER, SUPPORTER
 from matchmaker.lexical import sparse_row, word_similarity
 from matchmaker.reasons import Reason, explain
 from matchmaker.scoring import (
-    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, directional, interests, reciprocal, scan,
-    scan_subset,
+    DEFAULT_WEIGHTS, FusionWeights, Scan, best_items_many, dense_block, dense_rows, directional, interests,
+    reciprocal, scan, scan_subset,
 )
 
 DEFAULT_SHORTLIST = 200
@@ -35,12 +36,21 @@ class Match:
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the positions of the k highest finite scores, best first."""
+    """Return the positions of the k highest finite scores, best first; equal scores in position order.
+
+    Ties are broken the same way whatever subset holds them, so a half-precision scan refined to a few thousand
+    entries (matchmaker.halfscan) picks what a full float32 scan picks.
+    """
     n = len(scores)
     k = min(k, n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(scores, n - k)[n - k:] if k < n else np.arange(n)
+    if k < n:
+        kth = np.partition(scores, n - k)[n - k]
+        above = np.flatnonzero(scores > kth)
+        part = np.concatenate([above, np.flatnonzero(scores == kth)[:k - len(above)]])
+    else:
+        part = np.arange(n)
     part = part[np.isfinite(scores[part])]
     return part[np.argsort(-scores[part], kind="stable")]
 
@@ -101,13 +111,14 @@ def recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str
     """Return the top-k organizations for org_id, best first, never the same side nor excluded ids.
 
     Matches scoring `floor` or less are left out. Supporters get both other sides in balance. Sides with more
-    candidates than index.ann_threshold score only generated candidates unless `exact`.
+    candidates than index.ann_threshold score only generated candidates unless `exact`; `exact` also scans in
+    float32 where the index would read half-precision copies (the same results, slower: the reference).
     """
     _ensure_blas_threads()
     a = index.row[org_id]
     if not exact and index.uses_ann(index.profiles[a].side):
         return _recommend_approx(index, a, k, exclude, weights, shortlist, with_reasons, floor)
-    return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons, floor=floor)
+    return _recommend(index, org_id, k, exclude, weights, shortlist, with_reasons, floor=floor, half=not exact)
 
 
 def _recommend_approx(index: MatchIndex, a: int, k: int, exclude: Iterable[str], weights: FusionWeights,
@@ -146,36 +157,57 @@ def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
     return np.union1d(_pick_scores(index, found, size), shared[_top(wording, EXACT_POOL)])
 
 
-def _pick_scores(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
+def _groups(index: MatchIndex, found: Scan, size: int) -> list[tuple[int, int, int]]:
+    """Return (first entry, end, how many) of each group the shortlist takes its best from.
+
+    Supporters match hosts and providers: a shortlist of one side only could not be balanced later, so each side
+    gives its best half.
+    """
     cands = index.candidates[index.profiles[found.a].side]
     if len(cands.segments) < 2:
-        return _top(found.scores, size)
-    # Supporters match hosts and providers: a shortlist of one side only could not be balanced later.
+        return [(0, len(found.scores), size)]
     positions = found.candidate_positions(np.arange(len(found.scores)))
     out = []
     for lo, hi, p in cands.segments:
-        inside = np.nonzero((positions >= p) & (positions < p + hi - lo))[0]
-        out.append(inside[_top(found.scores[inside], (size + 1) // 2)])
+        # Entries are in position order (a scan's are the positions themselves), so each side's are one run.
+        first, end = np.searchsorted(positions, [p, p + hi - lo])
+        out.append((int(first), int(end), (size + 1) // 2))
+    return out
+
+
+def _pick_scores(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
+    # After a half-precision scan only the refined entries can be among the best (halfscan.refine).
+    at = found.exact_at if found.approximate else None
+    out = []
+    for lo, hi, k in _groups(index, found, size):
+        if at is None:
+            out.append(lo + _top(found.scores[lo:hi], k))
+        else:
+            inside = at[(at >= lo) & (at < hi)]
+            out.append(inside[_top(found.scores[inside], k)])
     return np.concatenate(out)
 
 
-def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int) -> np.ndarray:
+def _shortlist(index: MatchIndex, found: Scan, exclude: Iterable[str], size: int,
+               weights: FusionWeights = DEFAULT_WEIGHTS) -> np.ndarray:
     """Return the positions of the `size` best first-stage scores, excluded ids left out."""
     cands = index.candidates[index.profiles[found.a].side]
     ex = [index.row[e] for e in exclude if e in index.row]
     if ex:
         pos = cands.positions(np.array(ex, np.int64))
         found.scores[pos[pos >= 0]] = -np.inf
+    if found.approximate:
+        refine(index, found, weights, _groups(index, found, size))
     return _pick(index, found, size)
 
 
 def _recommend(index: MatchIndex, org_id: str, k: int = 10, exclude: Iterable[str] = frozenset(),
                weights: FusionWeights = DEFAULT_WEIGHTS, shortlist: int = DEFAULT_SHORTLIST,
                with_reasons: bool = True, dense: tuple[np.ndarray, np.ndarray] | None = None,
-               floor: float = DEFAULT_FLOOR) -> list[Match]:
+               floor: float = DEFAULT_FLOOR, half: bool = True) -> list[Match]:
     a = index.row[org_id]
-    found = scan(index, a, weights, dense)
-    short = _shortlist(index, found, exclude, max(shortlist, k))
+    found = scan(index, a, weights, dense, half=half)
+    short = _shortlist(index, found, exclude, max(shortlist, k), weights)
     if len(short) == 0:
         return []
     return _rerank(index, found, short, k, weights, with_reasons, floor)
@@ -238,7 +270,9 @@ def _rerank(index: MatchIndex, found: Scan, short: np.ndarray, k: int, weights: 
     a = found.a
     me = index.profiles[a]
     rows = index.candidates[me.side].rows[found.candidate_positions(short)]
-    x_dense, y_dense = found.x_dense[short], found.y_dense[short]
+    # Recomputed row by row (a few hundred rows): the same bits whether a float32 GEMV, a half-precision scan or a
+    # GEMM block chose the shortlist, so near-ties order alike.
+    x_dense, y_dense = dense_rows(index, a, rows)
     x_lex, y_lex = found.x_lex[short], found.y_lex[short]
     category, country = found.category(short), found.country[short]
     va = index._vectors[a]

@@ -24,6 +24,10 @@ _VECTOR_ORDER = {(False, True): 0, (True, True): 1, (True, False): 2, (False, Fa
 # Above this many candidates on the scanned side, recommend() exactly scores only the candidates that matchmaker.ann
 # generates: at 1M organizations a bare scan alone costs more than the 40 ms budget on a 2-core box.
 ANN_MIN_CANDIDATES = 200_000
+# Above this many candidates (and up to ANN_MIN_CANDIDATES) the dense scan reads half-precision copies of the vectors
+# and rescores in float32 only what could reach the shortlist (matchmaker/halfscan.py): half the bytes of a
+# memory-bound scan, the same ranking. Below it a float32 scan costs about a millisecond and torch is not loaded.
+HALF_MIN_CANDIDATES = 30_000
 _CATEGORY_BIT = {c: 1 << i for i, c in enumerate(TECHNOLOGY_CATEGORIES)}
 
 
@@ -79,10 +83,11 @@ class MatchIndex:
 
     def __init__(self, profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],
                  lexical: LexicalModel | None = None, dim: int | None = None,
-                 ann_threshold: int | None = None) -> None:
+                 ann_threshold: int | None = None, half_threshold: int | None = None) -> None:
         profiles = list(profiles)
         # Above this many candidates on a side, recommend() scores only generated candidates (see ann.py).
         self.ann_threshold = ANN_MIN_CANDIDATES if ann_threshold is None else ann_threshold
+        self.half_threshold = HALF_MIN_CANDIDATES if half_threshold is None else half_threshold
         self.profiles: list[Profile] = sorted(profiles, key=lambda p: (SIDE_ORDER.index(p.side), _VECTOR_ORDER[
             (vectors[p.id].offer is not None, vectors[p.id].need is not None)]))
         self.row: dict[str, int] = {p.id: i for i, p in enumerate(self.profiles)}
@@ -159,6 +164,12 @@ class MatchIndex:
             self.offer_span[s] = _span(has_offer, lo, hi)
             self.need_span[s] = _span(has_need, lo, hi)
         self.candidates = {s: CandidateSet(self, s) for s in SIDE_ORDER}
+        self.half_offer = self.half_need = None
+        if any(self._wants_half(s) for s in SIDE_ORDER):
+            from matchmaker import halfscan  # noqa: PLC0415 - imports torch
+
+            if halfscan.available():
+                self.half_offer, self.half_need = halfscan.HalfMatrix(self.offer), halfscan.HalfMatrix(self.need)
         # Scratch buffers are per thread: the web app may rank from several threads at once.
         self._scratch = threading.local()
         self._ann = None
@@ -167,6 +178,13 @@ class MatchIndex:
     def uses_ann(self, side: str) -> bool:
         """Tell whether queries from `side` take the approximate candidate path."""
         return len(self.candidates[side].rows) > self.ann_threshold
+
+    def _wants_half(self, side: str) -> bool:
+        return self.half_threshold < len(self.candidates[side].rows) <= self.ann_threshold
+
+    def scans_half(self, side: str) -> bool:
+        """Tell whether full scans from `side` read the half-precision copies (see matchmaker.halfscan)."""
+        return self.half_offer is not None and self._wants_half(side)
 
     def ann(self):
         """Return the candidate generator of the approximate path (created on first use; faiss loads lazily)."""
@@ -234,6 +252,17 @@ def _grouped(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarra
     return ptr, values[order].astype(np.int64)
 
 
+def _merged(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Join spans that continue each other in rows and in positions: one GEMV instead of two."""
+    out: list[tuple[int, int, int]] = []
+    for lo, hi, pos in spans:
+        if out and out[-1][1] == lo and out[-1][2] + (out[-1][1] - out[-1][0]) == pos:
+            out[-1] = (out[-1][0], hi, out[-1][2])
+        else:
+            out.append((lo, hi, pos))
+    return out
+
+
 class CandidateSet:
     """Every row one side may be matched with, laid end to end in "positions" with per-position arrays.
 
@@ -252,10 +281,10 @@ class CandidateSet:
         self.rows = np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi, _ in self.segments])
         rows = self.rows
         # Row spans holding vectors, with the position each starts at: the dense scan's GEMV calls.
-        self.offer_spans = [(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
-                            for lo, hi in [index.offer_span[s]] if hi > lo]
-        self.need_spans = [(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
-                           for lo, hi in [index.need_span[s]] if hi > lo]
+        self.offer_spans = _merged([(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
+                                    for lo, hi in [index.offer_span[s]] if hi > lo])
+        self.need_spans = _merged([(lo, hi, lo - s_lo + p) for (s_lo, _, p), s in zip(self.segments, sides)
+                                   for lo, hi in [index.need_span[s]] if hi > lo])
         self.alpha = index.alpha[rows]
         # Category and sector overlap depend only on (category mask, category count, sector mask): score the
         # distinct keys once per query and gather, instead of bit arithmetic over every candidate.
@@ -293,12 +322,14 @@ class CandidateSet:
 
 
 def build_index(profiles: Iterable[Profile], vectors: Mapping[str, ProfileVectors],
-                lexical: LexicalModel | None = None, *, ann_threshold: int | None = None) -> MatchIndex:
+                lexical: LexicalModel | None = None, *, ann_threshold: int | None = None,
+                half_threshold: int | None = None) -> MatchIndex:
     """Build an index from profiles and their precomputed vectors (the TF-IDF is fitted unless given).
 
-    Sides with more than `ann_threshold` candidates (default ANN_MIN_CANDIDATES) are searched approximately.
+    Sides with more than `ann_threshold` candidates (default ANN_MIN_CANDIDATES) are searched approximately; those
+    with more than `half_threshold` (default HALF_MIN_CANDIDATES) scan half-precision copies, with the same results.
     """
-    return MatchIndex(profiles, vectors, lexical, ann_threshold=ann_threshold)
+    return MatchIndex(profiles, vectors, lexical, ann_threshold=ann_threshold, half_threshold=half_threshold)
 
 
 def refresh_index(index: MatchIndex, upserts: Iterable[Profile] = (),
@@ -312,4 +343,4 @@ def refresh_index(index: MatchIndex, upserts: Iterable[Profile] = (),
     merged.update(vectors or {})
     # Reusing the fitted vocabulary keeps refreshes cheap; refit now and then so idf follows the corpus.
     return MatchIndex(kept + upserts, merged, None if refit_lexical else index.lexical, index.dim,
-                      ann_threshold=index.ann_threshold)
+                      ann_threshold=index.ann_threshold, half_threshold=index.half_threshold)

@@ -203,6 +203,13 @@ class Scan:
     code: np.ndarray
     # Candidate positions the arrays stand for when only a subset was scored (scan_subset); None: all of them.
     pos: np.ndarray | None = None
+    # Half-precision scan (matchmaker.halfscan): dense rows and scores are within `delta` of the float32 scan's until
+    # refined, then exact at `exact_at` (None: exact everywhere); `structure` holds each entry's category, sector and
+    # country terms.
+    approximate: bool = False
+    delta: float = 0.0
+    exact_at: np.ndarray | None = None
+    structure: np.ndarray | None = None
 
     def candidate_positions(self, at: np.ndarray) -> np.ndarray:
         """Return the candidate positions of entries of these arrays."""
@@ -260,22 +267,32 @@ def _fuse(w: FusionWeights, alpha_a, alpha_b, x, y, xl, yl, country, s, big_x, b
     ia /= t
 
 
-def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, np.ndarray] | None = None) -> Scan:
+def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, np.ndarray] | None = None,
+         half: bool = True) -> Scan:
     """Score every candidate of query row `a` with whole-profile texts in a fixed number of in-place passes.
 
-    `dense`, when given, holds the query's (x, y) dense rows already computed (recommend_all's GEMM blocks).
+    `dense`, when given, holds the query's (x, y) dense rows already computed (recommend_all's GEMM blocks). On sides
+    index.scans_half() names the dense rows come from half-precision copies (unless not `half`) and the result must
+    be refined (matchmaker.halfscan.refine) before a shortlist is taken.
     """
     p = index.profiles[a]
     cands = index.candidates[p.side]
     b = index.scratch(p.side, _SCAN_BUFFERS)
     x, y, xl, yl, country, s = b["x"], b["y"], b["xl"], b["yl"], b["country"], b["s"]
     big_x, big_y, ia, ib, t = b["X"], b["Y"], b["ia"], b["ib"], b["t"]
-    if dense is None:
-        v = index._vectors[a]
+    v = index._vectors[a]
+    delta, approximate = 0.0, False
+    if dense is not None:
+        x[:], y[:] = dense
+    elif half and index.scans_half(p.side):
+        error = max(index.half_offer.matvec_into(None if v.need is None else index.need[a], cands.offer_spans, x),
+                    index.half_need.matvec_into(None if v.offer is None else index.offer[a], cands.need_spans, y))
+        # Each interest moves by at most |w.dense| * error and the harmonic mean is 1-Lipschitz in each of them
+        # jointly (its two partial derivatives' squares sum to at most 1): delta bounds the score's error.
+        delta, approximate = abs(w.dense) * error, True
+    else:
         dense_into(index.offer, None if v.need is None else index.need[a], cands.offer_spans, x)
         dense_into(index.need, None if v.offer is None else index.offer[a], cands.need_spans, y)
-    else:
-        x[:], y[:] = dense
     similarity_into(sparse_row(index.lex_need, a), index.lex_offer_t, xl, cands.segments)
     similarity_into(sparse_row(index.lex_offer, a), index.lex_need_t, yl, cands.segments)
     # Category and sector per distinct (mask, count, sector mask) key, gathered to positions.
@@ -298,7 +315,20 @@ def scan(index: MatchIndex, a: int, w: FusionWeights, dense: tuple[np.ndarray, n
         _fuse(w, alpha_a, cands.alpha[lo:hi], x[lo:hi], y[lo:hi], xl[lo:hi], yl[lo:hi], country[lo:hi], s[lo:hi],
               big_x[lo:hi], big_y[lo:hi], ia[lo:hi], ib[lo:hi], t[lo:hi])
     return Scan(a, ia, x, y, xl, yl, country, category.astype(np.float32), sector.astype(np.float32),
-                cands.structure_code)
+                cands.structure_code, approximate=approximate, delta=delta,
+                structure=s if approximate else None)
+
+
+def dense_rows(index: MatchIndex, a: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (x, y) dense scores of query row `a` against index rows, one row-wise float32 sum per row.
+
+    Each value depends only on its row (not on which other rows come along, as a GEMV's blocking may): the scores a
+    shortlist is re-ranked with are the same bits whichever first stage chose it.
+    """
+    v = index._vectors[a]
+    x = (index.offer[rows] * index.need[a]).sum(axis=1) if v.need is not None else np.zeros(len(rows), np.float32)
+    y = (index.need[rows] * index.offer[a]).sum(axis=1) if v.offer is not None else np.zeros(len(rows), np.float32)
+    return x, y
 
 
 def scan_subset(index: MatchIndex, a: int, w: FusionWeights, pos: np.ndarray) -> Scan:
