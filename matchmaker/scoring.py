@@ -1,4 +1,4 @@
-"""Score components for one query against a block of candidate rows, and their reciprocal fusion."""
+"""Score components for one query against the candidates of the other sides, and their reciprocal fusion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from matchmaker.index import MatchIndex
-from matchmaker.lexical import similarity_into, similarity_rows, similarity_to_all, sparse_row
+from matchmaker.lexical import similarity_into, similarity_rows, sparse_row
 
 COMPONENTS = ("dense", "lexical", "category", "country", "sector")
 
@@ -43,47 +43,6 @@ class FusionWeights:
 DEFAULT_WEIGHTS = FusionWeights()
 
 
-@dataclass
-class Block:
-    """Per-candidate component arrays for one query over rows lo:hi of the index."""
-
-    lo: int
-    hi: int
-    x_dense: np.ndarray  # candidates' offers against the query's needs
-    y_dense: np.ndarray  # the query's offers against candidates' needs
-    x_lex: np.ndarray
-    y_lex: np.ndarray
-    category: np.ndarray
-    country: np.ndarray
-    sector: np.ndarray
-
-
-def _matvec(matrix: np.ndarray, vec: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    if not vec.any():
-        return np.zeros(hi - lo, np.float32)
-    return matrix[lo:hi] @ vec
-
-
-def country_fit(index: MatchIndex, a: int, lo: int, hi: int) -> np.ndarray:
-    """Return 1 where a candidate works in the query's country or sits in one of its targets, 0.5 for shared targets."""
-    p = index.profiles[a]
-    fit = np.zeros(hi - lo, np.float32)
-    targets = [index.country_code[c] for c in p.target_countries]
-    for c in targets:
-        # Both work in the same third country (e.g. a bank and a maker both active in Viet Nam).
-        rows = index.targeting.get(c)
-        if rows is not None:
-            rows = rows[(rows >= lo) & (rows < hi)] - lo
-            fit[rows] = 0.5
-    if targets:
-        fit[np.isin(index.country[lo:hi], np.array(targets, np.int32))] = 1.0
-    rows = index.targeting.get(index.country[a])
-    if rows is not None:
-        rows = rows[(rows >= lo) & (rows < hi)] - lo
-        fit[rows] = 1.0
-    return fit
-
-
 def overlap(masks: np.ndarray, mask: int, counts: np.ndarray | None, count: float) -> np.ndarray:
     """Return the overlap coefficient |A and B| / min(|A|, |B|) from bitmasks (indicator without counts)."""
     shared = np.bitwise_count(masks & np.int64(mask)).astype(np.float32)
@@ -91,22 +50,6 @@ def overlap(masks: np.ndarray, mask: int, counts: np.ndarray | None, count: floa
         return (shared > 0).astype(np.float32)
     denom = np.minimum(counts, np.float32(count))
     return np.divide(shared, denom, out=np.zeros_like(shared), where=denom > 0)
-
-
-def score_block(index: MatchIndex, a: int, lo: int, hi: int) -> Block:
-    """Compute every component for query row `a` against rows lo:hi in a few vectorised passes."""
-    lex_x = similarity_to_all(sparse_row(index.lex_need, a), index.lex_offer_t)[lo:hi]
-    lex_y = similarity_to_all(sparse_row(index.lex_offer, a), index.lex_need_t)[lo:hi]
-    return Block(
-        lo, hi,
-        x_dense=_matvec(index.offer, index.need[a], lo, hi),
-        y_dense=_matvec(index.need, index.offer[a], lo, hi),
-        x_lex=lex_x, y_lex=lex_y,
-        category=overlap(index.category_mask[lo:hi], int(index.category_mask[a]),
-                         index.category_count[lo:hi], float(index.category_count[a])),
-        country=country_fit(index, a, lo, hi),
-        sector=overlap(index.sector_mask[lo:hi], int(index.sector_mask[a]), None, 0.0),
-    )
 
 
 def directional(alpha_a: float, alpha_b, x, y):
@@ -130,22 +73,6 @@ def reciprocal(interest_a, interest_b):
     interest_b = np.maximum(interest_b, 0)
     total = interest_a + interest_b
     return np.divide(2 * interest_a * interest_b, total, out=np.zeros_like(total), where=total > 1e-9)
-
-
-def block_scores(index: MatchIndex, a: int, block: Block, w: FusionWeights) -> np.ndarray:
-    """Return the reciprocal score of every candidate in a block (before item-level refinement)."""
-    ia, ib = interests(float(index.alpha[a]), index.alpha[block.lo:block.hi], block.x_dense, block.y_dense,
-                       block.x_lex, block.y_lex, block.category, block.country, block.sector, w)
-    return reciprocal(ia, ib)
-
-
-def best_item_pair(needs: np.ndarray, offers: np.ndarray) -> tuple[float, int, int]:
-    """Return (cosine, need index, offer index) of the closest need item and offer item, or (-1, -1, -1)."""
-    if len(needs) == 0 or len(offers) == 0:
-        return -1.0, -1, -1
-    sims = needs @ offers.T
-    i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-    return float(sims[i, j]), int(i), int(j)
 
 
 def best_items_many(queries: np.ndarray, items: np.ndarray, ptr: np.ndarray, rows: np.ndarray):

@@ -12,7 +12,8 @@ from matchmaker import (
     profile_from_dict, recommend, recommend_all, refresh_index,
 )
 from matchmaker.profiles import HOST, PROVIDER, SUPPORTER
-from matchmaker.scoring import block_scores, scan, score_block
+from matchmaker.scoring import scan
+from tests.matchmaker.reference_scoring import block_scores, score_block
 
 
 def test_chiller_maker_ranks_first_for_cooling_need(index):
