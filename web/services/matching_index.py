@@ -246,7 +246,10 @@ class MatchingCache:
         with self._pending_lock:
             self._pending.discard(model)
         try:
-            with session_scope(self.session_factory) as session:
+            # A read-only unit of work: a build reads for a minute at 100,000 organizations, and a writing one
+            # (BEGIN IMMEDIATE on SQLite) would hold the write lock all that time, so every post, read mark and
+            # login touch meanwhile waited out the busy timeout and got 503.
+            with session_scope(self.session_factory, write=False) as session:
                 self.refresh(session, model)
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published
