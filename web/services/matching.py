@@ -147,6 +147,12 @@ class _PerIndex:
 
 
 _PER_INDEX = _PerIndex()
+# Rankings by everything they depend on (index, organization, how many, exclusions, weights, floor): a member who
+# reloads Pre-Matching, comes back to it or pages back gets the ranking again without a pass over the index (at
+# 100,000 organizations that pass is most of the page). Exclusions are read from the database on every view and
+# are part of the key, and a changed profile or vector makes a new index, so a kept ranking is never a stale one.
+_RANKINGS = _PerIndex()
+RANKINGS_KEPT = 256
 
 
 def index_countries(state: IndexState) -> list[str]:
@@ -183,12 +189,16 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
     """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
     index = state.index
     me = state.ext_id[org.id]
-    excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
-    if not filters.is_empty():
-        # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
-        excluded |= filtered_out(state, filters)
+    excluded = frozenset(state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id)
     k = page * page_size
-    matches = _ranked(state, me, k + 1, excluded, weights, floor)
+
+    def rank() -> list[Match]:
+        # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
+        left_out = excluded | filtered_out(state, filters) if not filters.is_empty() else excluded
+        return _ranked(state, me, k + 1, left_out, weights, floor)
+
+    # The key holds the filters rather than the (large) set they leave out.
+    matches = _RANKINGS.get(index, (me, k + 1, excluded, astuple(filters), weights, floor), rank, keep=RANKINGS_KEPT)
     has_more = len(matches) > k and page < MAX_PAGES
     # Fewer than asked: every other candidate scores at or below the floor (the page says so).
     below_floor = len(matches) <= k
