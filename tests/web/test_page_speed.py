@@ -11,7 +11,7 @@ from matchmaker import engine as matchmaker_engine
 from tests.conftest import csrf_token
 from tests.factories import login
 from tests.web.matching_support import embed, make_market, member_of
-from tests.web.query_support import recorded, sqlite_plan
+from tests.web.query_support import recorded, sqlite_plan, statements_of
 from web.services import matching
 from web.services.matching_index import MatchingCache, index_version
 
@@ -107,3 +107,26 @@ def test_role_checks_still_send_visitors_to_login_and_refuse_a_pending_member(cl
     session.add(user.organization)
     session.commit()
     assert client.get("/directory").status_code == 403
+
+
+def test_request_lists_load_no_profile_texts_and_one_statement_for_all_rows(app, client, session, settings):
+    from tests.web.requests_support import make_request, member
+
+    user = member(session)
+    partners = [member(session) for _ in range(3)]
+    make_request(session, settings, user, partners[0])
+    session.commit()
+    login(client, user)
+    one = {path: statements_of(client, app.state.engine, path) for path in PATHS}
+    for partner in partners[1:]:
+        make_request(session, settings, user, partner)
+    session.commit()
+    for path in PATHS:
+        seen = statements_of(client, app.state.engine, path)
+        assert len(seen) == len(one[path]), path  # no statement per row
+        listed = [s for s, _p in seen if "FROM meeting_request" in s and "LIMIT" in s]
+        # The organizations' descriptions, search text and JSON lists are never shown in a list row.
+        assert listed and all("search_text" not in s and ".description" not in s for s in listed), path
+
+
+PATHS = ("/requests/sent", "/api/v1/requests?box=sent")
