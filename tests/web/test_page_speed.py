@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import anyio.to_thread
 import pytest
+
 from matchmaker import engine as matchmaker_engine
 from tests.conftest import csrf_token
 from tests.factories import login
-from tests.web.matching_support import embed, make_market, member_of
+from tests.web import test_prematching
 from tests.web.query_support import recorded, sqlite_plan, statements_of
+from tests.web.requests_support import make_request, member
 from web.services import matching
 from web.services.matching_index import MatchingCache, index_version
 
-
-@pytest.fixture
-def market(session, session_factory, embedder):
-    """The hand-made market, embedded, with a user at the textile plant."""
-    orgs = make_market(session)
-    user = member_of(session, orgs["textile"])
-    session.commit()
-    embed(session_factory, embedder)
-    return orgs, user
+PATHS = ("/requests/sent", "/api/v1/requests?box=sent")  # a request tab and the API's list
+market = test_prematching.market  # the fixture: the hand-made market, embedded, with a user at the textile plant
 
 
 def test_index_refresh_runs_while_another_request_holds_the_write_lock(engine, session_factory, market, embedder):
@@ -110,8 +105,6 @@ def test_role_checks_still_send_visitors_to_login_and_refuse_a_pending_member(cl
 
 
 def test_request_lists_load_no_profile_texts_and_one_statement_for_all_rows(app, client, session, settings):
-    from tests.web.requests_support import make_request, member
-
     user = member(session)
     partners = [member(session) for _ in range(3)]
     make_request(session, settings, user, partners[0])
@@ -127,6 +120,3 @@ def test_request_lists_load_no_profile_texts_and_one_statement_for_all_rows(app,
         listed = [s for s, _p in seen if "FROM meeting_request" in s and "LIMIT" in s]
         # The organizations' descriptions, search text and JSON lists are never shown in a list row.
         assert listed and all("search_text" not in s and ".description" not in s for s in listed), path
-
-
-PATHS = ("/requests/sent", "/api/v1/requests?box=sent")
