@@ -171,13 +171,15 @@ def main() -> None:
                 cpu[config].append(1000 * (time.process_time() - start_cpu) / args.n)
     base = vectors["float32"]
     print(f"load at end={os.getloadavg()[0]:.2f}")
-    print(f"{'config':18s} {'profiles/s':>10s} {'x fp32':>6s} {'cosine':>8s} {'min cos':>8s} {'top-20':>6s} {'cpu ms':>7s}  rounds")
+    print(f"{'config':18s} {'profiles/s':>10s} {'x fp32':>6s} {'cosine':>8s} {'min cos':>8s} {'top-20':>6s} "
+          f"{'cpu ms':>7s}  rounds")
     for config in configs:
         v = vectors[config]
         cos = np.sum(v * base, axis=1)
         rate = float(np.median(rates[config]))
         print(f"{config:18s} {rate:10.1f} {rate / np.median(rates['float32']):6.2f} {cos.mean():8.5f} "
-              f"{cos.min():8.5f} {top_overlap(v, base):6.3f} {np.median(cpu[config]):7.1f}  {' '.join(f'{x:.1f}' for x in rates[config])}")
+              f"{cos.min():8.5f} {top_overlap(v, base):6.3f} {np.median(cpu[config]):7.1f}  "
+              f"{' '.join(f'{x:.1f}' for x in rates[config])}")
 
 
 if __name__ == "__main__":

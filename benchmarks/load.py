@@ -17,7 +17,8 @@ shares the machine's cores with the server, and its CPU seconds are printed besi
 percentiles are over the responses the app served (503s are counted apart); a request without an answer within
 --timeout is a timeout. `recovered` means the last step (back at the first step's clients) had no 5xx, no
 timeout, no connection error and at least half the first step's throughput.
-Throughput (rps) counts answered requests. Last line: clients=64 rps=R p99_ms=P errors_5xx=E timeouts=T recovered=yes|no (errors_5xx counts 503s too).
+Throughput (rps) counts answered requests. Last line: clients=64 rps=R p99_ms=P errors_5xx=E timeouts=T
+recovered=yes|no (errors_5xx counts 503s too).
 """
 
 from __future__ import annotations

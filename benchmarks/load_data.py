@@ -69,7 +69,7 @@ def prepare_members(url: str, users: int) -> list[str]:
     from models import Organization, User
     from models.session import make_engine, make_session_factory, session_scope
     from web.security import hash_password
-    from web.services import meetings
+    from web.services import requests
     from web.settings import Settings
 
     half = max(16, users // 2)
@@ -97,9 +97,9 @@ def prepare_members(url: str, users: int) -> list[str]:
 
         def ask(sender: User, recipient: User | Organization, accept_as: User | None = None) -> None:
             org_id = recipient.id if isinstance(recipient, Organization) else recipient.organization_id
-            req = meetings.request_meeting(session, settings, sender, org_id, "Shall we meet at the seminar?")
+            req = requests.request_meeting(session, settings, sender, org_id, "Shall we meet at the seminar?")
             if accept_as is not None:
-                meetings.accept_meeting(session, settings, accept_as, req.id)
+                requests.accept_meeting(session, settings, accept_as, req.id)
 
         for k in range(h):
             for o in range(1, 7):

@@ -232,7 +232,8 @@ def cross_validate(directory: Path, embedder, analyzer: str, cache: dict) -> Non
               + f" | tfidf MRR={tfidf['MRR']:.3f} R@10={tfidf['R@10']:.3f}")
     print(line(f"{directory.name}/cv", len(held_out), "engine", mean(held_out)))
     everywhere = max(range(len(grid)), key=lambda s: objective(s, list(range(len(fold_data)))))
-    print(f"fitted on all folds: {grid[everywhere]} (min margin {objective(everywhere, list(range(len(fold_data))))[0]:+.3f})")
+    print(f"fitted on all folds: {grid[everywhere]} "
+          f"(min margin {objective(everywhere, list(range(len(fold_data))))[0]:+.3f})")
 
 
 def parse_weights(text: str | None) -> FusionWeights:

@@ -87,7 +87,8 @@ def synthetic(n: int, dim: int, seed: int = 0, topics: bool = False):
             id=pid, name=pid, kind=kind, country="JP" if kind == "japanese_company" else COUNTRIES[i % 30],
             offers=offers, needs=needs, sectors=(f"sector{i % 12}",),
             technology_categories=tuple(rng.choice(TECHNOLOGY_CATEGORIES, size=1 + i % 2, replace=False)),
-            target_countries=tuple(rng.choice(COUNTRIES, size=1 + i % 3, replace=False)) if kind != "partner_company" else (),
+            target_countries=(tuple(rng.choice(COUNTRIES, size=1 + i % 3, replace=False))
+                              if kind != "partner_company" else ()),
         ))
         v = vec[4 * i:4 * i + 4]
         # Technologies alone make an offer text (build_offer_text), so every profile has an offer vector.
@@ -172,8 +173,10 @@ def main() -> None:
     print(f"engine top-{args.k}: p50={e50:.2f} ms p95={e95:.2f} ms over {len(engine)} queries")
     for side in sorted(set(sides)):
         times = [t for t, s_ in zip(engine, sides) if s_ == side]
-        print(f"  {side:9s} n={len(times):3d} p50={percentile_ms(times, 50):.2f} ms p95={percentile_ms(times, 95):.2f} ms")
-    print(f"floor (numpy {args.n}x{args.dim} matvec + argpartition, {blas_threads()} BLAS threads as the engine): p50={f50:.2f} ms p95={f95:.2f} ms")
+        print(f"  {side:9s} n={len(times):3d} p50={percentile_ms(times, 50):.2f} ms "
+              f"p95={percentile_ms(times, 95):.2f} ms")
+    print(f"floor (numpy {args.n}x{args.dim} matvec + argpartition, {blas_threads()} BLAS threads as the engine): "
+          f"p50={f50:.2f} ms p95={f95:.2f} ms")
     ids = [p.id for p in profiles]
     if args.n > 20000:
         ids = [ids[i] for i in rng.choice(args.n, size=min(args.rank_all_sample, args.n), replace=False)]

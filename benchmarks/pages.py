@@ -306,7 +306,8 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=40, help="Sequential requests per page for p50/p95.")
     parser.add_argument("--seconds", type=float, default=3.0, help="Seconds of concurrent load per page.")
     parser.add_argument("--clients", type=int, default=8, help="Concurrent connections for throughput.")
-    parser.add_argument("--workdir", type=Path, default=None, help="Where the scratch databases go (default: a temp dir).")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="Where the scratch databases go (default: a temp dir).")
     parser.add_argument("--reuse", action="store_true", help="Reuse a database left in --workdir by an earlier run.")
     parser.add_argument("--pages", default="", help="Only these pages (comma-separated names), plus the bare one.")
     parser.add_argument("--port", type=int, default=8731)

@@ -148,7 +148,8 @@ def add_activity(session, seed: int = 7) -> dict:
         created = now - timedelta(days=age_days, minutes=rng.randint(0, 1000))
         rows.append({"requester_org_id": a, "recipient_org_id": b, "requester_user_id": None,
                      "message": "We would like to discuss a project with you.", "topics": ["solar"],
-                     "status": status, "decline_reason": "", "open_pair_key": pair_key(a, b) if status == "pending" else None,
+                     "status": status, "decline_reason": "",
+                     "open_pair_key": pair_key(a, b) if status == "pending" else None,
                      "created_at": created, "updated_at": created, "expires_at": created + timedelta(days=14),
                      "responded_at": None if status == "pending" else created + timedelta(days=1)})
 

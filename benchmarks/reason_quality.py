@@ -6,9 +6,10 @@ The pairs (benchmarks/data/reason-pairs.csv) are needs and offers from the dev b
 offers) and the demo, each labelled 1 when the offer plainly provides what the need asks for and 0 otherwise;
 most negatives are hard ones (the closest offers the model found for the need). The engine quotes a pair when the
 cosine of their embeddings is at least matchmaker.reasons.MIN_QUOTE_SIMILARITY; this prints precision and recall
-over a range of thresholds, picks the lowest cosine-only threshold whose precision is at least --precision on each source
-(dev and demo separately, so neither set alone decides), and reports the engine's rule (matchmaker.reasons.quotable:
-a high cosine, or a lower one when both texts name the same technology) on dev, demo and all pairs.
+over a range of thresholds, picks the lowest cosine-only threshold whose precision is at least --precision on each
+source (dev and demo separately, so neither set alone decides), and reports the engine's rule
+(matchmaker.reasons.quotable: a high cosine, or a lower one when both texts name the same technology) on dev, demo and
+all pairs.
 """
 
 from __future__ import annotations

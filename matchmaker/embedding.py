@@ -106,12 +106,13 @@ def choose_precision(requested: str | None = None, path: Path | None = None,
         measured = stored_calibration(path, cache_dir or default_cache_dir())
         if measured is not None:
             return measured["chosen"]
+    # ONNX Runtime float32 with fused attention/LayerNorm/GELU gives the same vectors (cosine 1.00000) faster than
+    # torch on both CPU kinds we run on: ~1.6x on AVX2, and 31 texts/s against 19 for torch bfloat16 on an AVX-512
+    # BF16 machine (benchmarks/embed_speed.py, docs/matching.md); int8 variants lost too many neighbours.
+    if onnx_runtime_available():
+        return "onnx-fp32"
     # Without native support bfloat16 is emulated: measured 6 profiles/s against 38 for float32 on AVX2.
-    if fast_bfloat16_available():
-        return "bfloat16"
-    # On AVX2, ONNX Runtime float32 with fused attention/LayerNorm/GELU gives the same vectors (cosine 1.00000)
-    # ~1.6x faster than torch (benchmarks/embed_speed.py); int8 variants lost too many neighbours.
-    return "onnx-fp32" if onnx_runtime_available() else "float32"
+    return "bfloat16" if fast_bfloat16_available() else "float32"
 
 
 # --- Measuring the auto choice on this machine -------------------------------------------------------------------
@@ -362,7 +363,8 @@ class _OnnxModel:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model run on CPU (torch, or ONNX Runtime for onnx-fp32), loaded lazily once per process."""
+    """A sentence-transformers model run on CPU (torch, or ONNX Runtime for onnx-fp32), loaded lazily once per
+    process."""
 
     def __init__(self, model: str | None = None, precision: str = "auto", batch_size: int = 16,
                  cache_dir: str | Path | None = None) -> None:
@@ -371,7 +373,8 @@ class SentenceTransformerEmbedder:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         precision = choose_precision(precision, self.path, self.cache_dir)
         if precision == "onnx-fp32" and was_auto and not onnx_supported(self.path):
-            precision = "float32"  # auto never fails: other model folders run in torch
+            # auto never fails: other model folders run in torch, in bfloat16 where the CPU has it natively
+            precision = "bfloat16" if fast_bfloat16_available() else "float32"
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (or auto, fp32)")
         if precision == "onnx-fp32" and not onnx_supported(self.path):

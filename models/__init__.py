@@ -23,6 +23,15 @@ from models.meeting import MEETING_STATUSES, MeetingMessage, MeetingRequest, Mee
 from models.notification import NOTIFICATION_KINDS, Notification, NotificationPreference, OutboxEmail
 from models.organization import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, Organization, OrganizationTag
 from models.reference import Country, CtcnTechnology, Methodology, Sector, TechnologyCategory
+from models.technology import (
+    FIGURE_BASES,
+    TECHNOLOGY_STATUSES,
+    JcmProjectCount,
+    JcmRegistrySector,
+    JcmSubsidyRule,
+    Technology,
+    TechnologyTrackRecord,
+)
 from models.user import TOKEN_PURPOSES, USER_ROLES, LoginThrottle, PasswordResetToken, User, UserSession
 
 __all__ = [
@@ -32,6 +41,7 @@ __all__ = [
     "CtcnTechnology",
     "DismissedMatch",
     "EVENT_STATUSES",
+    "FIGURE_BASES",
     "Event",
     "EventAttendee",
     "EventBreak",
@@ -42,6 +52,9 @@ __all__ = [
     "HOLDING_STATUSES",
     "INVITATION_REASONS",
     "Invitation",
+    "JcmProjectCount",
+    "JcmRegistrySector",
+    "JcmSubsidyRule",
     "LoginThrottle",
     "MEETING_STATUSES",
     "MeetingMessage",
@@ -63,7 +76,10 @@ __all__ = [
     "PasswordResetToken",
     "REGISTRATION_STATUSES",
     "Sector",
+    "TECHNOLOGY_STATUSES",
+    "Technology",
     "TechnologyCategory",
+    "TechnologyTrackRecord",
     "TOKEN_PURPOSES",
     "TextEmbedding",
     "ThreadRead",

@@ -37,6 +37,11 @@ NOTIFICATION_KINDS = (
     "organization_approved",
     "organization_rejected",
     "organization_suspended",
+    # The technology catalogue: a technology (or changes to its public text) to review, and the decision.
+    "technology_submitted",
+    "technology_published",
+    "technology_unpublished",
+    "technology_changes_declined",
 )
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 

@@ -32,6 +32,9 @@ class TechnologyCategory(Base):
     name_en: Mapped[str] = mapped_column(String(100))
     name_ja: Mapped[str] = mapped_column(String(100))
     group: Mapped[str] = mapped_column(String(20))
+    # One of the five areas of the public-private platform's technology list (climate, waste_recycling, water,
+    # soil, air): the catalogue's "area" facet. An area's own category is in its area.
+    area: Mapped[str] = mapped_column(String(40), default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     description_ja: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)

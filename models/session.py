@@ -108,6 +108,19 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iter
         session.close()
 
 
+@contextmanager
+def opened_database(url: str, pool_size: int = 5) -> Iterator[sessionmaker[Session]]:
+    """A session factory on an engine of its own, for one command or script; the engine is disposed at the end.
+
+    The one way the command line opens a database (the web app sizes its pool to its threads in web.app).
+    """
+    engine = make_engine(url, pool_size=pool_size)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
 def insert_for(session: Session, table: Any):
     """An INSERT that supports ON CONFLICT (upsert) on the session's database, SQLite or PostgreSQL."""
     dialect = session.get_bind().dialect.name

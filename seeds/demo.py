@@ -20,6 +20,7 @@ from models import Organization, User
 from models.base import utcnow
 from seeds.demo_events import DemoEventSummary, load_demo_events
 from seeds.demo_partners import article64_partner_records
+from seeds.demo_technologies import DemoTechnologySummary, load_demo_technologies
 from seeds.reference import DATA_DIR
 from web.security import hash_password, verify_password
 from web.services import sectors
@@ -59,6 +60,7 @@ class DemoSummary:
     users_created: int = 0
     users_updated: int = 0
     events: DemoEventSummary = field(default_factory=DemoEventSummary)
+    technologies: DemoTechnologySummary = field(default_factory=DemoTechnologySummary)
 
 
 @lru_cache(maxsize=4)
@@ -170,5 +172,6 @@ def load_demo(session: Session, today: date | None = None) -> DemoSummary:
     summary = DemoSummary()
     organizations = load_demo_organizations(session, summary)
     load_demo_users(session, organizations, summary)
+    summary.technologies = load_demo_technologies(session, organizations)
     summary.events = load_demo_events(session, organizations, today or utcnow().date())
     return summary

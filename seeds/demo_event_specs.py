@@ -52,7 +52,8 @@ class DemoSeminar:
 
 DEMO_NOTE_EN = ("This is a demo event: the event, its venue and every organization are fictional, made up for "
                 "trying out JCM Matchmaker.")
-DEMO_NOTE_JA = "これはデモ用のイベントです。イベント、会場、参加団体はすべて架空のもので、JCM Matchmakerを試すために作成しました。"
+DEMO_NOTE_JA = ("これはデモ用のイベントです。イベント、会場、参加団体はすべて架空のもので、"
+                "JCM Matchmakerを試すために作成しました。")
 
 HO_CHI_MINH = DemoSeminar(
     title_en="JCM Business Matching Seminar in Ho Chi Minh City (Demo)",

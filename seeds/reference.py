@@ -1,4 +1,5 @@
-"""Reference data loader: countries, technology categories, sectors, CTCN technologies, JCM methodologies."""
+"""Reference data loader: countries, technology categories, sectors, CTCN technologies, JCM methodologies, and the
+JCM financing reference data of the technology pre-check (projects per country and registry sector, subsidy rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Country, CtcnTechnology, Methodology, Sector, TechnologyCategory
+from models import (
+    Country,
+    CtcnTechnology,
+    JcmProjectCount,
+    JcmRegistrySector,
+    JcmSubsidyRule,
+    Methodology,
+    Sector,
+    TechnologyCategory,
+)
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -87,9 +97,9 @@ def load_reference(session: Session) -> dict[str, int]:
     countries.append({"iso2": "JP", "name": "Japan", "is_jcm_partner": False, "jcm_signed_on": None,
                       "registered_projects": None, "source": "ISO 3166-1"})
     categories = [
-        {"slug": r["slug"], "group": r["group"], "position": int(r["position"]), "name_en": r["name_en"],
-         "name_ja": r["name_ja"], "description_en": r["description_en"], "description_ja": r["description_ja"],
-         "source": r["source"]}
+        {"slug": r["slug"], "group": r["group"], "area": r["area"], "position": int(r["position"]),
+         "name_en": r["name_en"], "name_ja": r["name_ja"], "description_en": r["description_en"],
+         "description_ja": r["description_ja"], "source": r["source"]}
         for r in read_csv("technology_categories.csv")
     ]
     sectors = [
@@ -130,4 +140,38 @@ def load_reference(session: Session) -> dict[str, int]:
             session.delete(row)
     counts["ctcn_technologies"] = len(ctcn)
     session.flush()
+    counts |= load_financing_reference(session)
     return counts
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.strip() else None
+
+
+def load_financing_reference(session: Session) -> dict[str, int]:
+    """The pre-check's reference tables (idempotent): rows not in the files are removed."""
+    sectors = [{"name": r["registry_sector"], "category": r["category"], "is_primary": r["is_primary"] == "true",
+                "position": int(r["position"]), "source": r["source"]} for r in read_csv("jcm_registry_sectors.csv")]
+    rules = [{"key": r["key"], "kind": r["kind"], "similar_from": _int_or_none(r["similar_from"]),
+              "similar_to": _int_or_none(r["similar_to"]), "value": float(r["value"]), "unit": r["unit"],
+              "source": r["source"]} for r in read_csv("jcm_subsidy_rules.csv")]
+    counts = {(r["iso2"], r["registry_sector"]): r for r in read_csv("jcm_projects_by_country_sector.csv")}
+    _upsert(session, JcmRegistrySector, "name", sectors)
+    _upsert(session, JcmSubsidyRule, "key", rules)
+    for model, key, wanted in ((JcmRegistrySector, "name", {s["name"] for s in sectors}),
+                               (JcmSubsidyRule, "key", {r["key"] for r in rules})):
+        for row in session.scalars(select(model)):
+            if getattr(row, key) not in wanted:
+                session.delete(row)
+    existing = {(row.country, row.registry_sector): row for row in session.scalars(select(JcmProjectCount))}
+    for key, r in counts.items():
+        row = existing.pop(key, None)
+        if row is None:
+            session.add(JcmProjectCount(country=key[0], registry_sector=key[1], projects=int(r["projects"]),
+                                        source=r["source"]))
+        else:
+            row.projects, row.source = int(r["projects"]), r["source"]
+    for row in existing.values():
+        session.delete(row)
+    session.flush()
+    return {"jcm_registry_sectors": len(sectors), "jcm_subsidy_rules": len(rules), "jcm_project_counts": len(counts)}

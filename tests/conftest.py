@@ -16,7 +16,8 @@ from web.app import create_app
 from web.db import upgrade_database
 from web.settings import Settings
 
-REFERENCE_TABLES = {"country", "technology_category", "sector", "ctcn_technology", "methodology", "alembic_version"}
+REFERENCE_TABLES = {"country", "technology_category", "sector", "ctcn_technology", "methodology", "alembic_version",
+                    "jcm_project_count", "jcm_registry_sector", "jcm_subsidy_rule"}
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 

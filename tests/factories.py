@@ -18,7 +18,8 @@ _HASH = hash_password(PASSWORD)
 def create_organization(session: Session, **overrides) -> Organization:
     """An approved organization with sensible defaults; contact fields can be overridden."""
     n = next(_seq)
-    contact = {key: overrides.pop(key) for key in ("contact_name", "contact_email", "contact_phone") if key in overrides}
+    contact = {key: overrides.pop(key) for key in ("contact_name", "contact_email", "contact_phone")
+               if key in overrides}
     status = overrides.pop("status", "approved")
     is_demo = overrides.pop("is_demo", False)
     data = {"name": f"Organization {n}", "kind": "japanese_company", "country": "JP", "external_id": f"org-{n}"}

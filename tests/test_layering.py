@@ -46,15 +46,7 @@ SERVICES = ROOT / "web" / "services"
 # What a service may not import: the framework, and the web layer's parts that hold it (routes, jobs, templating).
 SERVICE_FORBIDDEN_MODULES = ("fastapi", "starlette", "web.routes", "web.jobs", "web.templating")
 SERVICE_FORBIDDEN_PARAMETERS = ("request", "app")
-# Not yet moved (issue 11, item 9): owned by the matching engineer, who gives these functions the cache, the
-# embedder and the after-commit job (web.services.after_commit.run_job) instead of the app. Remove each entry with
-# its fix: the test fails while an entry is no longer needed, so none stays behind.
-NOT_YET_MOVED = {
-    ("web/services/matching.py", "imports web.jobs"),
-    ("web/services/matching.py", "nudge_embedding(app)"),
-    ("web/services/matching_index.py", "get_cache(app)"),
-    ("web/services/matching_vectors.py", "get_embedder(app)"),
-}
+NOT_YET_MOVED: set[tuple[str, str]] = set()  # every service now gets its collaborators as arguments
 
 
 def imported_modules(tree: ast.AST) -> set[str]:
@@ -87,7 +79,8 @@ def test_services_know_nothing_of_the_web_framework():
     files = sorted(SERVICES.rglob("*.py"))
     assert len(files) > 20
     offences = {(str(path.relative_to(ROOT)), offence) for path in files for offence in framework_offences(path)}
-    assert offences - NOT_YET_MOVED == set(), "services take plain arguments (STYLE.md); see web/services/after_commit.py"
+    assert offences - NOT_YET_MOVED == set(), ("services take plain arguments (STYLE.md); "
+                                               "see web/services/after_commit.py")
     assert NOT_YET_MOVED - offences == set(), "fixed: remove these entries from NOT_YET_MOVED"
 
 

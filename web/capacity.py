@@ -10,8 +10,6 @@ Retry-After instead of a 30-second wait and a 500.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections import deque
 from typing import Any, Awaitable, Callable
 

@@ -19,22 +19,15 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def _session_factory(settings: Settings):
-    from models.session import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(settings.database_url))
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
     """Create or migrate the schema of MATCHMAKER_DATABASE_URL (the only way a schema is made)."""
-    from models.session import make_engine
+    from models.session import opened_database
     from web.db import upgrade_database
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
-    upgrade_database(engine, revision)
-    engine.dispose()
+    with opened_database(Settings().database_url, pool_size=1) as factory:
+        engine = factory.kw["bind"]
+        upgrade_database(engine, revision)
     typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -58,13 +51,13 @@ def create_organizer(email: str = typer.Argument(..., help="Email address of the
                          None, help="Password; default: read MATCHMAKER_ORGANIZER_PASSWORD or ask."),
                      name: str = typer.Option("", help="Full name.")) -> None:
     """Create an organizer account (or promote an existing user)."""
-    from models.session import session_scope
+    from models.session import opened_database, session_scope
     from web.errors import DomainError
     from web.services.accounts import create_organizer as create
 
     password = password or os.environ.get("MATCHMAKER_ORGANIZER_PASSWORD") or getpass.getpass("Password: ")
     try:
-        with session_scope(_session_factory(Settings())) as session:
+        with opened_database(Settings().database_url, pool_size=1) as factory, session_scope(factory) as session:
             user = create(session, email, password, name)
             typer.echo(f"organizer {user.email} ready")
     except (DomainError, ValueError) as exc:

@@ -13,6 +13,7 @@ from models import User
 from models.session import writing_session
 from web.errors import DomainError, Forbidden, NotAuthenticated
 from web.i18n import _
+from web.matching_state import embedder_of, matching_cache_of
 from web.security import tokens_equal
 from web.services import sessions
 
@@ -166,3 +167,17 @@ async def form_data(request: Request):
 
 
 Form = Annotated[Any, Depends(form_data)]
+
+
+def matching_cache(request: Request) -> Any:
+    """The app's published-index cache (web.services.matching_index.MatchingCache)."""
+    return matching_cache_of(request.app)
+
+
+def embedder(request: Request) -> Any:
+    """The app's embedder (pages only read its name: they never embed)."""
+    return embedder_of(request.app)
+
+
+MatchCache = Annotated[Any, Depends(matching_cache)]
+Embedder = Annotated[Any, Depends(embedder)]

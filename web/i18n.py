@@ -95,7 +95,8 @@ def _country_name(iso2: str, language: str) -> str:
 def country_choices(language: str) -> list[tuple[str, str]]:
     """All ISO 3166 countries as (code, name), sorted by name in the language."""
     locale = Locale.parse(language)
-    codes = [code for code in locale.territories if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
+    codes = [code for code in locale.territories
+             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
     return sorted(((code, locale.territories[code]) for code in codes), key=lambda item: item[1])
 
 
@@ -155,18 +156,31 @@ def is_time_zone(value: str) -> bool:
     return value in valid_time_zones()
 
 
-def _offset_label(zone: str, when) -> str:
+def _offset_label(zone: str, when) -> tuple[str, int]:
     from zoneinfo import ZoneInfo
 
     offset = when.astimezone(ZoneInfo(zone)).utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "+" if minutes >= 0 else "−"
+    sign = "+" if minutes >= 0 else "-"
     return "UTC%s%02d:%02d" % (sign, abs(minutes) // 60, abs(minutes) % 60), minutes
+
+
+def offset_text(zone: str, when) -> str:
+    """The zone's offset at that instant: UTC+07:00, UTC-03:00, UTC+05:45."""
+    return _offset_label(zone, when)[0]
 
 
 def _city(zone: str, locale: Locale) -> str:
     city = (locale.time_zones.get(zone) or {}).get("city")
     return city or zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def city_name(zone: str, language: str | None = None) -> str:
+    """The zone's city in the language (Bangkok, バンコク); the zone's last part where CLDR has none."""
+    return _city(zone, Locale.parse(normalize_language(language or current_language())))
+
+
+FEATURED_ZONES = N_("Japan and JCM partner countries")
 
 
 @lru_cache(maxsize=8)
@@ -191,11 +205,13 @@ def _time_zone_groups(language: str, day: str) -> tuple[tuple[str, str, tuple[tu
     return tuple(result)
 
 
-def time_zone_choices(selected: str = "", language: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+def time_zone_choices(selected: str = "", language: str | None = None,
+                      featured: tuple[str, ...] | list[str] = ()) -> list[tuple[str, list[tuple[str, str]]]]:
     """Time zones for a select, grouped by region: [(region, [(zone, "UTC+09:00 Tokyo (Japan)"), ...]), ...].
 
-    Offsets are today's (summer time included). A selected zone that is not listed (an old alias such as
-    Asia/Calcutta stored earlier) is added to its region so a form never silently changes it.
+    Offsets are today's (summer time included). With `featured` country codes, a first group lists Japan's and
+    those countries' zones ("Thailand — UTC+07:00 Bangkok"). A selected zone that is not listed (an old alias
+    such as Asia/Calcutta stored earlier) is added to its region so a form never silently changes it.
     """
     from datetime import datetime, timezone
 
@@ -211,7 +227,26 @@ def time_zone_choices(selected: str = "", language: str | None = None) -> list[t
             result[regions.index(region)][1].append(option)
         else:
             result.append((selected, [option]))
+    if featured:
+        label, rows = _featured_group(language, tuple(sorted(set(featured) - {"JP"})), now.date().isoformat())
+        result.insert(0, (label, list(rows)))
     return result
+
+
+@lru_cache(maxsize=16)
+def _featured_group(language: str, codes: tuple[str, ...], day: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    from datetime import datetime, timezone
+
+    when = datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+    locale = Locale.parse(language)
+    rows = []
+    for code in ("JP", *sorted(codes, key=lambda c: country_name(c, language))):
+        for zone, country in _zone_tab():
+            if country == code:
+                rows.append((zone, "%s — %s %s" % (country_name(code, language), _offset_label(zone, when)[0],
+                                                    _city(zone, locale))))
+    with use_language(language):
+        return gettext(FEATURED_ZONES), tuple(rows)
 
 
 def country_time_zone(country: str) -> str:

@@ -36,7 +36,7 @@ def purge_expired_security_rows(session_factory, settings) -> int:
 
 def expire_meeting_requests(session_factory, settings) -> int:
     """Expire pending meeting requests past their date; returns how many."""
-    from web.services.meetings import expire_due_requests
+    from web.services.requests import expire_due_requests
 
     with session_scope(session_factory) as session:
         return expire_due_requests(session, settings)
@@ -44,7 +44,7 @@ def expire_meeting_requests(session_factory, settings) -> int:
 
 def remind_expiring_requests(session_factory, settings) -> int:
     """Notify recipients of requests expiring within two days (once each); returns notifications made."""
-    from web.services.meetings import notify_expiring_requests
+    from web.services.requests import notify_expiring_requests
 
     with session_scope(session_factory) as session:
         return notify_expiring_requests(session, settings)
@@ -65,6 +65,24 @@ def embed_pending_profiles(session_factory, settings, embedder=None) -> int:
     embedder = embedder or embedder_from_settings(settings)
     calibrate_if_needed(embedder, settings)
     return embed(session_factory, embedder)
+
+
+def index_technologies(session_factory, settings, embedder=None) -> int:
+    """Embed new published technology texts and publish the 'describe your need' index; returns texts embedded."""
+    from web.services.matching_vectors import embedder_from_settings
+    from web.services.technology_search import index_technologies as index
+
+    return index(session_factory, embedder or embedder_from_settings(settings))
+
+
+def clean_technology_images(session_factory, settings) -> int:
+    """Delete image files no technology refers to (replaced, deleted, or kept from a refused form); returns how many."""
+    from web.services.technology_form import referenced_image_keys
+    from web.services.technology_images import ImageStore
+
+    with session_scope(session_factory, write=False) as session:
+        keys = referenced_image_keys(session)
+    return ImageStore.from_settings(settings).remove_unreferenced(keys)
 
 
 def remind_events(session_factory, settings) -> int:
@@ -102,6 +120,13 @@ def register_jobs(scheduler: BaseScheduler, session_factory, settings, embedder=
     for job, minutes in REMINDER_JOBS:
         scheduler.add_job(job, "interval", minutes=minutes, id=job.__name__, replace_existing=True,
                           args=[session_factory, settings], coalesce=True, max_instances=1)
+    # The technology catalogue: its 'describe your need' index, soon after start and after each embedding interval;
+    # image files no technology refers to any more, hourly.
+    scheduler.add_job(index_technologies, "interval", seconds=settings.embedding_interval_seconds,
+                      id="index_technologies", replace_existing=True, args=[session_factory, settings, embedder],
+                      coalesce=True, max_instances=1, next_run_time=utcnow() + timedelta(seconds=8))
+    scheduler.add_job(clean_technology_images, "interval", hours=1, id="clean_technology_images",
+                      replace_existing=True, args=[session_factory, settings], coalesce=True, max_instances=1)
     # Soon after start too: profiles imported or edited while no process was embedding wait no longer.
     scheduler.add_job(embed_pending_profiles, "interval", seconds=settings.embedding_interval_seconds,
                       id="embed_pending_profiles", replace_existing=True, args=[session_factory, settings, embedder],
@@ -119,10 +144,9 @@ def run_soon(scheduler: BaseScheduler | None, job_id: str, delay_seconds: float 
 
 def refresh_matching_index(app) -> bool:
     """Queue a refresh of this process's published matching index (it runs on the cache's refresher thread)."""
-    from web.services.matching_index import get_cache
-    from web.services.matching_vectors import get_embedder
+    from web.matching_state import embedder_of, matching_cache_of
 
-    return get_cache(app).trigger(get_embedder(app).name)
+    return matching_cache_of(app).trigger(embedder_of(app).name)
 
 
 def run_job_soon(app, job_id: str, delay_seconds: float = 2.0) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -15,9 +15,18 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", env_file=None, extra="ignore")
 
+    data_dir: str = Field(
+        default="",
+        description="Folder for every file the platform writes while it runs: the default SQLite database "
+        "(matchmaker.db), uploaded import files waiting for confirmation (imports/), technology images, re-encoded and "
+        "served by the app with their own headers (technology-images/: back it up with the database), and files "
+        "derived from the model (models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise). Empty: var/ of the "
+        "project.",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matchmaker.db'}",
-        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
+        default="",
+        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...). Empty: "
+        "matchmaker.db in the data folder.",
     )
     sqlite_busy_timeout: float = Field(
         default=15,
@@ -26,7 +35,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Key that signs session cookies and tokens. Empty: a random key is made per process (development only).",
+        description="Key that signs session cookies and tokens. Empty: a random key is made per process "
+        "(development only).",
     )
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public address used in emailed links.")
     default_language: str = Field(default="en", description="UI language for visitors who chose none (en or ja).")
@@ -56,15 +66,17 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         default="",
-        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled all-MiniLM-L6-v2. "
-        "`hashing` (or `hashing:DIM`) is a tiny deterministic word-hashing embedder for tests and development only.",
+        description="Sentence-transformers model: a folder path or an installed package name. Empty: the bundled "
+        "all-MiniLM-L6-v2. `hashing` (or `hashing:DIM`) is a tiny deterministic word-hashing embedder for tests and "
+        "development only.",
     )
     embedding_interval_seconds: int = Field(
         default=30, description="Seconds between runs of the job that embeds new and changed profiles.",
     )
     matching_min_feedback: int = Field(
         default=30,
-        description="Answered meeting requests needed before weights learned from them replace the default matching weights.",
+        description="Answered meeting requests needed before weights learned from them replace the default matching "
+        "weights.",
     )
     matching_inline_refresh: bool = Field(
         default=False,
@@ -81,11 +93,12 @@ class Settings(BaseSettings):
     )
     embedding_precision: str = Field(
         default="auto",
-        description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",
+        description="How the model runs on CPU: auto (fastest configuration that keeps the vectors: ONNX Runtime "
+        "float32 on AVX2, bfloat16 where the CPU has it), fp32 (plain torch), bfloat16, onnx-fp32.",
     )
     model_cache_dir: str = Field(
         default="",
-        description="Folder for files derived from the model (the ONNX export). Empty: var/models/ of the project.",
+        description="Folder for files derived from the model (the ONNX export). Empty: models/ in the data folder.",
     )
     session_max_age: int = Field(default=14 * 24 * 3600, description="Seconds a login lasts.")
     secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set in production).")
@@ -94,12 +107,18 @@ class Settings(BaseSettings):
         description="Failed logins for one email from one address before each further try must wait "
         "(2, 4, 8, ... seconds). Another address is not affected, so a stranger cannot lock the owner out.",
     )
-    login_max_delay_seconds: int = Field(default=3600, description="Longest wait between failed logins for one email from one address.")
+    login_max_delay_seconds: int = Field(
+        default=3600, description="Longest wait between failed logins for one email from one address.",
+    )
     login_address_max_failures: int = Field(
-        default=100, description="Failed logins from one address (any emails) in the window before it must wait for the window to end.",
+        default=100,
+        description="Failed logins from one address (any emails) in the window before it must wait for the window to "
+        "end.",
     )
     login_window_seconds: int = Field(
-        default=900, description="Window of the per-address count; an email's count starts again after this long without failures.",
+        default=900,
+        description="Window of the per-address count; an email's count starts again after this long without "
+        "failures.",
     )
     trusted_proxies: str = Field(
         default="",
@@ -107,8 +126,12 @@ class Settings(BaseSettings):
         "ranges separated by commas (e.g. 127.0.0.1, 10.0.0.0/8). Empty: none, the connecting address is the client.",
     )
     password_reset_hours: int = Field(default=2, description="Hours a password reset link stays valid.")
-    email_confirm_hours: int = Field(default=48, description="Hours the link that confirms a sign-up's email address stays valid.")
-    run_scheduler: bool = Field(default=True, description="Run scheduled jobs inside the web process (single-process deployments).")
+    email_confirm_hours: int = Field(
+        default=48, description="Hours the link that confirms a sign-up's email address stays valid.",
+    )
+    run_scheduler: bool = Field(
+        default=True, description="Run scheduled jobs inside the web process (single-process deployments).",
+    )
     request_expiry_days: int = Field(default=14, description="Days a meeting request stays pending before it expires.")
     invitation_days: int = Field(
         default=14, ge=1,
@@ -121,11 +144,13 @@ class Settings(BaseSettings):
     )
     page_size: int = Field(default=20, description="Rows per page in lists such as the directory.")
     event_reminder_hours: int = Field(
-        default=24, ge=1, description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
+        default=24, ge=1,
+        description="Hours before an event starts that its approved participants get a reminder (email and in-app).",
     )
     meeting_reminder_minutes: int = Field(
         default=60, ge=1,
-        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that both sides get a reminder.",
+        description="Minutes before a meeting (a published event meeting or a confirmed meeting outside events) that "
+        "both sides get a reminder.",
     )
     timetable_time_limit_seconds: float = Field(
         default=10.0, gt=0, le=120,
@@ -147,7 +172,8 @@ class Settings(BaseSettings):
     )
     database_pool_timeout: float = Field(
         default=5.0, gt=0,
-        description="Seconds a request waits for a database connection before it gets 503 (should not happen: the pool is sized to the threads).",
+        description="Seconds a request waits for a database connection before it gets 503 (should not happen: the "
+        "pool is sized to the threads).",
     )
     blas_threads: int = Field(
         default=1, ge=1,
@@ -156,7 +182,8 @@ class Settings(BaseSettings):
     )
     shutdown_timeout: float = Field(
         default=10.0, ge=0,
-        description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops them.",
+        description="Seconds `matchmaker serve` lets running requests and jobs finish after SIGTERM before it stops "
+        "them.",
     )
     # == pages ==
     templates_auto_reload: bool = Field(
@@ -164,3 +191,32 @@ class Settings(BaseSettings):
         description="Check template files for changes on every render (development). Off, each template is read "
         "and compiled once per process: the check costs a file-system call per included template.",
     )
+    # == technology catalogue ==
+    technology_image_max_mb: float = Field(
+        default=5.0, gt=0, le=50,
+        description="Largest technology image accepted for upload, in megabytes (JPEG, PNG or WebP; stored "
+        "re-encoded as JPEG of at most 1,600 pixels a side).",
+    )
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        """Defaults that live in the data folder."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_path / 'matchmaker.db'}"
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        """The data folder (MATCHMAKER_DATA_DIR, else var/ of the project)."""
+        return Path(self.data_dir).expanduser() if self.data_dir else PROJECT_ROOT / "var"
+
+    @property
+    def imports_path(self) -> Path:
+        """Where uploaded import files wait for the organizer's confirmation."""
+        return self.data_path / "imports"
+
+    @property
+    def model_cache_path(self) -> str:
+        """Folder for derived model files: MATCHMAKER_MODEL_CACHE_DIR, else models/ in a data folder that was set;
+        "" lets the engine choose (var/models/ of the project if writable, else the user's cache folder)."""
+        return self.model_cache_dir or (str(self.data_path / "models") if self.data_dir else "")

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web import i18n
 from web.dates import format_local
+from web.flash import take_flash
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -47,6 +48,12 @@ def make_environment() -> Environment:
     env.globals["country_name"] = i18n.country_name
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["time_zone_choices"] = i18n.time_zone_choices
+    # Labels every area shows, available to every template instead of passed by hand per route.
+    from web.services.event_times import day_text, place_text, span_text, when_text
+    from web.services.organizations import kind_label
+
+    env.globals.update(kind_label=kind_label, day_text=day_text, place_text=place_text, span_text=span_text,
+                       when_text=when_text)
     env.globals["now"] = lambda: datetime.now(timezone.utc)
     env.filters["datetime"] = format_datetime
     return env
@@ -110,7 +117,10 @@ class Renderer:
             self.env.auto_reload = bool(getattr(request.app.state.settings, "templates_auto_reload", True))
             self._reload_checked = True
         name = fragment if fragment and is_htmx(request) else template
-        full = self.base_context(request) | (context or {})
+        full = self.base_context(request)
+        if name == template:
+            full |= take_flash(request)  # a full page shows the message a redirect left (web.flash)
+        full |= context or {}
         return HTMLResponse(self.render_string(name, full), status_code=status_code, headers=headers)
 
 

@@ -8,7 +8,7 @@ sector; anything else is kept, visible to its organization only, as "other: <tex
 Downgrade writes the English names back and "other: <text>" as the text.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-10
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

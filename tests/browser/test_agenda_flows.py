@@ -19,7 +19,8 @@ def _no_sideways_scroll(page) -> bool:
 
 def test_propose_confirm_and_read_the_agenda(browser, live_server, session, settings, screenshot_dir):
     alice, bob, req = matched_pair(session, settings, "Sakura Chillers", "Andes Copper Refining", time_zone=SANTIAGO)
-    event = create_event(session, title_en="JCM Business Matching Santiago 2026", venue="Hotel Plaza San Francisco, Santiago")
+    event = create_event(session, title_en="JCM Business Matching Santiago 2026",
+                         venue="Hotel Plaza San Francisco, Santiago")
     for user in (alice, bob):
         register(session, event, user.organization_id)
     publish_meeting(session, event, req, event.starts_at + timedelta(minutes=40), table=3)

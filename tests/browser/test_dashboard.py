@@ -24,7 +24,8 @@ def test_dashboard_charts_fit_and_stay_readable(browser, live_server, session, s
     for member in orgs:
         register(session, ev, member)
     for number, partner in enumerate(orgs[1:4]):
-        meeting(session, ev, request(session, orgs[0], partner, "accepted", ev), at(2026, 7, 1) + timedelta(minutes=30 * number), 1)
+        meeting(session, ev, request(session, orgs[0], partner, "accepted", ev),
+                at(2026, 7, 1) + timedelta(minutes=30 * number), 1)
     session.commit()
     page = browser.new_page(viewport={"width": width, "height": 900})
     log_in(page, live_server, organizer.email)

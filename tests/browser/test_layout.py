@@ -18,7 +18,7 @@ from tests.browser.test_flows import log_in
 from tests.factories import create_organization, create_user
 from tests.web.matching_support import embed
 from web.app import create_app
-from web.services import meetings
+from web.services import requests
 
 pytestmark = pytest.mark.browser
 WIDTHS = [390, 1280]
@@ -54,11 +54,11 @@ def people(session, session_factory, settings, embedder):
     haruto = create_user(session, maker, email="jp@example.com", full_name="Haruto")
     organizer = create_user(session, role="organizer", organization=None, email="organizer@example.com")
     create_organization(session, status="pending", name="Hakone Smart Energy")
-    match = meetings.request_meeting(session, settings, lan, maker.id,
+    match = requests.request_meeting(session, settings, lan, maker.id,
                                      "We would like to replace three old chillers at our mill. " * 4,
                                      ["chillers", "heat recovery"])
-    meetings.accept_meeting(session, settings, haruto, match.id)
-    pending = meetings.request_meeting(session, settings, haruto, unclaimed.id, "We recover waste heat from kilns.")
+    requests.accept_meeting(session, settings, haruto, match.id)
+    pending = requests.request_meeting(session, settings, haruto, unclaimed.id, "We recover waste heat from kilns.")
     create_organization(session, name="Kurobe Heat Recovery Works", offers=["Waste heat recovery for textile dryers"],
                         contact_email="", technology_categories=["energy_efficiency"], target_countries=["VN"])
     session.commit()
@@ -124,7 +124,8 @@ def test_tab_bar_on_a_phone_scrolls_with_a_visible_hint(browser, live_server, se
     # The current tab (Technologies, the last) is scrolled into view.
     active = page.locator("#tab-row a.active").bounding_box()
     assert active["x"] >= 0 and active["x"] + active["width"] <= 390
-    page.screenshot(path=os.path.join(screenshot_dir, "tabs-390.png"), clip={"x": 0, "y": 0, "width": 390, "height": 240})
+    page.screenshot(path=os.path.join(screenshot_dir, "tabs-390.png"),
+                    clip={"x": 0, "y": 0, "width": 390, "height": 240})
 
 
 @pytest.mark.parametrize("width", WIDTHS)

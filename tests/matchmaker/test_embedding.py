@@ -27,14 +27,14 @@ def test_precision_aliases_and_env(monkeypatch):
     assert choose_precision() == "float32"
 
 
-def test_auto_prefers_onnx_on_avx2_and_falls_back_to_torch(monkeypatch):
-    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: False)
+@pytest.mark.parametrize("native_bf16", [False, True], ids=["avx2", "avx512-bf16"])
+def test_auto_prefers_onnx_on_every_cpu_and_falls_back_to_torch(monkeypatch, native_bf16):
+    # The rule of thumb before a machine has measured, for both CPU kinds our machines have.
+    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: native_bf16)
     monkeypatch.setattr(embedding, "onnx_runtime_available", lambda: True)
     assert choose_precision("auto") == "onnx-fp32"
     monkeypatch.setattr(embedding, "onnx_runtime_available", lambda: False)
-    assert choose_precision("auto") == "float32"
-    monkeypatch.setattr(embedding, "fast_bfloat16_available", lambda: True)
-    assert choose_precision("auto") == "bfloat16"
+    assert choose_precision("auto") == ("bfloat16" if native_bf16 else "float32")
 
 
 def test_name_encodes_configuration():

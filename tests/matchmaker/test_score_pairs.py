@@ -9,7 +9,8 @@ import pytest
 from matchmaker import HashingEmbedder, build_index, embed_profiles, profile_from_dict, recommend
 from matchmaker.engine import score_pairs
 
-WORDS = "chiller solar boiler waste biogas rice transport bus led lighting cement steel textile hospital loan mrv".split()
+WORDS = ("chiller solar boiler waste biogas rice transport bus led lighting cement steel textile hospital loan "
+         "mrv").split()
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,8 @@ def generated_index():
     for i in range(300):
         kind = rng.choice(["japanese_company", "partner_company", "partner_company", "consultant"])
         partner = kind == "partner_company"
-        rows.append(dict(id=f"g{i}", name=f"Org {i}", kind=kind, country=rng.choice(["ID", "VN", "TH"]) if partner else "JP",
+        rows.append(dict(id=f"g{i}", name=f"Org {i}", kind=kind,
+                         country=rng.choice(["ID", "VN", "TH"]) if partner else "JP",
                          offers=[] if partner else [" ".join(rng.sample(WORDS, 4))],
                          needs=[" ".join(rng.sample(WORDS, 4))] if partner or rng.random() < 0.3 else [],
                          technology_categories=rng.sample(["energy_efficiency", "renewable_energy", "waste"], 1),

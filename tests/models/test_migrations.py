@@ -76,7 +76,8 @@ def test_sectors_migration_maps_free_text_onto_the_vocabulary_and_back(engine, c
         _alembic(engine, "downgrade", before)
         with engine.begin() as conn:
             first = conn.execute(insert(organization).values(row | {"sectors": legacy})).inserted_primary_key[0]
-            empty = conn.execute(insert(organization).values(row | {"name": "Empty", "sectors": []})).inserted_primary_key[0]
+            empty = conn.execute(insert(organization)
+                                 .values(row | {"name": "Empty", "sectors": []})).inserted_primary_key[0]
             conn.execute(insert(tag), [{"organization_id": first, "field": "sectors", "value": v} for v in legacy[:5]])
         _alembic(engine, "upgrade", "0011")
         with engine.connect() as conn:

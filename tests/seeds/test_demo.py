@@ -19,7 +19,8 @@ def _counts(session) -> tuple[int, int, int]:
 
 
 def _snapshot(session) -> dict:
-    return {org.external_id: (org.updated_at, org.status, tuple(org.needs)) for org in session.scalars(select(Organization))}
+    return {org.external_id: (org.updated_at, org.status, tuple(org.needs))
+            for org in session.scalars(select(Organization))}
 
 
 @pytest.fixture
@@ -121,7 +122,8 @@ def test_seed_restores_a_changed_demo_password_and_profile(session, seeded):
     session.commit()
     assert (summary.updated, summary.users_updated) == (1, 1)
     assert org.name == "Sakuragawa Chiller Systems (Demo)" and org.status == "approved" and not org.status_reason
-    assert verify_password(session.scalar(select(User).where(User.email == "jp@example.com")).password_hash, DEMO_PASSWORD)
+    assert verify_password(session.scalar(select(User).where(User.email == "jp@example.com")).password_hash,
+                           DEMO_PASSWORD)
 
 
 def test_seed_leaves_a_real_organization_with_a_demo_id_alone(session):

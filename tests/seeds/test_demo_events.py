@@ -23,7 +23,7 @@ from seeds.demo import DEMO_PASSWORD, load_demo
 from seeds.demo_event_specs import BANGKOK, DEMO_SEMINARS, HO_CHI_MINH, SANTIAGO
 from seeds.demo_events import stored_state
 from tests.factories import create_organization, create_user, login
-from web.services import meetings, registrations
+from web.services import requests, registrations
 from web.services.event_matching import approved_org_ids
 from web.services.events import slots_of
 from web.services.timetable import build_problem, event_meetings, run_timetable
@@ -103,8 +103,9 @@ def test_demo_registrations_and_requests_follow_the_seminars(session, demo):
     pending = session.scalars(select(MeetingRequest).where(MeetingRequest.status == "pending")).all()
     assert pending and all(q.expires_at > datetime.combine(DAY + timedelta(days=7), time(), tzinfo=timezone.utc)
                            for q in pending)
+    th_org = _org(session, "demo-th-01")
     th = session.scalar(select(EventRegistration).where(EventRegistration.event_id == demo["bangkok"].id,
-                                                        EventRegistration.organization_id == _org(session, "demo-th-01").id))
+                                                        EventRegistration.organization_id == th_org.id))
     slots = slots_of(demo["bangkok"])
     assert sorted(u.starts_at for u in th.unavailable_slots) == [slots[0].starts_at, slots[1].starts_at]
 
@@ -155,7 +156,8 @@ def test_demo_agendas_show_the_meetings_in_both_zones(client, session):
     page = BeautifulSoup(client.get("/agenda").text, "html.parser")
     upcoming, past = page.select_one("#agenda-upcoming").get_text(" "), page.select_one("#agenda-past").get_text(" ")
     assert BANGKOK.title_ja in upcoming  # jp@ reads Japanese
-    for name in ("Chao Phraya Frozen Foods (Demo)", "Kiriyama Green Finance Bank (Demo)", "Visayas Island Resorts (Demo)"):
+    for name in ("Chao Phraya Frozen Foods (Demo)", "Kiriyama Green Finance Bank (Demo)",
+                 "Visayas Island Resorts (Demo)"):
         assert name in upcoming
     assert "Saigon Riverside Textiles (Demo)" in past and "Dhaka Garment Works (Demo)" in past
     assert page.select("#agenda-upcoming .time-viewer")  # Bangkok times with the Tokyo ones beneath
@@ -195,7 +197,8 @@ def test_seed_restores_a_changed_demo_event(session, settings, demo):
     meeting.seats.clear()
     session.commit()
     partner = _user(session, "partner@example.com")
-    registrations.register(session, settings, partner, santiago.id, [{"name": "Nguyen Thi Lan", "title": "", "email": ""}],
+    registrations.register(session, settings, partner, santiago.id,
+                           [{"name": "Nguyen Thi Lan", "title": "", "email": ""}],
                            now=datetime.combine(DAY, time(12), tzinfo=timezone.utc))
     session.commit()
     summary = load_demo(session, today=DAY)
@@ -239,8 +242,8 @@ def test_seed_leaves_a_pair_with_its_own_open_request(session, settings):
     cogeneration = _org(session, "demo-jp-22")
     demo_request = session.scalar(select(MeetingRequest).where(MeetingRequest.status == "pending",
                                                                MeetingRequest.recipient_org_id == cogeneration.id))
-    meetings.cancel_meeting(session, settings, partner, demo_request.id)
-    own = meetings.request_meeting(session, settings, partner, cogeneration.id, "Could we meet in Ho Chi Minh City?")
+    requests.cancel_meeting(session, settings, partner, demo_request.id)
+    own = requests.request_meeting(session, settings, partner, cogeneration.id, "Could we meet in Ho Chi Minh City?")
     session.commit()
     first = load_demo(session)
     session.commit()
@@ -249,7 +252,8 @@ def test_seed_leaves_a_pair_with_its_own_open_request(session, settings):
     assert first.events.restored == 1 and second.events.unchanged == 3
     session.refresh(own)
     assert own.status == "pending" and own.event_id is None
-    open_between = session.scalars(select(MeetingRequest).where(MeetingRequest.open_pair_key == own.open_pair_key)).all()
+    open_between = session.scalars(select(MeetingRequest)
+                                   .where(MeetingRequest.open_pair_key == own.open_pair_key)).all()
     assert open_between == [own]
 
 
@@ -279,8 +283,9 @@ def test_demo_request_answered_by_an_organization_without_users_is_not_called_au
     load_demo(session)
     session.commit()
     jp = _user(session, "jp@example.com")
+    bd_org = _org(session, "demo-bd-01")
     req = session.scalar(select(MeetingRequest).where(MeetingRequest.requester_org_id == jp.organization_id,
-                                                      MeetingRequest.recipient_org_id == _org(session, "demo-bd-01").id))
+                                                      MeetingRequest.recipient_org_id == bd_org.id))
     login(client, jp, password=DEMO_PASSWORD)
     page = BeautifulSoup(client.get(f"/requests/{req.id}").text, "html.parser")
     history = page.select("#request-history li")

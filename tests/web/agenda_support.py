@@ -27,8 +27,9 @@ def create_event(session, *, zone: str = SANTIAGO, days: int = 10, start_hour: i
                  status: str = "published", **overrides) -> Event:
     """A one-day seminar `days` from now, 09:00-17:00 in its zone, with 20-minute meetings at 10 tables."""
     starts = at(zone, days, start_hour)
-    values = {"title_en": "JCM Seminar Santiago", "title_ja": "JCMセミナー サンティアゴ", "venue": "Hotel Plaza, Santiago",
-              "online_url": "", "time_zone": zone, "starts_at": starts, "ends_at": starts + timedelta(hours=hours),
+    values = {"title_en": "JCM Seminar Santiago", "title_ja": "JCMセミナー サンティアゴ",
+              "venue": "Hotel Plaza, Santiago", "online_url": "", "time_zone": zone, "starts_at": starts,
+              "ends_at": starts + timedelta(hours=hours),
               "meeting_minutes": 20, "table_count": 10, "registration_deadline": starts - timedelta(days=2),
               "capacity": 50, "status": status, "published_at": utcnow() if status == "published" else None}
     values.update(overrides)

@@ -30,7 +30,8 @@ def event_body(days_ahead: int = 30, **overrides) -> dict:
     day = (utcnow() + timedelta(days=days_ahead)).date()
     body = {"title_en": "JCM Seminar in Thailand", "title_ja": "タイJCMセミナー",
             "description_en": "Meet partners.", "venue": "Bangkok Convention Centre", "time_zone": "Asia/Bangkok",
-            "date": day.isoformat(), "opens_at": "13:00", "closes_at": "17:00", "meeting_minutes": 20, "table_count": 10,
+            "date": day.isoformat(), "opens_at": "13:00", "closes_at": "17:00", "meeting_minutes": 20,
+            "table_count": 10,
             "deadline_date": (day - timedelta(days=3)).isoformat(), "deadline_time": "17:00", "capacity": 40,
             "auto_approve": True, "breaks": [{"starts": "15:00", "ends": "15:20", "label": "Coffee"}]}
     body.update(overrides)

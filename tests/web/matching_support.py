@@ -22,7 +22,8 @@ MARKET = {
         "description": "Maker of high-efficiency centrifugal chillers and cooling systems for factories.",
         "offers": ["High-efficiency centrifugal chillers that cool factories with less electricity",
                 "Inverter cooling water pumps for chiller plants"],
-        "sectors": ["textiles", "manufacturing"], "technology_categories": ["energy_efficiency"], "target_countries": ["TH", "VN"]},
+        "sectors": ["textiles", "manufacturing"], "technology_categories": ["energy_efficiency"],
+        "target_countries": ["TH", "VN"]},
     "solar": {
         "name": "Rising Sun Solar", "kind": "japanese_company", "country": "JP", "external_id": "jp-solar",
         "description": "Rooftop solar photovoltaic panels for shopping malls.",

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from models.base import utcnow
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
-from web.services import meetings
+from web.services import requests
 
 # Every page test runs with and without htmx.
 HTMX = pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
@@ -34,12 +34,12 @@ def member(session, org_name: str | None = None, **user_overrides):
 
 def make_request(session, settings, sender, recipient_user, message="We make efficient chillers.", **kwargs):
     """A pending request from sender's organization to recipient_user's."""
-    return meetings.request_meeting(session, settings, sender, recipient_user.organization_id, message, **kwargs)
+    return requests.request_meeting(session, settings, sender, recipient_user.organization_id, message, **kwargs)
 
 
 def make_match(session, settings, sender, recipient_user):
     req = make_request(session, settings, sender, recipient_user)
-    meetings.accept_meeting(session, settings, recipient_user, req.id)
+    requests.accept_meeting(session, settings, recipient_user, req.id)
     return req
 
 

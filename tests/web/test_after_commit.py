@@ -1,4 +1,5 @@
-"""Jobs asked for by services run soon after the unit of work commits, the same from a page, the API, a job or the CLI."""
+"""Jobs asked for by services run soon after the unit of work commits, the same from a page, the API, a job or
+the CLI."""
 
 from __future__ import annotations
 
@@ -98,6 +99,16 @@ def test_saving_a_profile_and_an_approval_nudge_the_embedding(client, session, s
                            data={"csrf_token": token, "decision": "approved"}, follow_redirects=False)
     assert approved.status_code == 303
     assert due_soon(scheduler) == {"embed_pending_profiles"}  # no user account: no email to send
+
+
+def test_prematching_before_the_profile_has_vectors_nudges_the_embedding(client, session, scheduler):
+    org = create_organization(session, name="Fresh Co", kind="partner_company", country="VN", needs=["Solar panels"])
+    user = create_user(session, org)
+    session.commit()
+    login(client, user)
+    page = client.get("/prematching")
+    assert "Your recommendations are being prepared" in page.text
+    assert due_soon(scheduler) == {"embed_pending_profiles"}  # the page says "being prepared" and never embeds
 
 
 def test_an_import_nudges_the_embedding(client, session, scheduler, app, tmp_path):

@@ -23,7 +23,8 @@ def test_create_list_and_accept_flow(client, session, settings):
                                                                 "message": "Hello", "topics": ["solar"]})
     assert created.status_code == 201
     body = created.json()
-    assert (body["status"], body["direction"], body["recipient"]["name"], body["topics"]) == ("pending", "sent", "Beta", ["solar"])
+    assert ((body["status"], body["direction"], body["recipient"]["name"], body["topics"])
+            == ("pending", "sent", "Beta", ["solar"]))
     assert [r["id"] for r in client.get("/api/v1/requests?box=sent").json()] == [body["id"]]
     client.cookies.clear()
     h = _api_login(client, bob)

@@ -65,7 +65,8 @@ def test_reject_needs_a_reason_then_frees_the_place(client, session, review_setu
     assert registration_of(session, event, alice).status == "pending" and places(session, event) == 2
     rejected = client.post(url, headers=h, json={"reason": "Outside the seminar's sectors"})
     assert rejected.status_code == 200
-    assert (rejected.json()["status"], rejected.json()["status_reason"]) == ("rejected", "Outside the seminar's sectors")
+    assert ((rejected.json()["status"], rejected.json()["status_reason"])
+            == ("rejected", "Outside the seminar's sectors"))
     assert places(session, event) == 1 and kinds(session, alice) == ["event_registration_rejected"]
     assert "Outside the seminar's sectors" in mails(session, alice)[0].body
     h = api_login(client, alice)

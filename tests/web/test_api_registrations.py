@@ -65,7 +65,8 @@ def test_register_through_the_api_tells_organizers_as_the_page_does(client, sess
     h = api_login(client, by_api)
     api = client.post(f"/api/v1/events/{event.id}/registration", headers=h, json={"attendees": PEOPLE})
     assert api.status_code == 201 and api.json()["status"] == "pending"
-    assert registration_of(session, event, by_page).status == registration_of(session, event, by_api).status == "pending"
+    assert (registration_of(session, event, by_page).status == registration_of(session, event, by_api).status
+            == "pending")
     assert places(session, event) == 2
     for user in (boss, other_boss):
         notes = session.scalars(select(Notification).where(Notification.user_id == user.id)

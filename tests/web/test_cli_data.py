@@ -57,7 +57,8 @@ def test_import_benchmark_fold_on_fresh_database(scratch_db, fold):
 
 
 def test_import_rejected_file_exits_1_and_writes_nothing(scratch_db, tmp_path):
-    path = write(tmp_path, "orgs.jsonl", json.dumps(GOOD) + "\n" + json.dumps(GOOD | {"id": "b", "country": "XX"}) + "\n")
+    path = write(tmp_path, "orgs.jsonl",
+                 json.dumps(GOOD) + "\n" + json.dumps(GOOD | {"id": "b", "country": "XX"}) + "\n")
     result = run("import", path)
     assert result.exit_code == 1
     assert "line 2: country:" in result.stderr and "nothing written" in result.stderr

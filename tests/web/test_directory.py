@@ -183,7 +183,8 @@ def test_directory_choices_and_total_kept_until_an_organization_changes(app, mem
     again = statements_of(member_client, app.state.engine, "/directory")
     # The filter choices (distinct countries, sectors, categories) come from the cache; which of the shown
     # organizations have accounts is a per-page question and may be asked.
-    choice_queries = [s for s, _p in again if ("DISTINCT" in s and "user_account" not in s) or "technology_category" in s]
+    choice_queries = [s for s, _p in again
+                      if ("DISTINCT" in s and "user_account" not in s) or "technology_category" in s]
     assert not choice_queries
     create_organization(session, name="Omega Hydro", country="VN", sectors=["water"])
     session.commit()

@@ -1,4 +1,5 @@
-"""The catch-all error handler: an unexpected error gives the error page, an htmx fragment or JSON, with a request id."""
+"""The catch-all error handler: an unexpected error gives the error page, an htmx fragment or JSON, with a
+request id."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from tests.factories import create_organization, create_user, login
 from tests.web.timetable_support import create_event, event_match, participant, register
 from tests.web.matching_support import embed, make_market, member_of
 from tests.web.requests_support import HTMX, headers, logged_in, make_match, make_request, member, soup
-from web.services import meetings
+from web.services import requests
 
 
 @pytest.fixture
@@ -294,7 +294,7 @@ def test_accepting_event_request_creates_unplaced_event_meeting(session, setting
     event, alice, bob = pair
     req = make_request(session, settings, alice, bob, event_id=event.id)
     assert session.scalar(select(EventMeeting)) is None
-    meetings.accept_meeting(session, settings, bob, req.id)
+    requests.accept_meeting(session, settings, bob, req.id)
     meeting = session.scalar(select(EventMeeting))
     assert (meeting.event_id, meeting.request_id) == (event.id, req.id)
     assert meeting.starts_at is None and meeting.table_number is None and not meeting.pinned
@@ -313,7 +313,7 @@ def test_accepting_after_event_is_over_creates_no_event_meeting(session, setting
     event.starts_at -= timedelta(days=30)
     event.ends_at -= timedelta(days=30)
     session.flush()
-    assert meetings.accept_meeting(session, settings, bob, req.id).status == "accepted"
+    assert requests.accept_meeting(session, settings, bob, req.id).status == "accepted"
     assert session.scalar(select(EventMeeting)) is None
 
 

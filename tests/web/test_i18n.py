@@ -21,7 +21,8 @@ PO_PATH = ROOT / "web" / "translations" / "ja" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_": None}
 PERCENT_RE = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 BRACE_RE = re.compile(r"(?<!\{)\{(\w*)(?:[!:][^{}]*)?\}(?!\})")
-JA_TABS = ["プレマッチング", "送信したリクエスト", "受信したリクエスト", "マッチング成立", "イベント", "会員一覧", "技術一覧"]
+JA_TABS = ["プレマッチング", "送信したリクエスト", "受信したリクエスト", "マッチング成立", "イベント", "会員一覧",
+           "技術一覧"]
 EN_TABS = ["Pre-Matching", "Requests sent", "Requests received", "Matches", "Events", "Directory", "Technologies"]
 # Visitors see only the public tabs (tests/web/test_layout.py checks who sees which).
 JA_PUBLIC_TABS = ["イベント", "技術一覧"]
@@ -265,23 +266,25 @@ def test_recommendation_reasons_read_in_japanese():
     from web import i18n
 
     with i18n.use_language("ja"):
-        text = format_reason(Reason("offer_for_need", {"offer": "高効率冷凍機", "need": "工場の省エネルギー"}), i18n.gettext)
+        text = format_reason(Reason("offer_for_need", {"offer": "高効率冷凍機", "need": "工場の省エネルギー"}),
+                             i18n.gettext)
         where = format_reason(Reason("works_in", {"country": "ID"}), i18n.gettext, country_names={"ID": "インドネシア"})
     assert text == "貴社のニーズ「工場の省エネルギー」に対し「高効率冷凍機」を提供"
     assert "インドネシア" in where and "{" not in where
 
 
 def test_invitation_to_a_japanese_organization_reads_in_japanese(session, settings):
-    """A Japanese organization's contact has no account yet: the invitation goes out in Japanese, topics joined by 、."""
+    """A Japanese organization's contact has no account yet: the invitation goes out in Japanese, topics joined
+    by 、."""
     from sqlalchemy import select
 
     from models import OutboxEmail
-    from web.services import meetings
+    from web.services import requests
 
     sender = create_user(session, organization=create_organization(session, name="Da Nang Cement", country="VN"))
     target = create_organization(session, name="黒部熱回収株式会社", country="JP", contact_name="山田 太郎",
                                  contact_email="yamada@kurobe.example")
-    meetings.request_meeting(session, settings, sender, target.id, "We would like to discuss kiln heat recovery.",
+    requests.request_meeting(session, settings, sender, target.id, "We would like to discuss kiln heat recovery.",
                              topics="waste heat, cement")
     mail = session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "yamada@kurobe.example"))
     assert mail.language == "ja"

@@ -101,7 +101,8 @@ def test_import_unknown_fields_warn_once_per_field_with_lines(session):
 
 
 def test_import_maps_category_aliases_with_warning(session):
-    plan, result = import_organizations(session, jsonl(GOOD | {"technology_categories": ["REDD+", "Energy efficiency"]}))
+    plan, result = import_organizations(session,
+                                        jsonl(GOOD | {"technology_categories": ["REDD+", "Energy efficiency"]}))
     assert by_external_id(session, "a-1").technology_categories == ["forestry", "energy_efficiency"]
     assert any("REDD+" in warning and "forestry" in warning for warning in plan.warnings)
 

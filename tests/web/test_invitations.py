@@ -77,9 +77,9 @@ def test_second_request_within_the_period_sends_no_second_invitation(client, ses
 
 
 def make_request_unclaimed(session, settings, sender, target):
-    from web.services import meetings
+    from web.services import requests
 
-    return meetings.request_meeting(session, settings, sender, target.id, "Hello from us.")
+    return requests.request_meeting(session, settings, sender, target.id, "Hello from us.")
 
 
 def test_request_after_the_period_invites_again(session, settings):

@@ -13,7 +13,7 @@ from models.base import utcnow
 from tests.factories import create_user
 from tests.web.requests_support import age_request, make_request, member
 from web import jobs
-from web.services import meetings
+from web.services import requests
 
 
 def _arrange(session_factory, settings, days_old: float):
@@ -52,9 +52,9 @@ def test_two_processes_expire_a_request_once(session_factory, settings):
     # Two workers read the same candidates, then both try: the conditional UPDATE lets one win.
     with session_factory() as first, session_factory() as second:
         a, b = first.get(MeetingRequest, req_id), second.get(MeetingRequest, req_id)
-        assert meetings._transition(first, a, "expired", None, now=now) is True
+        assert requests._transition(first, a, "expired", None, now=now) is True
         first.commit()
-        assert meetings._transition(second, b, "expired", None, now=now) is False
+        assert requests._transition(second, b, "expired", None, now=now) is False
         second.commit()
     assert _count(session_factory, MeetingRequestEvent, MeetingRequestEvent.to_status == "expired") == 1
 
@@ -62,11 +62,11 @@ def test_two_processes_expire_a_request_once(session_factory, settings):
 def test_accept_before_expiry_job_wins_cleanly(session_factory, settings):
     req_id, _alice, bob_id = _arrange(session_factory, settings, 13.5)
     with session_factory() as session:
-        meetings.accept_meeting(session, settings, session.get(User, bob_id), req_id)
+        requests.accept_meeting(session, settings, session.get(User, bob_id), req_id)
         session.commit()
     later = utcnow() + timedelta(days=1)
     with session_factory() as session:
-        assert meetings.expire_due_requests(session, settings, now=later) == 0
+        assert requests.expire_due_requests(session, settings, now=later) == 0
         session.commit()
         assert session.get(MeetingRequest, req_id).status == "accepted"
 
@@ -88,10 +88,10 @@ def test_expiring_soon_is_notified_once_even_twice_run(session_factory, settings
 def test_two_processes_remind_once(session_factory, settings):
     req_id, *_ = _arrange(session_factory, settings, 12.5)
     with session_factory() as first:
-        assert meetings.notify_expiring_requests(first, settings) == 1
+        assert requests.notify_expiring_requests(first, settings) == 1
         first.commit()
     with session_factory() as second:  # a second process that read the same candidates
-        assert meetings.notify_expiring_requests(second, settings) == 0
+        assert requests.notify_expiring_requests(second, settings) == 0
         second.commit()
     assert _count(session_factory, Notification, Notification.request_id == req_id,
                   Notification.kind == "request_expiring") == 1

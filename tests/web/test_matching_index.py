@@ -7,7 +7,8 @@ import time
 from matchmaker import DEFAULT_WEIGHTS
 from tests.factories import login
 from tests.web.matching_support import answered_request, embed, make_market, member_of
-from web.services.matching_index import MatchingCache, get_cache
+from web.matching_state import matching_cache_of
+from web.services.matching_index import MatchingCache
 
 
 def test_index_leaves_out_organizations_without_vectors(session_factory, embedder):
@@ -139,7 +140,7 @@ def test_page_shows_previous_recommendations_while_the_index_refreshes(app, clie
         user = member_of(session, orgs["textile"])
         session.commit()
     embed(session_factory, embedder)
-    cache = get_cache(app)
+    cache = matching_cache_of(app)
     try:
         with session_factory() as session:
             cache.refresh(session, embedder.name)

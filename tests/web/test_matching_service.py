@@ -129,7 +129,7 @@ def test_feedback_changes_weights(session_factory, embedder):
         assert weights_for(session, state, min_examples=1000) == DEFAULT_WEIGHTS
 
 
-def test_embedding_job_is_scheduled_and_can_be_nudged(session_factory, settings, embedder, app):
+def test_embedding_job_is_scheduled(session_factory, settings, embedder):
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from web import jobs
@@ -142,6 +142,3 @@ def test_embedding_job_is_scheduled_and_can_be_nudged(session_factory, settings,
         make_market(session, "textile", "chiller")
         session.commit()
     assert job.func(*job.args) == 2
-    assert matching.nudge_embedding(app) is False  # no scheduler in this app
-    app.state.scheduler = scheduler
-    assert matching.nudge_embedding(app) is True

@@ -9,7 +9,7 @@ from models import Notification, OutboxEmail
 from tests.factories import create_user
 from tests.web.requests_support import HTMX, headers, logged_in, make_request, member, soup
 from web import i18n
-from web.services import meetings, messages, notifications
+from web.services import requests, messages, notifications
 
 
 def _kinds(session, user):
@@ -28,7 +28,7 @@ def test_each_event_notifies_the_other_side_in_app_and_by_email(session, setting
     req = make_request(session, settings, alice, bob)
     assert _kinds(session, bob) == _kinds(session, bob_colleague) == ["request_new"]
     assert _kinds(session, alice) == []
-    meetings.accept_meeting(session, settings, bob, req.id)
+    requests.accept_meeting(session, settings, bob, req.id)
     messages.post_message(session, settings, bob, req.id, "Shall we meet on Tuesday?")
     assert _kinds(session, alice) == ["request_accepted", "message_new"]
     assert _kinds(session, bob_colleague) == ["request_new"]  # the author's side is not told of its own message
@@ -40,9 +40,9 @@ def test_each_event_notifies_the_other_side_in_app_and_by_email(session, setting
 def test_decline_and_cancel_notify(session, settings):
     alice, bob = member(session, "Alpha"), member(session, "Beta")
     first = make_request(session, settings, alice, bob)
-    meetings.decline_meeting(session, settings, bob, first.id, "Out of scope")
+    requests.decline_meeting(session, settings, bob, first.id, "Out of scope")
     second = make_request(session, settings, alice, bob)
-    meetings.cancel_meeting(session, settings, alice, second.id)
+    requests.cancel_meeting(session, settings, alice, second.id)
     assert _kinds(session, alice) == ["request_declined"]
     assert _kinds(session, bob) == ["request_new", "request_new", "request_cancelled"]
     assert "Out of scope" in _emails(session, alice)[0].body
@@ -61,7 +61,7 @@ def test_email_off_for_a_kind_keeps_in_app_notification(client, session, setting
     assert not soup(client.get("/notifications/settings")).find("input", id="email-request_new").has_attr("checked")
     req = make_request(session, settings, alice, bob)
     assert _kinds(session, bob) == ["request_new"] and _emails(session, bob) == []
-    meetings.cancel_meeting(session, settings, alice, req.id)
+    requests.cancel_meeting(session, settings, alice, req.id)
     assert [e.subject for e in _emails(session, bob)] == [f"{alice.organization.name} withdrew its meeting request"]
 
 
@@ -125,7 +125,7 @@ def test_notification_list_and_nav_count(client, session, settings, htmx):
 def test_mark_read_and_read_all(client, session, settings, htmx):
     alice, bob = member(session), member(session)
     req = make_request(session, settings, alice, bob)
-    meetings.cancel_meeting(session, settings, alice, req.id)
+    requests.cancel_meeting(session, settings, alice, req.id)
     session.commit()
     token = logged_in(client, bob)
     first, second = session.scalars(select(Notification).where(Notification.user_id == bob.id)

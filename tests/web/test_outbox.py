@@ -73,7 +73,8 @@ def test_failing_smtp_retries_with_growing_backoff(session, session_factory, set
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert row.attempts == 3
     # Not due yet: nothing is tried.
-    assert outbox.send_due_emails(session_factory, closed, now=now - timedelta(seconds=1)) == {"sent": 0, "failed": 0, "retry": 0}
+    assert (outbox.send_due_emails(session_factory, closed, now=now - timedelta(seconds=1))
+            == {"sent": 0, "failed": 0, "retry": 0})
     # Then the server is back and the retry goes through.
     controller, inbox = smtp_server
     assert outbox.send_due_emails(session_factory, _settings(settings, controller.port), now=now)["sent"] == 1

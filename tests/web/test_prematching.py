@@ -130,9 +130,9 @@ def test_prematching_leaves_out_organizations_with_open_or_accepted_requests(cli
     bank_user = member_of(session, orgs["bank"])
     make_request(session, settings, user, chiller_user)
     req = make_request(session, settings, bank_user, user)
-    from web.services import meetings
+    from web.services import requests
 
-    meetings.accept_meeting(session, settings, user, req.id)
+    requests.accept_meeting(session, settings, user, req.id)
     session.commit()
     login(client, user)
     names = _names(client.get("/prematching", headers=headers(htmx)))
@@ -253,7 +253,8 @@ def test_show_more_pages_accumulate(client, session, session_factory, embedder, 
     host = create_organization(session, name="Big Need Co", kind="partner_company", country="TH",
                                needs=["Efficient chillers"], target_countries=["TH"])
     for n in range(25):
-        create_organization(session, name=f"Maker {n}", offers=[f"Efficient chillers model {n}"], target_countries=["TH"])
+        create_organization(session, name=f"Maker {n}", offers=[f"Efficient chillers model {n}"],
+                            target_countries=["TH"])
     user = create_user(session, host)
     session.commit()
     embed(session_factory, embedder)

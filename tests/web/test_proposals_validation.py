@@ -20,8 +20,8 @@ def _errors(raw_options, zone=TOKYO):
 
 def test_parse_options_takes_end_or_duration_in_the_proposers_zone():
     start = at(TOKYO, 5, 14, 30)
-    by_end, by_duration = proposals.parse_options([option(start, 90), option(start + timedelta(days=1), 90, use_end=False)],
-                                                  TOKYO)
+    by_end, by_duration = proposals.parse_options([option(start, 90),
+                                                   option(start + timedelta(days=1), 90, use_end=False)], TOKYO)
     assert by_end.starts_at == start.astimezone(timezone.utc)
     assert by_end.ends_at - by_end.starts_at == by_duration.ends_at - by_duration.starts_at == timedelta(minutes=90)
     assert by_end.starts_at.tzinfo is not None

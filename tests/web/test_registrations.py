@@ -375,14 +375,16 @@ def test_availability_all_and_none_buttons(client, session, settings):
 
 def test_availability_grid_shows_event_and_viewer_times(client, session, settings):
     event = make_event(session, time_zone="America/Santiago", date="2031-09-12", deadline_date="2031-09-01",
-                       opens_at="09:00", closes_at="10:00", breaks=[{"starts": "09:20", "ends": "09:40", "label": "Coffee"}])
+                       opens_at="09:00", closes_at="10:00",
+                       breaks=[{"starts": "09:20", "ends": "09:40", "label": "Coffee"}])
     alice = member(session, time_zone="Asia/Tokyo")
     register(session, settings, alice, event)
     session.commit()
     login(client, alice)
     rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
             for tr in soup(client.get(f"/events/{event.id}/registration")).select("#availability tbody tr")]
-    assert rows == [["", "09:00–09:20", "21:00–21:20"], ["", "09:20–09:40 · Coffee"], ["", "09:40–10:00", "21:40–22:00"]]
+    assert rows == [["", "09:00–09:20", "21:00–21:20"], ["", "09:20–09:40 · Coffee"],
+                    ["", "09:40–10:00", "21:40–22:00"]]
 
 
 def test_attendees_can_be_edited(client, session, settings):

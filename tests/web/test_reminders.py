@@ -161,8 +161,8 @@ def test_both_sides_are_reminded_of_event_and_outside_meetings_once(session, set
     assert reminders.send_meeting_reminders(session, settings, now=in_window) == 2  # the outside one, both sides
     assert reminders.send_meeting_reminders(session, settings, now=now) == 0
     assert reminders.send_meeting_reminders(session, settings, now=in_window) == 0
-    assert {n.user_id for n in session.scalars(select(Notification).where(Notification.kind == "meeting_reminder"))} == {
-        alice.id, bob.id, carol.id}
+    reminded = session.scalars(select(Notification).where(Notification.kind == "meeting_reminder"))
+    assert {n.user_id for n in reminded} == {alice.id, bob.id, carol.id}
     email = session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == alice.email,
                                                      OutboxEmail.dedupe_key.like("meeting_reminder:event_meeting:%")))
     assert "Beta Solar" in email.subject and "Table: 4" in email.body and "Your time" in email.body
@@ -217,7 +217,8 @@ def test_reminder_links_lead_to_the_agenda_and_the_event(client, session, settin
     reminders.send_event_reminders(session, settings)
     session.commit()
     login(client, alice)
-    links = {a.get_text(" ", strip=True): a["href"] for a in soup(client.get("/notifications")).select(".notification a")}
+    links = {a.get_text(" ", strip=True): a["href"]
+             for a in soup(client.get("/notifications")).select(".notification a")}
     assert "/agenda" in links.values()
     assert any(href.startswith("/events/") for href in links.values())
 

@@ -10,7 +10,7 @@ from models import MeetingRequest, MeetingRequestEvent
 from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
 from tests.web.requests_support import HTMX, age_request, headers, logged_in, make_match, make_request, member, soup
-from web.services import meetings
+from web.services import requests
 
 
 def _events(session, req_id):
@@ -42,7 +42,8 @@ def test_request_meeting_creates_pending_request_and_event(client, session, sett
                                                   "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     req = session.scalar(select(MeetingRequest))
-    assert (req.status, req.requester_org_id, req.recipient_org_id) == ("pending", alice.organization_id, bob.organization_id)
+    assert ((req.status, req.requester_org_id, req.recipient_org_id)
+            == ("pending", alice.organization_id, bob.organization_id))
     assert req.topics == ["chillers", "heat pumps"] and req.event_id is None
     assert (req.expires_at - req.created_at).days == 14
     assert _events(session, req.id) == [(None, "pending", alice.id)]
@@ -68,7 +69,8 @@ def test_request_to_own_organization_is_refused(client, session, settings):
     colleague = create_user(session, alice.organization)
     session.commit()
     token = logged_in(client, alice)
-    response = client.post("/requests/new", data={"to": colleague.organization_id, "message": "hi", "csrf_token": token})
+    response = client.post("/requests/new",
+                           data={"to": colleague.organization_id, "message": "hi", "csrf_token": token})
     assert response.status_code == 400
     assert "your own organization" in response.text
     page = client.get(f"/requests/new?to={alice.organization_id}")
@@ -123,7 +125,7 @@ def test_second_open_request_for_pair_is_refused_either_direction(client, sessio
 def test_new_request_allowed_after_previous_is_answered(session, settings):
     alice, bob = member(session), member(session)
     first = make_request(session, settings, alice, bob)
-    meetings.decline_meeting(session, settings, bob, first.id)
+    requests.decline_meeting(session, settings, bob, first.id)
     second = make_request(session, settings, bob, alice)
     assert second.status == "pending" and second.id != first.id
 
@@ -265,7 +267,7 @@ def test_sent_and_received_tabs_list_with_counts_and_filters(client, session, se
     bob, carol = member(session, "Beta Solar"), member(session, "Gamma Wind")
     make_request(session, settings, alice, bob)
     declined = make_request(session, settings, alice, carol)
-    meetings.decline_meeting(session, settings, carol, declined.id)
+    requests.decline_meeting(session, settings, carol, declined.id)
     session.commit()
     logged_in(client, alice)
     page = soup(client.get("/requests/sent", headers=headers(htmx)))
@@ -311,7 +313,7 @@ def test_matches_tab_lists_accepted_in_both_directions(client, session, settings
 def test_request_detail_shows_history(client, session, settings):
     alice, bob = member(session), member(session)
     req = make_request(session, settings, alice, bob)
-    meetings.decline_meeting(session, settings, bob, req.id, "Busy")
+    requests.decline_meeting(session, settings, bob, req.id, "Busy")
     session.commit()
     logged_in(client, alice)
     history = soup(client.get(f"/requests/{req.id}")).find(id="request-history")
@@ -335,22 +337,22 @@ def test_feedback_pairs_labels_outcomes(session, settings):
     alice, bob, carol, dave, erin = (member(session) for _ in range(5))
     make_match(session, settings, alice, bob)
     declined = make_request(session, settings, alice, carol)
-    meetings.decline_meeting(session, settings, carol, declined.id)
+    requests.decline_meeting(session, settings, carol, declined.id)
     cancelled = make_request(session, settings, alice, dave)
-    meetings.cancel_meeting(session, settings, alice, cancelled.id)
+    requests.cancel_meeting(session, settings, alice, cancelled.id)
     expired = make_request(session, settings, erin, alice)
     age_request(session, expired, 15)
-    meetings.expire_due_requests(session, settings)
+    requests.expire_due_requests(session, settings)
     make_request(session, settings, bob, carol)
     a, b, c, e = alice.organization_id, bob.organization_id, carol.organization_id, erin.organization_id
-    assert meetings.feedback_pairs(session) == [(a, b, 1), (a, c, 0), (e, a, 0)]
+    assert requests.feedback_pairs(session) == [(a, b, 1), (a, c, 0), (e, a, 0)]
 
 
 @HTMX
 def test_withdrawn_request_is_labelled_withdrawn_not_answered(client, session, settings, htmx):
     alice, bob = member(session), member(session)
     req = make_request(session, settings, alice, bob)
-    meetings.cancel_meeting(session, settings, alice, req.id)
+    requests.cancel_meeting(session, settings, alice, req.id)
     session.commit()
     logged_in(client, alice)
     row = soup(client.get("/requests/sent", headers=headers(htmx))).find(id=f"request-{req.id}")
@@ -362,7 +364,7 @@ def test_withdrawn_request_is_labelled_withdrawn_not_answered(client, session, s
 def test_answered_request_says_how_it_was_answered(client, session, settings, answer, label):
     alice, bob = member(session), member(session)
     req = make_request(session, settings, alice, bob)
-    getattr(meetings, f"{answer}_meeting")(session, settings, bob, req.id)
+    getattr(requests, f"{answer}_meeting")(session, settings, bob, req.id)
     session.commit()
     logged_in(client, alice)
     row = soup(client.get("/requests/sent")).find(id=f"request-{req.id}")

@@ -71,7 +71,8 @@ def test_names_are_read_in_any_case_width_and_language(session):
         assert vocabulary.resolve(text) == "industry", text
     assert vocabulary.resolve("Food processing") == "industry"
     assert vocabulary.resolve("Ceramics") is None
-    cleaned = vocabulary.clean(["Industry", "Manufacturing", "other: 建築物", "other: Ceramics", "Ceramics", "industry"])
+    cleaned = vocabulary.clean(["Industry", "Manufacturing", "other: 建築物", "other: Ceramics", "Ceramics",
+                                "industry"])
     assert cleaned.values == ["industry", "buildings", "other: Ceramics"]
     assert cleaned.unknown == ["Ceramics"]
     assert cleaned.renamed == [("Manufacturing", "industry"), ("other: 建築物", "buildings")]

@@ -1,4 +1,4 @@
-"""Helpers for the event matching and timetable tests: events, registrations, availability, event meetings.
+"""Helpers for the event matching and timetable tests: events, registrations, availability, event requests.
 
 Rows are created directly (the registration screens belong to another area), always through the real models.
 """
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models import Event, EventBreak, EventMeeting, EventRegistration, EventUnavailableSlot
 from models.base import utcnow
 from tests.web.requests_support import member
-from web.services import meetings
+from web.services import requests
 from web.services.events import slots_of
 
 
@@ -68,9 +68,9 @@ def participant(session, event: Event, name: str, status: str = "approved", unav
 
 def event_match(session, settings, event: Event, sender, recipient) -> EventMeeting:
     """A request tied to the event, accepted: the event meeting waiting for the timetable."""
-    req = meetings.request_meeting(session, settings, sender, recipient.organization_id,
+    req = requests.request_meeting(session, settings, sender, recipient.organization_id,
                                    "Let us meet at the seminar.", event_id=event.id)
-    meetings.accept_meeting(session, settings, recipient, req.id)
+    requests.accept_meeting(session, settings, recipient, req.id)
     return session.scalar(select(EventMeeting).where(EventMeeting.request_id == req.id))
 
 

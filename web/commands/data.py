@@ -11,12 +11,6 @@ import typer
 from web.settings import Settings
 
 
-def _factory():
-    from models.session import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(Settings().database_url))
-
-
 def ensure_reference_data(session) -> None:
     """Load the reference tables on a fresh database: imported categories are checked against them."""
     from sqlalchemy import func, select
@@ -37,11 +31,17 @@ def import_command(
     fmt: Optional[str] = typer.Option(None, "--format", help="jsonl or csv (default: from the extension or content)."),
 ) -> None:
     """Import organizations: the same id updates, never duplicates; all-or-nothing unless --partial."""
+    from models.session import opened_database
+
+    with opened_database(Settings().database_url) as factory:
+        _import(factory, file, partial, dry_run, fmt)
+
+
+def _import(factory, file: Path, partial: bool, dry_run: bool, fmt: str | None) -> None:
     from models.session import session_scope
     from web.errors import ValidationFailed
     from web.services.interchange import ImportRejected, apply_import, line_ranges, plan_import
 
-    factory = _factory()
     if not dry_run:
         with session_scope(factory) as session:  # its own unit of work: kept even if the import is refused
             ensure_reference_data(session)
@@ -82,14 +82,14 @@ def export_command(
     approved_only: bool = typer.Option(False, "--approved-only", help="Only approved organizations."),
 ) -> None:
     """Export organizations in the interchange format (importing the file back changes nothing)."""
-    from models.session import session_scope
+    from models.session import opened_database, session_scope
     from web.services.export import export_organizations
     from web.services.interchange import FORMATS
 
     if fmt not in FORMATS:
         typer.echo("error: --format must be jsonl or csv", err=True)
         raise typer.Exit(2)
-    with session_scope(_factory(), write=False) as session:
+    with opened_database(Settings().database_url) as factory, session_scope(factory, write=False) as session:
         if output is None:
             count = export_organizations(session, sys.stdout, fmt, approved_only=approved_only)
         else:

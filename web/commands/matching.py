@@ -34,17 +34,14 @@ def register_matching(app: typer.Typer) -> None:
     def reindex(all_: bool = typer.Option(False, "--all", help="Embed every approved organization again, "
                                           "replacing stored vectors, even if its texts did not change.")) -> None:
         """Embed approved organizations whose profiles are new or changed (progress on stderr)."""
-        from models.session import make_engine, make_session_factory
+        from models.session import opened_database
         from web.services.matching_vectors import embedder_from_settings
         from web.settings import Settings
 
         settings = Settings()
-        engine = make_engine(settings.database_url, pool_size=5)
-        try:
+        with opened_database(settings.database_url) as factory:
             embedder = embedder_from_settings(settings)
-            count = _embed(make_session_factory(engine), embedder, force=all_)
-        finally:
-            engine.dispose()
+            count = _embed(factory, embedder, force=all_)
         typer.echo(f"embedded {count} organizations with {embedder.name}", err=True)
 
     @app.command()
@@ -54,7 +51,7 @@ def register_matching(app: typer.Typer) -> None:
                 k: int = typer.Option(10, "--k", min=1, help="Recommendations per organization."),
                 fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl.")) -> None:
         """Print recommendations as JSON Lines, best first; embeds what is missing first."""
-        from models.session import make_engine, make_session_factory, session_scope
+        from models.session import opened_database, session_scope
         from web.services.matching import match_floor, match_records
         from web.services.matching_index import build_state, weights_for
         from web.services.matching_vectors import embedder_from_settings
@@ -67,9 +64,7 @@ def register_matching(app: typer.Typer) -> None:
             typer.echo("error: the only format is jsonl", err=True)
             raise typer.Exit(2)
         settings = Settings()
-        engine = make_engine(settings.database_url, pool_size=5)
-        try:
-            factory = make_session_factory(engine)
+        with opened_database(settings.database_url) as factory:
             embedder = embedder_from_settings(settings)
             _embed(factory, embedder)
             with session_scope(factory, write=False) as session:
@@ -81,8 +76,6 @@ def register_matching(app: typer.Typer) -> None:
                 for record in match_records(session, state, weights, None if all_ else [org], k,
                                             match_floor(settings)):
                     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-        finally:
-            engine.dispose()
 
 
 def register_worker(app: typer.Typer) -> None:
@@ -95,26 +88,23 @@ def register_worker(app: typer.Typer) -> None:
 
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        from models.session import make_engine, make_session_factory
+        from models.session import opened_database
         from web.jobs import install_job_nudges, register_jobs
         from web.settings import Settings
 
         logging.basicConfig(level=logging.INFO)
         settings = Settings()
-        engine = make_engine(settings.database_url, pool_size=5)
-        factory = make_session_factory(engine)
-        scheduler = BlockingScheduler(timezone="UTC")
-        register_jobs(scheduler, factory, settings)
-        # A job's emails (an expiry notice, a reminder) go out soon after it commits, not at the outbox's next round.
-        install_job_nudges(factory, lambda: scheduler)
-        try:
-            if once:
-                for job in scheduler.get_jobs():
-                    typer.echo(f"{job.id}: {job.func(*job.args)}")
-                return
-            typer.echo("worker running; stop with Ctrl+C")
-            scheduler.start()
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            engine.dispose()
+        with opened_database(settings.database_url) as factory:
+            scheduler = BlockingScheduler(timezone="UTC")
+            register_jobs(scheduler, factory, settings)
+            # A job's emails (an expiry notice, a reminder) go out soon after it commits, not at the next round.
+            install_job_nudges(factory, lambda: scheduler)
+            try:
+                if once:
+                    for job in scheduler.get_jobs():
+                        typer.echo(f"{job.id}: {job.func(*job.args)}")
+                    return
+                typer.echo("worker running; stop with Ctrl+C")
+                scheduler.start()
+            except (KeyboardInterrupt, SystemExit):
+                pass

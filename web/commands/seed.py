@@ -25,22 +25,19 @@ SEED_HELP = (
 
 def seed_database(database_url: str, demo: bool = True) -> dict:
     """Run the seed against a database; returns the counts for the summary."""
-    from models.session import make_engine, make_session_factory, session_scope
+    from models.session import opened_database, session_scope
     from seeds.reference import load_reference
 
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        if not inspect(engine).has_table("organization"):
+    with opened_database(database_url, pool_size=1) as factory:
+        if not inspect(factory.kw["bind"]).has_table("organization"):
             raise RuntimeError("the database has no schema: run `matchmaker db upgrade` first")
-        with session_scope(make_session_factory(engine)) as session:
+        with session_scope(factory) as session:
             result: dict = {"reference": load_reference(session), "demo": None}
             if demo:
                 from seeds.demo import load_demo
 
                 result["demo"] = load_demo(session)
         return result
-    finally:
-        engine.dispose()
 
 
 def _print_summary(result: dict, seconds: float) -> None:
@@ -58,6 +55,9 @@ def _print_summary(result: dict, seconds: float) -> None:
     for external_id in summary.skipped:
         typer.echo(f"  skipped {external_id}: a real (non-demo) organization already uses this id", err=True)
     typer.echo(f"demo users: {summary.users_created} created, {summary.users_updated} restored")
+    techs = summary.technologies
+    typer.echo(f"demo technologies: {techs.created} created, {techs.updated} restored, {techs.unchanged} unchanged"
+               + (f", {techs.removed} removed" if techs.removed else ""))
     events = summary.events
     typer.echo(f"demo events: {events.created} created, {events.restored} restored, {events.unchanged} unchanged"
                + (f", {events.removed} removed" if events.removed else "") + f" ({seconds:.1f} s)")

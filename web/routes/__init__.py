@@ -3,6 +3,7 @@
 from web.routes import (
     agenda,
     api,
+    api_technologies,
     api_agenda,
     api_docs,
     api_events,
@@ -18,12 +19,15 @@ from web.routes import (
     notifications,
     organizations,
     organizer,
+    precheck,
     prematching,
     profile,
     proposals,
     registrations,
     requests,
     technologies,
+    technology_edit,
+    technology_review,
     timetable,
 )
 
@@ -34,7 +38,10 @@ ROUTERS = [
     profile.router,
     organizations.router,
     directory.router,
+    technology_edit.router,  # before technologies: /technologies/mine and /new are not technology ids
     technologies.router,
+    technology_review.router,
+    precheck.router,
     organizer.router,
     invitations.router,
     dashboard.router,
@@ -48,6 +55,7 @@ ROUTERS = [
     proposals.router,
     agenda.router,
     api.router,
+    api_technologies.router,
     api_events.router,
     api_registrations.router,
     api_agenda.router,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
 from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
-from web.services import invitations, meetings, messages
+from web.services import invitations, requests, messages
 from web.values import DbId
 
 
@@ -69,13 +69,13 @@ class MeetingRequestOut(BaseModel):
 
 class MeetingRequestCreate(BaseModel):
     to_organization_id: DbId
-    message: str = Field(max_length=meetings.MAX_MESSAGE, description="Required, up to 2,000 characters.")
+    message: str = Field(max_length=requests.MAX_MESSAGE, description="Required, up to 2,000 characters.")
     topics: list[str] = Field(default_factory=list, description="Topics or technologies of interest.")
     event_id: DbId | None = None
 
 
 class DeclineBody(BaseModel):
-    reason: str = Field(default="", max_length=meetings.MAX_REASON, description="Optional; the requester sees it.")
+    reason: str = Field(default="", max_length=requests.MAX_REASON, description="Optional; the requester sees it.")
 
 
 class MatchOut(BaseModel):
@@ -133,7 +133,7 @@ def me(request: Request, user: CurrentUser) -> Me:
 def list_requests(session: DbSession, user: Member, box: Literal["sent", "received"] = "received",
                   status: str = "", q: str = "") -> list[MeetingRequestOut]:
     """Requests the caller's organization sent or received, optionally by status and partner name."""
-    rows, _counts = meetings.list_requests(session, user, box, status, q)
+    rows, _counts = requests.list_requests(session, user, box, status, q)
     unclaimed = invitations.unclaimed_ids(session, {req.recipient_org_id for req in rows})
     return [_request_out(req, user, unclaimed) for req in rows]
 
@@ -141,7 +141,7 @@ def list_requests(session: DbSession, user: Member, box: Literal["sent", "receiv
 @router.post("/requests", response_model=MeetingRequestOut, status_code=201)
 def create_request(request: Request, session: DbSession, user: Member, body: MeetingRequestCreate) -> MeetingRequestOut:
     """Request a meeting with another approved organization."""
-    req = meetings.request_meeting(session, _settings(request), user, body.to_organization_id, body.message,
+    req = requests.request_meeting(session, _settings(request), user, body.to_organization_id, body.message,
                                    body.topics, body.event_id)
     return _request_out(req, user, invitations.unclaimed_ids(session, [req.recipient_org_id]))
 
@@ -149,14 +149,14 @@ def create_request(request: Request, session: DbSession, user: Member, body: Mee
 @router.get("/requests/{request_id}", response_model=MeetingRequestOut)
 def get_request(session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """One request (either party or an organizer)."""
-    req = meetings.get_request_for(session, user, request_id)
+    req = requests.get_request_for(session, user, request_id)
     return _request_out(req, user, invitations.unclaimed_ids(session, [req.recipient_org_id]))
 
 
 @router.post("/requests/{request_id}/accept", response_model=MeetingRequestOut)
 def accept_request(request: Request, session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """Accept a request your organization received."""
-    return _request_out(meetings.accept_meeting(session, _settings(request), user, request_id), user)
+    return _request_out(requests.accept_meeting(session, _settings(request), user, request_id), user)
 
 
 @router.post("/requests/{request_id}/decline", response_model=MeetingRequestOut)
@@ -164,19 +164,19 @@ def decline_request(request: Request, session: DbSession, user: Member, request_
                     body: DeclineBody | None = None) -> MeetingRequestOut:
     """Decline a request your organization received, with an optional reason."""
     reason = body.reason if body else ""
-    return _request_out(meetings.decline_meeting(session, _settings(request), user, request_id, reason), user)
+    return _request_out(requests.decline_meeting(session, _settings(request), user, request_id, reason), user)
 
 
 @router.post("/requests/{request_id}/cancel", response_model=MeetingRequestOut)
 def cancel_request(request: Request, session: DbSession, user: Member, request_id: DbId) -> MeetingRequestOut:
     """Withdraw a pending request your organization sent."""
-    return _request_out(meetings.cancel_meeting(session, _settings(request), user, request_id), user)
+    return _request_out(requests.cancel_meeting(session, _settings(request), user, request_id), user)
 
 
 @router.get("/matches", response_model=list[MatchOut])
 def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut]:
     """Accepted requests in either direction, with the partner's contact person."""
-    rows, _counts = meetings.list_requests(session, user, "matches", "", q)
+    rows, _counts = requests.list_requests(session, user, "matches", "", q)
     unread = messages.unread_counts(session, user, [req.id for req in rows])
     result = []
     for req in rows:
@@ -201,6 +201,7 @@ def list_messages(request: Request, session: DbSession, user: Member, request_id
 
 
 @router.post("/matches/{request_id}/messages", response_model=MessageOut, status_code=201)
-def post_message(request: Request, session: DbSession, user: Member, request_id: DbId, body: MessageCreate) -> MessageOut:
+def post_message(request: Request, session: DbSession, user: Member, request_id: DbId,
+                 body: MessageCreate) -> MessageOut:
     """Write in the thread of a match."""
     return _message_out(messages.post_message(session, _settings(request), user, request_id, body.body))

@@ -48,7 +48,8 @@ def signup_form(request: Request):
 @router.post("/signup", response_class=HTMLResponse)
 def signup(request: Request, session: DbSession, form: Form):
     """Create the account and its organization (pending) and email a confirmation link; same answer if it exists."""
-    values = {key: str(value) for key, value in form.items() if key not in ("password", "password_confirm", "csrf_token")}
+    values = {key: str(value) for key, value in form.items()
+              if key not in ("password", "password_confirm", "csrf_token")}
     try:
         accounts.sign_up(session, request.app.state.settings, {key: str(value) for key, value in form.items()})
     except ValidationFailed as exc:

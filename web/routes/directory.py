@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from web.deps import DbSession, Member
 from web.i18n import country_name, current_language
 from web.services import directory, invitations, sectors
-from web.services.organizations import kind_choices, kind_label
+from web.services.organizations import kind_choices
 from web.templating import render
 
 router = APIRouter()
@@ -30,7 +30,7 @@ def show_directory(request: Request, session: DbSession, user: Member):
     countries = sorted(((code, country_name(code)) for code in choices.countries), key=lambda item: item[1])
     return render(request, "directory/index.html", {
         "active_tab": "directory", "filters": filters, "results": results,
-        "kinds": kind_choices(), "kind_label": kind_label, "countries": countries,
+        "kinds": kind_choices(), "countries": countries,
         "categories": [(cat.slug, cat.name(language)) for cat in categories],
         "category_names": {cat.slug: cat.name(language) for cat in categories},
         "sectors": vocabulary.choices(language),

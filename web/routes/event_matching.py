@@ -5,32 +5,27 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from web.deps import CurrentUser, DbSession
+from web.deps import CurrentUser, DbSession, Embedder, MatchCache
 from web.services import event_matching
-from web.services.event_times import day_text, place_text, when_text
 from web.services.events import get_event
-from matchmaker import DEFAULT_WEIGHTS
-from web.services.matching_index import IndexState, Published, get_cache
-from web.services.matching_vectors import get_embedder
-from web.services.organizations import kind_choices, kind_label
+from web.services.matching_index import Published, published_or_empty
+from web.services.organizations import kind_choices
 from web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/events/{event_id}/participants", response_class=HTMLResponse)
-def participants(request: Request, session: DbSession, user: CurrentUser, event_id: int, q: str = "",
-                 kind: str = ""):
+def participants(request: Request, session: DbSession, user: CurrentUser, cache: MatchCache, embedder: Embedder,
+                 event_id: int, q: str = "", kind: str = ""):
     """Participants of the event for a confirmed participant (ranked) or an organizer (by name)."""
     event = get_event(session, event_id, user)
-    app = request.app
     published: list[Published] = []
 
     def _published() -> Published:
         # The last published index and weights, read once and only when the viewer is ranked; never waits on a build.
         if not published:
-            model = get_embedder(app).name
-            published.append(get_cache(app).view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS))
+            published.append(published_or_empty(cache, session, embedder.name))
         return published[0]
 
     def state_for():
@@ -42,5 +37,4 @@ def participants(request: Request, session: DbSession, user: CurrentUser, event_
     view = event_matching.participants_view(session, user, event, state_for, weights_for, q=q[:200], kind=kind)
     return render(request, "event_matching/participants.html", {
         "active_tab": "events", "event": event, "view": view, "q": q, "kind": kind, "kinds": kind_choices(),
-        "kind_label": kind_label, "when_text": when_text, "place_text": place_text, "day_text": day_text,
-    }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})
+            }, fragment="event_matching/_participants.html", headers={"Vary": "HX-Request"})

@@ -12,11 +12,11 @@ from models import Event, User
 from models.base import utcnow
 from web.deps import DbSession, Form, Organizer, OptionalUser
 from web.errors import ValidationFailed
-from web.i18n import N_, _, current_language, ngettext
+from web.flash import flash
+from web.i18n import N_, _, current_language, ngettext, time_zone_choices
 from web.services import events, registrations
 from web.services.event_form import MAX_BREAKS, blank_values, edit_breaks, event_values, read_event_form
 from web.services.profile import partner_country_codes
-from web.services.time_zones import time_zone_groups
 from web.templating import render
 
 router = APIRouter()
@@ -29,16 +29,6 @@ TOOL_LINKS = (
 )
 
 
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    """A message for the next events page (after a redirect)."""
-    request.session["events_notice"] = [message, kind]
-
-
-def pop_flash(request: Request) -> dict[str, str]:
-    message, kind = request.session.pop("events_notice", None) or ["", ""]
-    return {"flash": message, "flash_kind": kind}
-
-
 def viewer_zone(request: Request, user: User | None) -> str:
     return user.time_zone if user else request.app.state.settings.default_time_zone
 
@@ -46,7 +36,8 @@ def viewer_zone(request: Request, user: User | None) -> str:
 def page_exists(request: Request, path: str) -> bool:
     """True if some route of the app serves GET path (links to pages other features may not have yet)."""
     scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL
+               for route in request.app.router.routes)
 
 
 def tool_links(request: Request, user: User | None, event: Event, reg) -> list[dict[str, str]]:
@@ -76,7 +67,6 @@ def list_events(request: Request, session: DbSession, user: OptionalUser):
         "active_tab": "events", "lists": lists, "times": {e.id: events.when(e, zone, language) for e in shown},
         "mine": events.registrations_by_event(session, user.organization_id if user else None, [e.id for e in shown]),
         "places_left": events.places_left, "status_label": registrations.status_label, "now_utc": utcnow(),
-        **pop_flash(request),
     })
 
 
@@ -85,7 +75,7 @@ def _form_page(request: Request, session, *, values: dict[str, Any], errors: dic
     counts = events.registration_counts(session, event) if event is not None else {}
     return render(request, "events/form.html", {
         "active_tab": "events", "values": values, "errors": errors or {}, "event": event, "counts": counts,
-        "zone_groups": time_zone_groups(current_language(), partner_country_codes(session), current=values["time_zone"]),
+        "zone_groups": time_zone_choices(values["time_zone"], featured=partner_country_codes(session)),
         "max_breaks": MAX_BREAKS, "has_timetable": event is not None and events.has_timetable(session, event),
     }, status_code=status_code)
 
@@ -125,7 +115,7 @@ def show_event(request: Request, session: DbSession, user: OptionalUser, event_i
         "member_refusal": registrations.member_refusal(user) if user and not user.is_organizer else None,
         "status_label": registrations.status_label, "tools": tool_links(request, user, event, reg),
         "shows_link": events.shows_online_link(user, reg),
-        "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"), **pop_flash(request),
+        "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"),
     }
     if user is not None and user.is_organizer:
         stale = events.stale_placements(session, event)

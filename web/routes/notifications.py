@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import NOTIFICATION_KINDS
 from web.deps import CurrentUser, DbSession, Form
+from web.flash import flash
 from web.i18n import _
 from web.services import notifications
 from web.templating import is_htmx, render
@@ -43,20 +44,20 @@ def read_one(request: Request, session: DbSession, user: CurrentUser, form: Form
     return RedirectResponse(target, status_code=303)
 
 
-def _settings_page(request: Request, prefs: dict, saved: bool = False):
+def _settings_page(request: Request, prefs: dict):
     kinds = [(kind, notifications.kind_label(kind), prefs[kind]) for kind in NOTIFICATION_KINDS]
-    return render(request, "notifications/settings.html", {"kinds": kinds, "saved": saved, "active_tab": "",
-                                                           "flash": _("Your email choices were saved.") if saved else None})
+    return render(request, "notifications/settings.html", {"kinds": kinds, "active_tab": ""})
 
 
 @router.get("/notifications/settings", response_class=HTMLResponse)
-def settings_form(request: Request, session: DbSession, user: CurrentUser, saved: int = 0):
+def settings_form(request: Request, session: DbSession, user: CurrentUser):
     """Which notifications also come by email."""
-    return _settings_page(request, notifications.email_preferences(session, user), bool(saved))
+    return _settings_page(request, notifications.email_preferences(session, user))
 
 
 @router.post("/notifications/settings", response_class=HTMLResponse)
 def save_settings(request: Request, session: DbSession, user: CurrentUser, form: Form):
     """Save the email choices (a checked box keeps that email on)."""
     notifications.set_email_preferences(session, user, set(form.getlist("email")))
-    return RedirectResponse("/notifications/settings?saved=1", status_code=303)
+    flash(request, _("Your email choices were saved."))
+    return RedirectResponse("/notifications/settings", status_code=303)

@@ -9,7 +9,7 @@ from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
 from web.routes.invitations import invite_context
-from web.services import directory, invitations, meetings, sectors
+from web.services import directory, invitations, requests, sectors, technologies
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 from web.values import DbId
@@ -27,7 +27,7 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
                         code="not_approved")
     org = get_visible_organization(session, org_id, user)
     language = current_language()
-    match, open_request = meetings.relation_between(session, user.organization_id, org.id)
+    match, open_request = requests.relation_between(session, user.organization_id, org.id)
     names = {cat.slug: cat.name(language) for cat in directory.categories(session)}
     vocabulary = sectors.vocabulary(session)
     return render(request, "organizations/show.html", {
@@ -41,4 +41,5 @@ def show_organization(request: Request, session: DbSession, user: CurrentUser, o
         "match": match, "open_request": open_request,
         "unclaimed_ids": invitations.unclaimed_ids(session, [org.id]),
         "invite": invite_context(session, org) if user.is_organizer else None,
+        "org_technologies": technologies.organization_technologies(session, org.id),
     }, fragment="organizations/_profile.html", headers={"Vary": "HX-Request"})

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from models.session import session_scope
 from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
+from web.flash import flash
 from web.i18n import N_, _, ngettext
 from web.services import interchange
 from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
@@ -25,7 +26,6 @@ from web.services.organizations import (
     review_organization,
 )
 from web.services.uploads import UploadStore
-from web.settings import PROJECT_ROOT
 from web.templating import is_htmx, render
 from web.values import MAX_DB_ID, DbId
 
@@ -33,23 +33,11 @@ router = APIRouter(prefix="/organizer")
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 200
-IMPORT_DIR = PROJECT_ROOT / "var" / "imports"
 DECISION_MESSAGES = {
     "approved": N_("%(name)s is approved: its members can now use the platform."),
     "rejected": N_("%(name)s is rejected. The applicant sees your reason on their profile."),
     "suspended": N_("%(name)s is suspended. Its members see your reason on their profile."),
 }
-
-
-def _flash(request: Request, message: str, kind: str = "info") -> None:
-    """A message for the next page (after a redirect)."""
-    request.session["organizer_notice"] = [message, kind]
-
-
-def _pop_flash(request: Request) -> dict[str, str]:
-    # Shown inside the area's fragment (not base.html's flash) so an htmx swap shows it too.
-    message, kind = request.session.pop("organizer_notice", None) or ["", ""]
-    return {"notice": message, "notice_kind": kind}
 
 
 def _row_context() -> dict:
@@ -69,7 +57,7 @@ def _applications_page(request: Request, session, status: str, page: int, q: str
     return render(request, "organizer/applications.html", {
         "active_tab": "organizer", "listing": listing, "counts": count_by_status(session),
         "latest_invitations": latest_invitations(session, [org.id for org in listing.organizations]),
-        "row_errors": row_errors or {}, "row_values": row_values or {}, **_row_context(), **_pop_flash(request),
+        "row_errors": row_errors or {}, "row_values": row_values or {}, **_row_context(),
     }, fragment="organizer/_applications.html", status_code=status_code)
 
 
@@ -106,22 +94,22 @@ def review(request: Request, session: DbSession, user: Organizer, org_id: DbId, 
             "org": org, "message": message, "counts": count_by_status(session),
             "listing": {"status": tab, "page": page, "query": q, "total": count_applications(session, tab, q)},
             "latest_invitations": latest_invitations(session, [org.id]), **_row_context()})
-    _flash(request, message)
+    flash(request, message)
     return RedirectResponse(back, status_code=303)
 
 
 # --- import and export ---------------------------------------------------------------------
 
 def _store(request: Request) -> UploadStore:
-    return UploadStore(Path(getattr(request.app.state, "import_dir", IMPORT_DIR)))
+    return UploadStore(Path(getattr(request.app.state, "import_dir", None) or request.app.state.settings.imports_path))
 
 
 def _import_page(request: Request, *, plan=None, errors: dict | None = None, filename: str = "",
-                 token: str = "", status_code: int = 200):
+                 token: str = "", notice: str = "", status_code: int = 200):
     return render(request, "organizer/import.html", {
         "active_tab": "organizer", "plan": plan, "errors": errors or {}, "filename": filename, "token": token,
         "preview_rows": PREVIEW_ROWS, "max_megabytes": MAX_UPLOAD_BYTES // (1024 * 1024),
-        **_pop_flash(request),
+        "notice": notice,
     }, fragment="organizer/_import.html", status_code=status_code)
 
 
@@ -193,9 +181,9 @@ def import_confirm(request: Request, session: DbSession, user: Organizer, form: 
                                   "%(n)d lines with errors were skipped (lines %(lines)s).",
                                   result.skipped) % {"n": result.skipped,
                                                      "lines": interchange.line_ranges(result.skipped_lines)}
-    _flash(request, message)
     if is_htmx(request):
-        return _import_page(request)
+        return _import_page(request, notice=message)
+    flash(request, message)
     return RedirectResponse("/organizer/import", status_code=303)
 
 

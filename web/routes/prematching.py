@@ -5,14 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.deps import DbSession, Form, Member
+from web.deps import DbSession, Embedder, Form, MatchCache, Member
 from web.i18n import country_name, current_language
 from web.services import invitations, matching
 from web.services.directory import categories as category_rows
-from matchmaker import DEFAULT_WEIGHTS
-from web.services.matching_index import IndexState, Published, get_cache
-from web.services.matching_vectors import get_embedder
-from web.services.organizations import kind_choices, kind_label
+from web.services.matching_index import published_or_empty
+from web.services.organizations import kind_choices
 from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId
@@ -21,18 +19,12 @@ router = APIRouter()
 HOME = "/prematching"
 
 
-def _published(request: Request, session) -> Published:
-    """The last published index and weights (never waits for a build; an empty state before the first one)."""
-    model = get_embedder(request.app).name
-    return get_cache(request.app).view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS)
-
-
 def _card_context(next_url: str) -> dict:
-    return {"kind_label": kind_label, "next_url": next_url}
+    return {"next_url": next_url}
 
 
 @router.get("/prematching", response_class=HTMLResponse)
-def prematching(request: Request, session: DbSession, user: Member):
+def prematching(request: Request, session: DbSession, user: Member, cache: MatchCache, embedder: Embedder):
     """Recommended partners for the member's organization; htmx gets only the results fragment."""
     filters = matching.Filters.from_params(request.query_params)
     page = matching.parse_page(request.query_params.get("page"))
@@ -41,9 +33,10 @@ def prematching(request: Request, session: DbSession, user: Member):
     context = {"active_tab": "prematching", "filters": filters, "own_org": org, "status": "no_organization",
                "results": None, "waiting": 0, "hidden_count": 0, "kinds": kind_choices(), "countries": [],
                "categories": [(c.slug, c.name(language)) for c in category_rows(session)],
-               **_card_context(HOME + ("?" + filters.query_string(page=page) if page > 1 or not filters.is_empty() else ""))}
+               **_card_context(HOME + ("?" + filters.query_string(page=page)
+                                       if page > 1 or not filters.is_empty() else ""))}
     if org is not None:
-        published = _published(request, session)
+        published = published_or_empty(cache, session, embedder.name)
         state = published.state
         context["waiting"] = len(state.waiting - {org.id})
         context["hidden_count"] = matching.dismissed_count(session, org)
@@ -54,10 +47,11 @@ def prematching(request: Request, session: DbSession, user: Member):
             context["results"] = matching.recommendations_for(session, state, published.weights, org, filters, page,
                                                               request.app.state.settings.page_size,
                                                               matching.match_floor(request.app.state.settings))
-            context["unclaimed_ids"] = invitations.unclaimed_ids(session, [rec.org.id for rec in context["results"].items])
+            context["unclaimed_ids"] = invitations.unclaimed_ids(session,
+                                                                 [rec.org.id for rec in context["results"].items])
         else:
             context["status"] = "preparing"
-            matching.nudge_embedding(request.app)
+            matching.nudge_embedding(session)
     return render(request, "prematching/index.html", context, fragment="prematching/_results.html",
                   headers={"Vary": "HX-Request"})
 
@@ -73,7 +67,8 @@ def dismiss(request: Request, session: DbSession, user: Member, form: Form, org_
 
 
 @router.post("/prematching/restore/{org_id}", response_class=HTMLResponse)
-def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId):
+def restore(request: Request, session: DbSession, user: Member, form: Form, org_id: DbId, cache: MatchCache,
+            embedder: Embedder):
     """Undo Not interested: htmx gets the recommendation back in place, a plain post goes back."""
     other = matching.restore_match(session, user, org_id)
     next_url = safe_next(str(form.get("next", "")), HOME)
@@ -81,7 +76,7 @@ def restore(request: Request, session: DbSession, user: Member, form: Form, org_
         return RedirectResponse(next_url, status_code=303)
     rec = None
     if form.get("view") != "hidden":
-        published = _published(request, session)
+        published = published_or_empty(cache, session, embedder.name)
         rec = matching.recommendation_for(session, published.state, published.weights, user.organization, other.id,
                                           matching.match_floor(request.app.state.settings))
     if rec is None:
@@ -96,5 +91,5 @@ def hidden(request: Request, session: DbSession, user: Member):
     org = matching.own_organization(user)
     return render(request, "prematching/hidden.html", {
         "active_tab": "prematching", "rows": matching.dismissed_organizations(session, org),
-        "kind_label": kind_label, "next_url": HOME + "/hidden",
+        "next_url": HOME + "/hidden",
     }, fragment="prematching/_hidden.html", headers={"Vary": "HX-Request"})

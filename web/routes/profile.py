@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from models import User
 from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
+from web.flash import flash
 from web.i18n import N_, _, country_choices, country_name, current_language
 from web.services import accounts, directory, profile, sectors, sessions
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
@@ -38,7 +39,7 @@ def _profile_page(request: Request, session, user: User, *, values: dict[str, An
         "active_tab": None, "org": org, "errors": errors or {},
         "account": account_values or {"language": user.language, "time_zone": user.time_zone},
         "account_errors": account_errors or {},
-        "flash_message": _profile_flash(request), "password_errors": password_errors or {},
+        "password_errors": password_errors or {},
         "logins": sessions.list_sessions(session, user), "describe_agent": sessions.describe_agent,
         "current_login_id": getattr(request.state.login, "id", None),
     }
@@ -60,19 +61,11 @@ def _profile_page(request: Request, session, user: User, *, values: dict[str, An
     return render(request, "profile/edit.html", context, fragment="profile/_profile.html", status_code=status_code)
 
 
-def _profile_flash(request: Request) -> str:
-    params = request.query_params
-    for key in ("welcome", "saved"):
-        if params.get(key) == "1":
-            return _(FLASHES[key])
-    if params.get("saved") in ("account", "password", "sessions"):
-        return _(FLASHES[params["saved"]])
-    return ""
-
-
 @router.get("/profile", response_class=HTMLResponse)
 def show_profile(request: Request, session: DbSession, user: CurrentUser):
     """The profile form of the user's own organization (pending members too)."""
+    if request.query_params.get("welcome") == "1":  # the first page after sign-up or claiming an organization
+        flash(request, _(FLASHES["welcome"]))
     return _profile_page(request, session, user)
 
 
@@ -91,7 +84,8 @@ def save_profile(request: Request, session: DbSession, user: CurrentUser, form: 
         profile.update_profile(session, org, values)
     except ValidationFailed as exc:
         return _profile_page(request, session, user, values=values, errors=exc.field_errors, status_code=422)
-    return RedirectResponse("/profile?saved=1", status_code=303)
+    flash(request, _(FLASHES["saved"]))
+    return RedirectResponse("/profile", status_code=303)
 
 
 @router.post("/profile/account", response_class=HTMLResponse)
@@ -104,7 +98,8 @@ def save_account(request: Request, session: DbSession, user: CurrentUser, form: 
         return _profile_page(request, session, user, account_values=values, account_errors=exc.field_errors,
                              status_code=422)
     request.session["lang"] = user.language
-    return RedirectResponse("/profile?saved=account", status_code=303)
+    flash(request, _(FLASHES["account"]))
+    return RedirectResponse("/profile", status_code=303)
 
 
 @router.post("/profile/password", response_class=HTMLResponse)
@@ -115,7 +110,8 @@ def change_password(request: Request, session: DbSession, user: CurrentUser, for
                                  str(form.get("password_confirm", "")), keep_session_id=request.state.login.id)
     except ValidationFailed as exc:
         return _profile_page(request, session, user, password_errors=exc.field_errors, status_code=422)
-    return RedirectResponse("/profile?saved=password#password", status_code=303)
+    flash(request, _(FLASHES["password"]))
+    return RedirectResponse("/profile#password", status_code=303)
 
 
 def _log_out_here(request: Request) -> RedirectResponse:
@@ -139,4 +135,5 @@ def end_session(request: Request, session: DbSession, user: CurrentUser, form: F
     sessions.end_user_session(session, user, session_id)
     if session_id == request.state.login.id:
         return _log_out_here(request)
-    return RedirectResponse("/profile?saved=sessions#sessions", status_code=303)
+    flash(request, _(FLASHES["sessions"]))
+    return RedirectResponse("/profile#sessions", status_code=303)

@@ -12,9 +12,9 @@ from models import REGISTRATION_STATUSES
 from web.deps import DbSession, Form, Member, Organizer
 from web.errors import ValidationFailed
 from web.i18n import _, current_language
-from web.routes.events import flash, pop_flash, viewer_zone
+from web.flash import flash
+from web.routes.events import viewer_zone
 from web.services import events, registration_review, registrations
-from web.services.organizations import kind_label
 from web.templating import is_htmx, render
 
 router = APIRouter()
@@ -92,7 +92,7 @@ def my_registration(request: Request, session: DbSession, user: Member, event_id
     """The organization's own registration: status, attendees, availability, withdraw."""
     event, reg = registrations.get_own_registration(session, user, event_id)
     return render(request, "registrations/mine.html",
-                  _mine_context(request, session, user, event, reg) | pop_flash(request))
+                  _mine_context(request, session, user, event, reg))
 
 
 @router.post("/events/{event_id:int}/attendees", response_class=HTMLResponse)
@@ -102,7 +102,8 @@ def save_attendees(request: Request, session: DbSession, user: Member, form: For
     add, remove = str(form.get("list_add", "")), str(form.get("list_remove", ""))
     event, reg = registrations.get_own_registration(session, user, event_id)
     if add or remove:
-        context = _mine_context(request, session, user, event, reg, rows=registrations.edit_attendees(rows, add, remove))
+        context = _mine_context(request, session, user, event, reg,
+                                rows=registrations.edit_attendees(rows, add, remove))
         return render(request, "registrations/mine.html", context, fragment="registrations/_attendees.html")
     try:
         registrations.update_attendees(session, user, event_id, rows)
@@ -152,7 +153,7 @@ def withdraw(request: Request, session: DbSession, user: Member, event_id: int):
 def _review_context(session, event, status: str) -> dict:
     return {"active_tab": "events", "event": event, "status": status, "statuses": REGISTRATION_STATUSES,
             "counts": events.registration_counts(session, event), "status_label": registrations.status_label,
-            "kind_label": kind_label, "row_errors": {}, "row_values": {}}
+            "row_errors": {}, "row_values": {}}
 
 
 @router.get("/events/{event_id:int}/registrations", response_class=HTMLResponse)
@@ -161,7 +162,7 @@ def review(request: Request, session: DbSession, user: Organizer, event_id: int,
     event = events.get_event(session, event_id, user)
     status = status if status in REGISTRATION_STATUSES else ""
     context = _review_context(session, event, status) | {
-        "rows": registration_review.list_registrations(session, event, status), **pop_flash(request)}
+        "rows": registration_review.list_registrations(session, event, status)}
     return render(request, "registrations/review.html", context, fragment="registrations/_review_list.html")
 
 
@@ -204,7 +205,8 @@ def approve(request: Request, session: DbSession, user: Organizer, form: Form, e
 def reject(request: Request, session: DbSession, user: Organizer, form: Form, event_id: int, registration_id: int):
     """Decline a registration with a reason the organization sees; its place is freed."""
     def action(event):
-        reg = registration_review.reject(session, _settings(request), event, registration_id, str(form.get("reason", "")))
+        reg = registration_review.reject(session, _settings(request), event, registration_id,
+                                         str(form.get("reason", "")))
         return reg, _("%(name)s's registration is declined; its place is free again.") % {"name": reg.organization.name}
     return _decide(request, session, user, form, event_id, registration_id, action)
 

@@ -9,10 +9,9 @@ from models import MEETING_STATUSES
 from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _, current_language
-from web.services import invitations, meetings, messages, notifications
+from web.services import invitations, requests, messages, notifications
 from web.services.directory import categories, parse_page
-from web.services.event_times import day_text
-from web.services.organizations import get_visible_organization, kind_label
+from web.services.organizations import get_visible_organization
 from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId, parse_id
@@ -28,7 +27,7 @@ def _settings(request: Request):
 def _row_context(session, user, req, box: str, **extra) -> dict:
     unread = messages.unread_counts(session, user, [req.id]) if req.status == "accepted" else {}
     return {"req": req, "box": box, "unread": unread, "own_org_id": user.organization_id,
-            "status_label": meetings.status_label} | extra
+            "status_label": requests.status_label} | extra
 
 
 def _tab(request: Request, session, user, box: str, status: str, q: str):
@@ -36,12 +35,12 @@ def _tab(request: Request, session, user, box: str, status: str, q: str):
     size = _settings(request).page_size
     page = parse_page(request.query_params.get("page"))
     status = status if status in MEETING_STATUSES else ""
-    rows, counts = meetings.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
+    rows, counts = requests.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
     rows, has_next = rows[:size], len(rows) > size
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
                "statuses": MEETING_STATUSES, "unread": unread, "own_org_id": user.organization_id,
-               "status_label": meetings.status_label, "page": page, "has_next": has_next}
+               "status_label": requests.status_label, "page": page, "has_next": has_next}
     return render(request, TAB_TEMPLATES[box], context, fragment="requests/_request_list.html")
 
 
@@ -67,14 +66,14 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     target = get_visible_organization(session, org_id, user)
     refusal, existing = "", None
     try:
-        meetings.check_can_request(session, user, target.id)
+        requests.check_can_request(session, user, target.id)
     except DomainError as exc:
         refusal = exc.message
         if user.organization_id:
-            existing = meetings.open_request_between(session, user.organization_id, target.id)
+            existing = requests.open_request_between(session, user.organization_id, target.id)
         status_code = exc.status_code
     # A request made from an event's participants: the form names the event, and says early if it cannot be.
-    event, event_error = meetings.event_for_request(session, user, target, values.get("event_id"))
+    event, event_error = requests.event_for_request(session, user, target, values.get("event_id"))
     if event_error and not refusal:
         errors = {"event_id": event_error} | errors
     unclaimed = invitations.unclaimed_ids(session, [target.id])
@@ -82,9 +81,8 @@ def _new_page(request: Request, session, user, org_id: int, values: dict, errors
     return render(request, "requests/new.html", {
         "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
         "active_tab": "events" if values.get("event_id") else "prematching", "target": target, "values": values,
-        "errors": errors, "refusal": refusal, "existing": existing, "kind_label": kind_label,
-        "max_message": meetings.MAX_MESSAGE, "event": event, "day_text": day_text, "unclaimed_ids": unclaimed,
-        "category_names": {cat.slug: cat.name(language) for cat in categories(session)},
+        "errors": errors, "refusal": refusal, "existing": existing,
+        "max_message": requests.MAX_MESSAGE, "event": event, "unclaimed_ids": unclaimed,
         "recent_invitation": invitations.recent_invitation(session, request.app.state.settings, target.id)
         if unclaimed else None,
     }, status_code=status_code)
@@ -103,7 +101,7 @@ def new_request(request: Request, session: DbSession, user: Member, form: Form, 
     values = {"message": str(form.get("message", "")), "topics": str(form.get("topics", "")),
               "event_id": str(form.get("event_id", ""))}
     try:
-        req = meetings.request_meeting(session, _settings(request), user, target_id, values["message"],
+        req = requests.request_meeting(session, _settings(request), user, target_id, values["message"],
                                        form.getlist("topics"), values["event_id"])
     except ValidationFailed as exc:
         return _new_page(request, session, user, target_id, values, exc.field_errors, status_code=422)
@@ -122,13 +120,14 @@ def _int(value) -> int:
 @writes_on_read
 def request_detail(request: Request, session: DbSession, user: Member, request_id: DbId, sent: int = 0):
     """One request with its history, for either party or an organizer."""
-    req = meetings.get_request_for(session, user, request_id)
+    req = requests.get_request_for(session, user, request_id)
     box = "sent" if req.requester_org_id == user.organization_id else "received"
     if not is_prefetch(request):  # see match_thread
         notifications.mark_all_read(session, user, req.id)
     unclaimed = req.status == "pending" and invitations.is_unclaimed(session, req.recipient_org_id)
     return render(request, "requests/detail.html", _row_context(session, user, req, box) | {
-        "active_tab": box, "just_sent": bool(sent), "unread_notifications": lambda: notifications.unread_count(session, user),
+        "active_tab": box, "just_sent": bool(sent),
+        "unread_notifications": lambda: notifications.unread_count(session, user),
         "recipient_unclaimed": unclaimed,
         "recipient_invitation": invitations.latest_invitation(session, req.recipient_org_id) if unclaimed else None,
     })
@@ -144,10 +143,10 @@ def _after_transition(request: Request, session, user, req, box: str, form, defa
 def _act(request: Request, session, user, request_id: int, form, box: str, action, default: str):
     try:
         req = action()
-    except meetings.RequestConflict as exc:
+    except requests.RequestConflict as exc:
         if not is_htmx(request):
             raise
-        req = meetings.get_request_for(session, user, request_id)
+        req = requests.get_request_for(session, user, request_id)
         return render(request, "requests/_request_row.html",
                       _row_context(session, user, req, box, row_error=exc.message, detail=form.get("view") == "detail"),
                       status_code=exc.status_code)
@@ -158,14 +157,14 @@ def _act(request: Request, session, user, request_id: int, form, box: str, actio
 def accept(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient accepts; htmx gets the updated row, a plain post goes to the match."""
     return _act(request, session, user, request_id, form, "received",
-                lambda: meetings.accept_meeting(session, _settings(request), user, request_id), "/matches/{id}")
+                lambda: requests.accept_meeting(session, _settings(request), user, request_id), "/matches/{id}")
 
 
 @router.post("/requests/{request_id}/decline", response_class=HTMLResponse)
 def decline(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The recipient declines, with an optional reason."""
     return _act(request, session, user, request_id, form, "received",
-                lambda: meetings.decline_meeting(session, _settings(request), user, request_id,
+                lambda: requests.decline_meeting(session, _settings(request), user, request_id,
                                                  str(form.get("reason", ""))), "/requests/received")
 
 
@@ -173,7 +172,7 @@ def decline(request: Request, session: DbSession, user: Member, form: Form, requ
 def cancel(request: Request, session: DbSession, user: Member, form: Form, request_id: DbId):
     """The requester withdraws a pending request."""
     return _act(request, session, user, request_id, form, "sent",
-                lambda: meetings.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
+                lambda: requests.cancel_meeting(session, _settings(request), user, request_id), "/requests/sent")
 
 
 def _thread_context(session, user, req, last_read: int, values: dict | None = None, errors: dict | None = None,

@@ -7,15 +7,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.deps import DbSession, Form, Organizer
 from web.errors import DomainError
+from web.flash import flash
 from web.i18n import _
 from web.services import timetable, timetable_moves
-from web.services.event_times import day_text, place_text, span_text, when_text
 from web.services.timetable_view import slot_value, status_label, timetable_csv, timetable_view
 from web.templating import is_htmx, render
 
 router = APIRouter()
 # htmx swaps 2xx and 422 only (base.html): let the timetable show its own 409 answers in place.
-NOTICE_KEY = "timetable_notice"
 REPORT_KEY = "timetable_report"
 
 
@@ -27,7 +26,6 @@ def _page(request: Request, session, user, event_id: int, *, status_code: int = 
           notice_kind: str = "info", move_error: dict | None = None) -> HTMLResponse:
     """The timetable page (or its fragment for htmx), with a notice and a move form's error if any."""
     event = timetable.timetable_event(session, user, event_id)
-    stored, stored_kind = request.session.pop(NOTICE_KEY, None) or ["", ""]
     report = request.session.get(REPORT_KEY)
     if not report or report.get("event_id") != event.id:
         report = None
@@ -36,9 +34,9 @@ def _page(request: Request, session, user, event_id: int, *, status_code: int = 
         "active_tab": "events", "event": event, "view": view, "report": report,
         "moved_published": view.by_id(report["moved_published"]) if report else [],
         "moved_pinned": view.by_id(report["moved_pinned"]) if report else [],
-        "notice": notice or stored, "notice_kind": notice_kind if notice else stored_kind or "info",
+        "notice": notice, "notice_kind": notice_kind,
         "move_error": move_error or {}, "status_label": status_label,
-        "span_text": span_text, "when_text": when_text, "place_text": place_text, "day_text": day_text, "slot_value": slot_value,
+        "slot_value": slot_value,
     }, fragment="timetable/_timetable.html", status_code=status_code, headers={"Vary": "HX-Request"})
 
 
@@ -46,7 +44,7 @@ def _done(request: Request, session, user, event_id: int, notice: str, anchor: s
     """After a change: htmx gets the timetable with the notice, a plain post is redirected to the page."""
     if is_htmx(request):
         return _page(request, session, user, event_id, notice=notice)
-    request.session[NOTICE_KEY] = [notice, "info"]
+    flash(request, notice)
     return RedirectResponse(_home(event_id) + anchor, status_code=303)
 
 
@@ -60,7 +58,8 @@ def timetable_page(request: Request, session: DbSession, user: Organizer, event_
 def run(request: Request, session: DbSession, user: Organizer, form: Form, event_id: int):
     """Place every meeting that can be placed, keeping published and pinned ones where still possible."""
     try:
-        report = timetable.run_timetable(session, user, event_id, request.app.state.settings.timetable_time_limit_seconds)
+        limit = request.app.state.settings.timetable_time_limit_seconds
+        report = timetable.run_timetable(session, user, event_id, limit)
     except timetable.TimetableConflict as exc:
         return _page(request, session, user, event_id, status_code=exc.status_code, notice=exc.message,
                      notice_kind="error")

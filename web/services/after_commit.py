@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 SEND_OUTBOX = "send_outbox"
 EMBED_PROFILES = "embed_pending_profiles"
+INDEX_TECHNOLOGIES = "index_technologies"
 INFO_KEY = "after_commit_jobs"
 
 

@@ -245,5 +245,6 @@ def agenda_view(session: Session, org_id: int | None, viewer_zone: str, *, event
     past = [item for item in items if item.ends_at <= now][-PAST_LIMIT:]
     past_groups = _group(past, viewer_zone)
     past_groups.reverse()
-    return {"upcoming": _group(upcoming, viewer_zone), "past": past_groups, "viewer_zone_label": zone_label(viewer_zone),
+    return {"upcoming": _group(upcoming, viewer_zone), "past": past_groups,
+            "viewer_zone_label": zone_label(viewer_zone),
             "events": registered_events(session, org_id) if org_id is not None else []}

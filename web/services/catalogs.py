@@ -123,7 +123,8 @@ def reference(session: Session, name: str, compute: Callable[[], T]) -> T:
 def categories(session: Session) -> list[Category]:
     """The technology categories in their display order."""
     def load() -> list[Category]:
-        rows = session.scalars(select(TechnologyCategory).order_by(TechnologyCategory.position, TechnologyCategory.slug))
+        rows = session.scalars(select(TechnologyCategory)
+                               .order_by(TechnologyCategory.position, TechnologyCategory.slug))
         return [Category(c.slug, c.name_en, c.name_ja, c.group, c.description_en, c.description_ja, c.position)
                 for c in rows]
     return reference(session, "categories", load)

@@ -29,7 +29,7 @@ from web.services.dashboard import (
 )
 from web.services.events import local, slots_of
 from web.services.timetable_view import reason_key, reason_label
-from web.services.meetings import status_label as request_status_label
+from web.services.requests import status_label as request_status_label
 
 
 def _registrations_chart(counts: dict[str, int]) -> Chart:

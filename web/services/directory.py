@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, aliased, load_only
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, aliased, load_only
 from models import Organization, OrganizationTag
 from web.services import catalogs
 from web.services.catalogs import Category
+from web.services.query_filters import QueryFilters
 
 MAX_QUERY_WORDS = 10
 # What a result card shows: the rest of a profile (search text, description, contact) stays in the database.
@@ -29,7 +29,7 @@ MAX_PAGES = 50
 
 
 @dataclass
-class Filters:
+class Filters(QueryFilters):
     """What the directory or technology list is narrowed to; empty strings mean 'any'."""
 
     q: str = ""
@@ -45,14 +45,6 @@ class Filters:
             return str(params.get(key) or "").strip()[:limit]
         return cls(q=get("q", 200), kind=get("kind", 30), country=get("country", 2).upper(),
                    category=get("category", 40), sector=get("sector", 200))
-
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
-    def query_string(self, **extra: Any) -> str:
-        """The filters (and e.g. page) as a query string, blanks left out."""
-        params = {key: value for key, value in (asdict(self) | extra).items() if value not in ("", None)}
-        return urlencode(params)
 
 
 @dataclass

@@ -4,7 +4,7 @@ organizer's create, edit, publish and unpublish; the public lists; times for dis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +16,8 @@ from matchmaker.slots import Slot, event_slots
 from models import Event, EventBreak, EventMeeting, EventRegistration, EventUnavailableSlot, User
 from models.base import utcnow
 from web.errors import DomainError, Forbidden, NotFound
-from web.i18n import _
+from web.i18n import _, city_name, offset_text
 from web.services.event_form import EventInput, validate_event
-from web.services.time_zones import city_name, offset_text
 
 
 def slots_of(event: Event) -> list[Slot]:
@@ -85,7 +84,8 @@ def update_event(session: Session, event: Event, values: dict[str, Any], now: da
                  EventUnavailableSlot.registration_id.in_(registrations))
         cleared = session.execute(delete(EventUnavailableSlot).where(stale)
                                   .execution_options(synchronize_session=False)).rowcount or 0
-    return EventUpdate(slots_changed=before != after, timetable_affected=before != after and has_timetable(session, event),
+    return EventUpdate(slots_changed=before != after,
+                       timetable_affected=before != after and has_timetable(session, event),
                        availability_cleared=cleared)
 
 
@@ -204,8 +204,7 @@ def is_over(event: Event, now: datetime | None = None) -> bool:
 
 def zone_text(zone: str, at: datetime, language: str) -> str:
     """Bangkok (UTC+07:00): the city in the language and the offset on that day."""
-    offset = at.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)
-    return f"{city_name(zone, language)} ({offset_text(offset)})"
+    return f"{city_name(zone, language)} ({offset_text(zone, at)})"
 
 
 def span_text(start: datetime, end: datetime, zone: str, language: str, with_date: bool = True) -> str:
@@ -269,7 +268,8 @@ def slot_rows(event: Event, viewer_zone: str, language: str) -> list[dict[str, A
         if show_viewer:
             begin = local(slot.starts_at, viewer_zone)
             text = span_text(slot.starts_at, slot.ends_at, viewer_zone, language, with_date=False)
-            row["viewer"] = text if begin.date() == event_day else f"{format_date(begin.date(), 'medium', locale=language)} {text}"
+            row["viewer"] = (text if begin.date() == event_day
+                             else f"{format_date(begin.date(), 'medium', locale=language)} {text}")
         rows.append(row)
     for pause in event.breaks:
         rows.append({"kind": "break", "label": pause.label, "at": pause.starts_at,

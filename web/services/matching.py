@@ -6,9 +6,8 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +24,9 @@ from models import (
 )
 from web.errors import Forbidden, NotFound
 from web.i18n import _, country_choices, current_language, gettext
-from web.jobs import run_job_soon
-from web.services import catalogs, directory
+from web.services import after_commit, catalogs, directory
 from web.services.matching_index import IndexState
+from web.services.query_filters import QueryFilters
 
 OPEN_STATUSES = ("pending", "accepted")
 MAX_PAGES = 10
@@ -36,7 +35,7 @@ FILTER_SETS_KEPT = 64
 
 
 @dataclass
-class Filters:
+class Filters(QueryFilters):
     """What the recommendations are narrowed to: the candidate's country, category and kind ('' = any)."""
 
     country: str = ""
@@ -49,18 +48,11 @@ class Filters:
         common = directory.Filters.from_params(params)
         return cls(country=common.country, category=common.category, kind=common.kind)
 
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
     def accepts(self, profile: Any) -> bool:
         """Whether a candidate profile passes every filter."""
         return ((not self.country or profile.country == self.country)
                 and (not self.category or self.category in profile.technology_categories)
                 and (not self.kind or profile.kind == self.kind))
-
-    def query_string(self, **extra: Any) -> str:
-        """The filters (and e.g. page) as a query string, blanks left out."""
-        return urlencode({k: v for k, v in (asdict(self) | extra).items() if v not in ("", None)})
 
 
 @dataclass
@@ -191,7 +183,6 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
                         filters: Filters, page: int, page_size: int,
                         floor: float = DEFAULT_FLOOR) -> Recommendations:
     """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
-    index = state.index
     me = state.ext_id[org.id]
     excluded = frozenset(state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id)
     k = page * page_size
@@ -283,9 +274,9 @@ def dismissed_organizations(session: Session, org: Organization) -> list[tuple[O
     return [(o, d) for o, d in rows]
 
 
-def nudge_embedding(app: Any, delay_seconds: float = 2.0) -> bool:
-    """Ask the in-process scheduler to run the embedding job soon; False if there is no scheduler."""
-    return run_job_soon(app, "embed_pending_profiles", delay_seconds)
+def nudge_embedding(session: Session) -> None:
+    """Ask for the embedding job to run soon after this unit of work commits (pages never embed)."""
+    after_commit.run_job(session, after_commit.EMBED_PROFILES)
 
 
 def match_records(session: Session, state: IndexState, weights: FusionWeights, ids: list[str] | None,

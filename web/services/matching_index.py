@@ -31,7 +31,7 @@ from web.services.matching_vectors import (
     profile_of,
     ready_vectors,
 )
-from web.services.meetings import feedback_pairs
+from web.services.requests import feedback_pairs
 from web.threads import DaemonThreadPool
 
 # Above this share of changed organizations a full rebuild (with a fresh TF-IDF fit) beats a refresh.
@@ -191,7 +191,7 @@ class MatchingCache:
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: DaemonThreadPool | None = None
         self.last_error: BaseException | None = None
 
     def current(self, model: str) -> Published | None:
@@ -270,15 +270,6 @@ class MatchingCache:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-_CACHE_LOCK = threading.Lock()
-
-
-def get_cache(app: Any) -> MatchingCache:
-    """The app's matching cache, made on first use."""
-    with _CACHE_LOCK:
-        cache = getattr(app.state, "matching_cache", None)
-        if cache is None:
-            settings = app.state.settings
-            cache = app.state.matching_cache = MatchingCache(
-                app.state.session_factory, settings.matching_min_feedback, settings.matching_inline_refresh)
-        return cache
+def published_or_empty(cache: MatchingCache, session: Session, model: str) -> Published:
+    """The last published index and weights of a model (never waits for a build; an empty state before the first)."""
+    return cache.view(session, model) or Published(IndexState(model), DEFAULT_WEIGHTS)

@@ -30,6 +30,7 @@ from models import Organization, OrganizationEmbedding, TextEmbedding
 from models.base import utcnow
 from models.session import session_scope
 from web.services.export import export_record
+from web.services.technology_offers import with_technology_offers
 
 log = logging.getLogger(__name__)
 HASHING = "hashing"
@@ -50,7 +51,8 @@ _EMBEDDERS_LOCK = threading.Lock()
 
 
 def make_embedder(model: str, precision: str = "auto", cache_dir: str = "") -> Any:
-    """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the default."""
+    """The embedder a setting value names: `hashing` or `hashing:DIM` (tests), a model path or package, or the
+    default."""
     model = (model or "").strip()
     if model == HASHING or model.startswith(HASHING + ":"):
         dim = model.partition(":")[2]
@@ -62,7 +64,7 @@ def make_embedder(model: str, precision: str = "auto", cache_dir: str = "") -> A
 
 def embedder_from_settings(settings) -> Any:
     """The process-wide embedder for settings.embedding_model (created once, model loaded on first use)."""
-    key = ((settings.embedding_model or "").strip(), settings.embedding_precision, settings.model_cache_dir)
+    key = ((settings.embedding_model or "").strip(), settings.embedding_precision, settings.model_cache_path)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
             _EMBEDDERS[key] = make_embedder(*key)
@@ -88,11 +90,6 @@ def calibrate_if_needed(embedder: Any, settings) -> bool:
     return True
 
 
-def get_embedder(app) -> Any:
-    """The app's injected embedder (tests), else the one the settings name."""
-    return getattr(app.state, "embedder", None) or embedder_from_settings(app.state.settings)
-
-
 def interchange_id(org: Any) -> str:
     """The organization's id in the interchange format (site sign-ups have none: mm-<db id>, as export does)."""
     return org.external_id or f"mm-{org.id}"
@@ -110,14 +107,18 @@ def texts_hash(profile: Profile) -> str:
 
 
 def approved_rows(session: Session, ids: Iterable[int] | None = None) -> Iterator[Any]:
-    """Approved organizations' profile columns in id order (optionally only the given ids)."""
+    """Approved organizations' profile columns in id order (optionally only the given ids).
+
+    Their published technologies count among their offers (web.services.technology_offers).
+    """
     query = select(*PROFILE_COLUMNS).where(Organization.status == "approved").order_by(Organization.id)
     if ids is None:
-        yield from session.execute(query.execution_options(yield_per=2000))
+        yield from with_technology_offers(session, session.execute(query.execution_options(yield_per=2000)))
         return
     ids = sorted(set(ids))
     for start in range(0, len(ids), IN_CHUNK):
-        yield from session.execute(query.where(Organization.id.in_(ids[start:start + IN_CHUNK])))
+        yield from with_technology_offers(session, session.execute(
+            query.where(Organization.id.in_(ids[start:start + IN_CHUNK]))))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from models.session import insert_for
 from web.errors import Forbidden, NotFound, ValidationFailed
 from web.i18n import _
 from web.services import notifications
-from web.services.meetings import get_request_for
+from web.services.requests import get_request_for
 
 MAX_BODY = 5000
 

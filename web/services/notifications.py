@@ -21,7 +21,6 @@ from models import (
     User,
 )
 from models.base import utcnow
-from models.session import begin_reading
 from web import i18n
 from web.errors import NotFound
 from web.i18n import N_, _
@@ -51,6 +50,10 @@ KIND_LABELS = {
     "organization_approved": N_("Your organization approved"),
     "organization_rejected": N_("Your organization's application rejected"),
     "organization_suspended": N_("Your organization suspended"),
+    "technology_submitted": N_("Technologies to review (organizers)"),
+    "technology_published": N_("Your technologies published"),
+    "technology_unpublished": N_("Your technologies unpublished"),
+    "technology_changes_declined": N_("Changes to your technologies not accepted"),
 }
 # In-app text; %(org)s is the organization on the other side, %(event)s the event's title.
 KIND_TEXTS = {
@@ -76,6 +79,11 @@ KIND_TEXTS = {
     "organization_approved": N_("%(org)s is approved: Pre-Matching, requests and events are open to you."),
     "organization_rejected": N_("The application of %(org)s was rejected. Your profile shows the reason."),
     "organization_suspended": N_("%(org)s is suspended. Your profile shows the reason."),
+    "technology_submitted": N_("%(org)s sent a technology, or changes to one, for review."),
+    "technology_published": N_("A technology of %(org)s is published in the catalogue."),
+    "technology_unpublished": N_("A technology of %(org)s is not published. Your technologies page shows the reason."),
+    "technology_changes_declined": N_("Changes to a technology of %(org)s were not accepted. Your technologies page "
+                                      "shows the reason."),
 }
 SUBJECTS = {
     "request_new": N_("Meeting request from %(org)s"),
@@ -100,6 +108,10 @@ SUBJECTS = {
     "organization_approved": N_("Welcome: %(org)s is approved on JCM Matchmaker"),
     "organization_rejected": N_("Your application for %(org)s was not approved"),
     "organization_suspended": N_("%(org)s is suspended on JCM Matchmaker"),
+    "technology_submitted": N_("Technology to review: %(org)s"),
+    "technology_published": N_("Published in the technology catalogue: %(org)s"),
+    "technology_unpublished": N_("Not published in the technology catalogue: %(org)s"),
+    "technology_changes_declined": N_("Technology changes not accepted: %(org)s"),
 }
 # Kinds that open the match thread, the agenda, or the event's page; others open the request.
 MATCH_KINDS = {"request_accepted", "message_new", "meeting_proposed", "meeting_cancelled"}
@@ -127,6 +139,10 @@ def link_for(kind: str, request_id: int | None, event_id: int | None = None) -> 
     """Where a notification leads: the match thread, the agenda, the event, or the request it belongs to."""
     if kind == "organization_applied":
         return "/organizer/applications"
+    if kind == "technology_submitted":
+        return "/organizer/technologies"
+    if kind.startswith("technology_"):
+        return "/technologies/mine"
     if kind in ORGANIZATION_KINDS_TO_PROFILE:
         return "/profile"
     if kind == "event_registration_new" and event_id is not None:

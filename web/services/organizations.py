@@ -276,9 +276,11 @@ def review_organization(session: Session, settings, org: Organization, decision:
     if decision not in ("approved", "rejected", "suspended"):
         raise ValidationFailed(_("Unknown decision."))
     if decision in ("rejected", "suspended") and not reason:
-        raise ValidationFailed(_("Give a reason: the applicant will see it."), field_errors={"reason": _("Give a reason: the applicant will see it.")})
+        message = _("Give a reason: the applicant will see it.")
+        raise ValidationFailed(message, field_errors={"reason": message})
     if len(reason) > 2000:
-        raise ValidationFailed(_("Keep the reason to 2,000 characters."), field_errors={"reason": _("Keep the reason to 2,000 characters.")})
+        message = _("Keep the reason to 2,000 characters.")
+        raise ValidationFailed(message, field_errors={"reason": message})
     org.status = decision
     org.status_reason = reason if decision != "approved" else ""
     org.reviewed_at = utcnow()

@@ -100,7 +100,8 @@ def _option(raw: dict[str, Any], n: int, zone_name: str, now: datetime, errors: 
     if day is not None and start is not None:
         starts_at = _local(day, start, zone)
         if starts_at is None:
-            found["start"] = _("This time does not exist in %(zone)s: the clocks change that day.") % {"zone": zone_name}
+            found["start"] = (_("This time does not exist in %(zone)s: the clocks change that day.")
+                              % {"zone": zone_name})
         elif starts_at <= now:
             found["start"] = _("Choose a time in the future.")
     if starts_at is not None and "end" not in found and "duration" not in found:
@@ -112,7 +113,8 @@ def _option(raw: dict[str, Any], n: int, zone_name: str, now: datetime, errors: 
                 next_day = _local(day + timedelta(days=1), end, zone)
                 ends_at = next_day if next_day is not None and next_day - starts_at <= MAX_DURATION else starts_at
             if ends_at is None:
-                found["end"] = _("This time does not exist in %(zone)s: the clocks change that day.") % {"zone": zone_name}
+                found["end"] = (_("This time does not exist in %(zone)s: the clocks change that day.")
+                                % {"zone": zone_name})
             elif ends_at <= starts_at:
                 found["end"] = _("The end must be after the start.")
             elif by_duration is not None and by_duration != ends_at:

@@ -84,7 +84,8 @@ def reject(session: Session, settings, event: Event, registration_id: int, reaso
         message = _("Keep the reason to 2,000 characters.")
         raise ValidationFailed(message, field_errors={"reason": message})
     reg = get_registration(session, event, registration_id)
-    if not move_status(session, reg, HOLDING_STATUSES, status="rejected", status_reason=reason, decided_at=now or utcnow()):
+    if not move_status(session, reg, HOLDING_STATUSES, status="rejected", status_reason=reason,
+                       decided_at=now or utcnow()):
         raise _not_decidable(reg)
     release_place(session, event)
     take_meetings_off(session, settings, event, reg.organization_id, "registration_rejected")

@@ -63,7 +63,8 @@ def send_meeting_reminders(session: Session, settings, now: datetime | None = No
                     session, settings, org_id, "meeting_reminder", req, dedupe_prefix=prefix, event=meeting.event,
                     extra={"item": event_meeting_item(meeting, org_id), "when": when})
     proposals = session.scalars(
-        select(MeetingProposal).join(MeetingProposalOption, MeetingProposalOption.id == MeetingProposal.confirmed_option_id)
+        select(MeetingProposal)
+        .join(MeetingProposalOption, MeetingProposalOption.id == MeetingProposal.confirmed_option_id)
         .where(MeetingProposal.status == "confirmed", MeetingProposalOption.starts_at > now,
                MeetingProposalOption.starts_at <= horizon)
         .order_by(MeetingProposalOption.starts_at, MeetingProposal.id)).all()

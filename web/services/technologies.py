@@ -1,127 +1,514 @@
-"""The technology list: approved organizations offering technologies, by category.
+"""The public technology catalogue: published technologies of approved organizations, with facets and text search.
 
-The overview (every category's count and first few organizations) is the same for every visitor: it is computed in
-a bounded number of statements, whatever the number of categories or organizations, and kept until an organization
-changes (web.services.catalogs). Filtered views are computed per request in the same bounded statements; one
-category is paged like the directory.
+Every visitor sees the same catalogue, so it is loaded once per process into plain values and arrays (two
+statements) and kept until the technology or organization table changes: a request asks one fingerprint statement,
+then filters, counts facets and pages in memory (numpy masks over at most a few hundred thousand rows, well under
+a millisecond each). Text search matches only what a card shows in the visitor's language (names, organization,
+category, description, products, track-record countries), and a card whose match lies deeper in the description
+shows that passage, so a hit is never unexplained.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from math import ceil
+from typing import Any
+from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, exists, func, select
-from sqlalchemy.orm import Session, aliased
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from models import Organization, OrganizationTag
+from models import (
+    ORGANIZATION_KINDS,
+    Organization,
+    Technology,
+    TechnologyCategory,
+    TechnologyTrackRecord,
+    User,
+)
+from web.errors import NotFound
+from web.i18n import N_, _, country_name
 from web.services import catalogs
-from web.services.catalogs import Category
-from web.services.directory import Filters, Page, _page_of, has_tag, text_conditions
 
-TECHNOLOGIES_PER_GROUP = 6
-UNCATEGORIZED = "_other"
-CATEGORY_TAG = "technology_categories"
+AREAS = ("climate", "waste_recycling", "water", "soil", "air")
+# Kinds whose organizations register technologies; financing and consulting stay on the organization profile.
+TECHNOLOGY_KINDS = ("japanese_company", "partner_company")
+MAX_QUERY_WORDS = 10
+EXCERPT = 220
+SEARCH_MASKS_KEPT = 256
+STATUS_LABELS = {"pending": N_("Waiting for review"), "published": N_("Published"),
+                 "unpublished": N_("Not published")}
+BASIS_LABELS = {"unit": N_("per unit"), "site": N_("per site"), "project": N_("per project")}
+
+
+def normalize(text: str) -> str:
+    """Text as search compares it: NFKC (full-width letters and digits as ASCII), case-folded."""
+    return unicodedata.normalize("NFKC", text or "").casefold()
 
 
 @dataclass(frozen=True)
-class Listed:
-    """An organization as the technology list shows it (a plain value: the overview is shared between requests)."""
+class Card:
+    """A published technology as lists show it (a plain value, shared between requests and threads)."""
 
     id: int
     name: str
-    country: str
+    name_ja: str
+    organization_id: int
+    organization_name: str
+    organization_country: str
+    organization_kind: str
     is_demo: bool
-    offers: tuple[str, ...]
+    category: str
+    area: str
+    description: str
+    description_ja: str
+    products: tuple[str, ...]
+    countries: tuple[str, ...]
+    has_jcm: bool
+    image_key: str | None
+    ghg_reduction_t: float | None
+    figures_basis: str
+    investment_jpy: int | None
+    annual_savings_jpy: int | None
+    durable_years: int | None
+    languages: tuple[str, ...]
+    published_at: datetime | None
+
+    def title(self, language: str) -> str:
+        """The name in the UI language (the Japanese name when there is one, for Japanese)."""
+        return self.name_ja if language == "ja" and self.name_ja else self.name
+
+    def subtitle(self, language: str) -> str:
+        """The other-language name shown under the title, when the title is the Japanese one."""
+        return self.name if language == "ja" and self.name_ja else ""
+
+    def text(self, language: str) -> str:
+        """The description in the UI language (Japanese when there is one, for Japanese)."""
+        return self.description_ja if language == "ja" and self.description_ja else self.description
 
 
 @dataclass
-class TechnologyGroup:
-    """A technology category with the organizations offering technologies in it."""
+class Catalogue:
+    """Every published technology (ordered by name) with the arrays the facets and filters read."""
 
-    slug: str
-    category: Category | None
-    organizations: list[Listed] = field(default_factory=list)
-    total: int = 0
+    cards: list[Card]
+    area: np.ndarray
+    category: np.ndarray
+    kind: np.ndarray
+    jcm: np.ndarray
+    organization: np.ndarray
+    countries: dict[str, np.ndarray]
+    categories: tuple[str, ...]
+    position: dict[int, int]
+    version: tuple = ()
+    _search: dict[str, Any] = field(default_factory=dict)
+    _masks: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def search_texts(self, language: str, category_names: dict[str, str]) -> list[str]:
+        """Per card, the normalized text it shows in the language."""
+        return [normalize(" ".join((card.title(language), card.subtitle(language), card.organization_name,
+                                    category_names.get(card.category, ""), card.text(language), *card.products,
+                                    *(country_name(c, language) for c in card.countries))))
+                for card in self.cards]
+
+    def words_index(self, language: str, category_names: dict[str, str]) -> WordsIndex:
+        """The language's words index, built on first use."""
+        index = self._search.get(language)
+        if index is None:
+            with self._lock:
+                index = self._search.get(language)
+                if index is None:
+                    index = self._search[language] = WordsIndex.build(self.search_texts(language, category_names))
+        return index
+
+    def text_mask(self, language: str, words: tuple[str, ...], category_names: dict[str, str]) -> np.ndarray:
+        """Cards showing every word (as a part of what they show: 'chill' finds 'chillers'), kept for recent queries."""
+        key = (language, words)
+        with self._lock:
+            mask = self._masks.get(key)
+            if mask is not None:
+                self._masks.move_to_end(key)
+                return mask
+        index = self.words_index(language, category_names)
+        mask = np.ones(len(self.cards), bool)
+        for word in words:
+            mask &= index.cards_with(word, len(self.cards))
+        with self._lock:
+            self._masks[key] = mask
+            while len(self._masks) > SEARCH_MASKS_KEPT:
+                self._masks.popitem(last=False)
+        return mask
 
 
-@dataclass(frozen=True)
-class Overview:
-    """Per category slug (UNCATEGORIZED for none): how many organizations offer technologies, and the first few."""
+@dataclass
+class WordsIndex:
+    """The distinct whitespace-separated pieces of every card's shown text, and the cards each appears in.
 
-    totals: dict[str, int]
-    first: dict[str, tuple[Listed, ...]]
+    A searched word matches the pieces that contain it; the pieces are few next to the cards (repeated words), and
+    are scanned as one string at C speed, so a search costs a fraction of a millisecond at 10,000 cards.
+    """
+
+    joined: str
+    starts: np.ndarray
+    indptr: np.ndarray
+    cards: np.ndarray
+
+    @classmethod
+    def build(cls, texts: list[str]) -> WordsIndex:
+        postings: dict[str, list[int]] = {}
+        for position, text in enumerate(texts):
+            for piece in set(text.split()):
+                postings.setdefault(piece, []).append(position)
+        pieces = sorted(postings)
+        starts = np.cumsum([0] + [len(p) + 1 for p in pieces[:-1]]) if pieces else np.zeros(0, np.int64)
+        lengths = [len(postings[p]) for p in pieces]
+        return cls("\n".join(pieces), np.asarray(starts, np.int64), np.cumsum([0] + lengths).astype(np.int64),
+                   np.array([i for p in pieces for i in postings[p]], np.int64))
+
+    def cards_with(self, word: str, n: int) -> np.ndarray:
+        """A mask of the cards with a piece containing the word."""
+        mask = np.zeros(n, bool)
+        if not word or "\n" in word or not len(self.starts):
+            return mask
+        offsets = [m.start() for m in re.finditer(re.escape(word), self.joined)]
+        if not offsets:
+            return mask
+        pieces = np.unique(np.searchsorted(self.starts, np.array(offsets), side="right") - 1)
+        lo, hi = self.indptr[pieces], self.indptr[pieces + 1]
+        if len(pieces) == 1:
+            mask[self.cards[lo[0]:hi[0]]] = True
+        else:
+            mask[np.concatenate([self.cards[a:b] for a, b in zip(lo.tolist(), hi.tolist())])] = True
+        return mask
 
 
-def technology_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """Approved organizations that list at least one offer, narrowed by target country and text."""
-    conditions: list[ColumnElement[bool]] = [
-        Organization.status == "approved",
-        func.json_array_length(Organization.offers) > 0,  # same function name on SQLite and PostgreSQL json
-    ]
+@dataclass
+class Filters:
+    """What the catalogue is narrowed to ('' = any) and the visitor's described need."""
+
+    q: str = ""
+    area: str = ""
+    category: str = ""
+    country: str = ""
+    kind: str = ""
+    jcm: str = ""
+    need: str = ""
+
+    @classmethod
+    def from_params(cls, params: Any) -> Filters:
+        """Filters from query parameters, trimmed and bounded (unknown values are checked by `clean`)."""
+        def get(key: str, limit: int) -> str:
+            return " ".join(str(params.get(key) or "").split())[:limit]
+        return cls(q=get("q", 200), area=get("area", 40), category=get("category", 40),
+                   country=get("country", 2).upper(), kind=get("kind", 30), jcm="1" if params.get("jcm") else "",
+                   need=str(params.get("need") or "").strip()[:1000])
+
+    def clean(self, categories: Iterable[str]) -> Filters:
+        """Unknown values dropped: a stale link shows the whole catalogue, not an error."""
+        if self.area not in AREAS:
+            self.area = ""
+        if self.category not in set(categories):
+            self.category = ""
+        if self.kind not in ORGANIZATION_KINDS:
+            self.kind = ""
+        if len(self.country) != 2 or not self.country.isalpha():
+            self.country = ""
+        return self
+
+    def words(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(normalize(self.q).split()))[:MAX_QUERY_WORDS]
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def query_string(self, **extra: Any) -> str:
+        """The filters (and e.g. page) as a query string, blanks left out."""
+        return urlencode({k: v for k, v in (asdict(self) | extra).items() if v not in ("", None)})
+
+
+@dataclass
+class Facets:
+    """Counts per facet value under the other filters (what choosing that value would show)."""
+
+    area: dict[str, int]
+    category: dict[str, int]
+    country: dict[str, int]
+    kind: dict[str, int]
+    jcm: int
+
+
+@dataclass
+class Listing:
+    """One page of the catalogue with the live counts."""
+
+    cards: list[Card]
+    total: int
+    companies: int
+    page: int
+    page_size: int
+    facets: Facets
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.page_size))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+# --- loading -------------------------------------------------------------------------------------------------------
+
+def catalogue_version(session: Session) -> tuple:
+    """A fingerprint that changes with any technology or organization insert, update or delete: one statement of four
+    index probes (one max each: SQLite answers a lone max from the index, two in one select scan the table).
+
+    Deleting a published technology moves its organization's updated_at, so a delete is seen too.
+    """
+    probes = [select(func.max(column)).scalar_subquery() for column in
+              (Technology.updated_at, Technology.id, Organization.updated_at, Organization.id)]
+    return tuple(session.execute(select(*probes)).one())
+
+
+def category_areas(session: Session) -> dict[str, str]:
+    """Category slug -> its area (reference data, kept for a minute)."""
+    return catalogs.reference(session, "category_areas", lambda: dict(
+        session.execute(select(TechnologyCategory.slug, TechnologyCategory.area)).all()))
+
+
+def public_conditions() -> list[Any]:
+    """Published technologies of approved organizations: what anyone may see."""
+    return [Technology.status == "published", Organization.status == "approved"]
+
+
+def load_catalogue(session: Session) -> Catalogue:
+    """Every public technology and its track-record countries: two statements."""
+    areas = category_areas(session)
+    rows = session.execute(
+        select(Technology.id, Technology.name, Technology.name_ja, Technology.organization_id, Organization.name,
+               Organization.country, Organization.kind, Technology.is_demo, Technology.category,
+               Technology.description, Technology.description_ja, Technology.products, Technology.image_key,
+               Technology.ghg_reduction_t, Technology.figures_basis, Technology.investment_jpy,
+               Technology.annual_savings_jpy, Technology.durable_years, Technology.languages, Technology.published_at)
+        .join(Organization, Organization.id == Technology.organization_id).where(*public_conditions())).all()
+    tracks: dict[int, list[tuple[str, bool]]] = {}
+    for tech_id, country, project, methodology in session.execute(
+            select(TechnologyTrackRecord.technology_id, TechnologyTrackRecord.country,
+                   TechnologyTrackRecord.jcm_project, TechnologyTrackRecord.methodology)
+            .join(Technology, Technology.id == TechnologyTrackRecord.technology_id)
+            .join(Organization, Organization.id == Technology.organization_id).where(*public_conditions())):
+        tracks.setdefault(tech_id, []).append((country, bool(project or methodology)))
+    cards = []
+    for r in rows:
+        track = tracks.get(r[0], [])
+        cards.append(Card(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], areas.get(r[8], ""), r[9], r[10],
+                          tuple(r[11] or ()), tuple(dict.fromkeys(c for c, _j in track)), any(j for _c, j in track),
+                          r[12], r[13], r[14], r[15], r[16], r[17], tuple(r[18] or ()), r[19]))
+    cards.sort(key=lambda c: (normalize(c.name), c.id))
+    return build_catalogue(cards)
+
+
+def build_catalogue(cards: list[Card]) -> Catalogue:
+    """The arrays of a list of cards (in their order)."""
+    categories = tuple(sorted({c.category for c in cards}))
+    code = {slug: i for i, slug in enumerate(categories)}
+    org_ids = sorted({c.organization_id for c in cards})
+    org_code = {org_id: i for i, org_id in enumerate(org_ids)}
+    countries: dict[str, list[int]] = {}
+    for i, card in enumerate(cards):
+        for country in card.countries:
+            countries.setdefault(country, []).append(i)
+    return Catalogue(
+        cards=cards,
+        area=np.array([AREAS.index(c.area) if c.area in AREAS else -1 for c in cards], np.int16),
+        category=np.array([code[c.category] for c in cards], np.int16),
+        kind=np.array([ORGANIZATION_KINDS.index(c.organization_kind) for c in cards], np.int16),
+        jcm=np.array([c.has_jcm for c in cards], bool),
+        organization=np.array([org_code[c.organization_id] for c in cards], np.int32),
+        countries={country: np.array(ids, np.int64) for country, ids in countries.items()},
+        categories=categories,
+        position={c.id: i for i, c in enumerate(cards)},
+    )
+
+
+def get_catalogue(session: Session) -> Catalogue:
+    """The process's catalogue, reloaded when a technology or an organization changed."""
+    version = catalogue_version(session)
+
+    def load() -> Catalogue:
+        catalogue = load_catalogue(session)
+        catalogue.version = version
+        return catalogue
+    return catalogs.catalogs_of(session).cached("technology_catalogue", catalogs.DERIVED_SECONDS).get(version, load)
+
+
+# --- filtering -----------------------------------------------------------------------------------------------------
+
+def _masks(catalogue: Catalogue, filters: Filters, language: str, category_names: dict[str, str]) -> dict[str, Any]:
+    n = len(catalogue.cards)
+    masks: dict[str, np.ndarray] = {}
+    if filters.area:
+        masks["area"] = catalogue.area == AREAS.index(filters.area)
+    if filters.category:
+        masks["category"] = (catalogue.category == catalogue.categories.index(filters.category)
+                             if filters.category in catalogue.categories else np.zeros(n, bool))
     if filters.country:
-        conditions.append(has_tag("target_countries", filters.country))
-    conditions.extend(text_conditions(filters.q))
-    return conditions
+        mask = np.zeros(n, bool)
+        mask[catalogue.countries.get(filters.country, np.zeros(0, np.int64))] = True
+        masks["country"] = mask
+    if filters.kind:
+        masks["kind"] = catalogue.kind == ORGANIZATION_KINDS.index(filters.kind)
+    if filters.jcm:
+        masks["jcm"] = catalogue.jcm
+    words = filters.words()
+    if words:
+        masks["q"] = catalogue.text_mask(language, words, category_names)
+    return masks
 
 
-def _uncategorized() -> ColumnElement[bool]:
-    tag = aliased(OrganizationTag)
-    return ~exists().where(tag.organization_id == Organization.id, tag.field == CATEGORY_TAG)
+def _combine(masks: dict[str, np.ndarray], n: int, skip: str = "") -> np.ndarray:
+    out = np.ones(n, bool)
+    for name, mask in masks.items():
+        if name != skip:
+            out &= mask
+    return out
 
 
-def _group_condition(slug: str) -> ColumnElement[bool]:
-    return _uncategorized() if slug == UNCATEGORIZED else has_tag(CATEGORY_TAG, slug)
+def facet_counts(catalogue: Catalogue, masks: dict[str, np.ndarray]) -> Facets:
+    """Per facet value, the technologies matching it and every other filter."""
+    n = len(catalogue.cards)
+    area = np.bincount(catalogue.area[_combine(masks, n, "area")] + 1, minlength=len(AREAS) + 1)[1:]
+    category = np.bincount(catalogue.category[_combine(masks, n, "category")], minlength=len(catalogue.categories))
+    kind = np.bincount(catalogue.kind[_combine(masks, n, "kind")], minlength=len(ORGANIZATION_KINDS))
+    others = _combine(masks, n, "country")
+    countries = {code: int(others[rows].sum()) for code, rows in catalogue.countries.items()}
+    return Facets(area={a: int(area[i]) for i, a in enumerate(AREAS)},
+                  category={slug: int(category[i]) for i, slug in enumerate(catalogue.categories)},
+                  country={code: count for code, count in countries.items() if count},
+                  kind={k: int(kind[i]) for i, k in enumerate(ORGANIZATION_KINDS)},
+                  jcm=int((catalogue.jcm & _combine(masks, n, "jcm")).sum()))
 
 
-def _listed(session: Session, ids: set[int]) -> dict[int, Listed]:
-    rows = session.execute(select(Organization.id, Organization.name, Organization.country, Organization.is_demo,
-                                  Organization.offers).where(Organization.id.in_(ids))) if ids else []
-    return {row.id: Listed(row.id, row.name, row.country, row.is_demo, tuple(row.offers or ())) for row in rows}
+def filtered(catalogue: Catalogue, filters: Filters, language: str,
+             category_names: dict[str, str]) -> tuple[np.ndarray, Facets]:
+    """(positions of the matching cards in name order, facet counts)."""
+    masks = _masks(catalogue, filters, language, category_names)
+    mask = _combine(masks, len(catalogue.cards))
+    return np.flatnonzero(mask), facet_counts(catalogue, masks)
 
 
-def compute_overview(session: Session, filters: Filters, cap: int = TECHNOLOGIES_PER_GROUP) -> Overview:
-    """Counts and the first `cap` organizations by name of every category, in five statements."""
-    base = technology_conditions(filters)
-    tagged = (select(OrganizationTag.value.label("slug"), Organization.id.label("id"), Organization.name.label("name"))
-              .join(Organization).where(OrganizationTag.field == CATEGORY_TAG, *base))
-    counted = tagged.subquery()
-    totals = {slug: n for slug, n in session.execute(
-        select(counted.c.slug, func.count()).group_by(counted.c.slug))}
-    ranked = tagged.add_columns(func.row_number().over(partition_by=OrganizationTag.value,
-                                                       order_by=(Organization.name, Organization.id)).label("rank"))
-    ranked = ranked.subquery()
-    firsts = session.execute(select(ranked.c.slug, ranked.c.id).where(ranked.c.rank <= cap)
-                             .order_by(ranked.c.slug, ranked.c.rank)).all()
-    other = [*base, _uncategorized()]
-    totals[UNCATEGORIZED] = session.scalar(select(func.count(Organization.id)).where(*other)) or 0
-    other_first = list(session.scalars(select(Organization.id).where(*other)
-                                       .order_by(Organization.name, Organization.id).limit(cap)))
-    listed = _listed(session, {org_id for _slug, org_id in firsts} | set(other_first))
-    first: dict[str, list[Listed]] = {}
-    for slug, org_id in firsts:
-        first.setdefault(slug, []).append(listed[org_id])
-    first[UNCATEGORIZED] = [listed[org_id] for org_id in other_first]
-    return Overview(totals, {slug: tuple(orgs) for slug, orgs in first.items()})
+def listing(catalogue: Catalogue, positions: np.ndarray, facets: Facets, page: int, page_size: int) -> Listing:
+    """One page of the given positions (in their order) with the counts of all of them."""
+    total = len(positions)
+    page = max(1, min(page, max(1, ceil(total / page_size))))
+    shown = positions[(page - 1) * page_size: page * page_size]
+    companies = int(np.unique(catalogue.organization[positions]).size) if total else 0
+    return Listing([catalogue.cards[i] for i in shown], total, companies, page, page_size, facets, positions)
 
 
-def technology_groups(session: Session, filters: Filters, cap: int = TECHNOLOGIES_PER_GROUP) -> list[TechnologyGroup]:
-    """Per category, the first `cap` organizations offering technologies in it and how many there are."""
-    if not filters.q and not filters.country and cap == TECHNOLOGIES_PER_GROUP:
-        overview = catalogs.derived(session, "technology_overview", lambda: compute_overview(session, filters, cap))
-    else:
-        overview = compute_overview(session, filters, cap)
-    groups = [TechnologyGroup(cat.slug, cat, list(overview.first.get(cat.slug, ())), overview.totals.get(cat.slug, 0))
-              for cat in catalogs.categories(session)]
-    groups.append(TechnologyGroup(UNCATEGORIZED, None, list(overview.first.get(UNCATEGORIZED, ())),
-                                  overview.totals.get(UNCATEGORIZED, 0)))
-    return [group for group in groups if group.total]
+def category_names(session: Session, language: str) -> dict[str, str]:
+    """Category slug -> its name in the language."""
+    return {cat.slug: cat.name(language) for cat in catalogs.categories(session)}
 
 
-def technology_page(session: Session, filters: Filters, page: int, page_size: int) -> Page:
-    """One page of the organizations offering technologies in the filter's category."""
-    total = None
-    if not filters.q and not filters.country:
-        total = catalogs.derived(session, "technology_overview", lambda: compute_overview(session, Filters())
-                                 ).totals.get(filters.category, 0)
-    return _page_of(session, [*technology_conditions(filters), _group_condition(filters.category)], page, page_size,
-                    total)
+def search_catalogue(session: Session, filters: Filters, language: str, page: int, page_size: int) -> Listing:
+    """The public list narrowed by the filters and the text search, ordered by name, one page of it."""
+    catalogue = get_catalogue(session)
+    positions, facets = filtered(catalogue, filters, language, category_names(session, language))
+    return listing(catalogue, positions, facets, page, page_size)
+
+
+# --- what a card shows -----------------------------------------------------------------------------------------------
+
+def snippet(text: str, words: tuple[str, ...], limit: int = EXCERPT) -> list[tuple[str, bool]]:
+    """The text's opening, or the passage around the first searched word found past it, as (piece, is_match)."""
+    flat = " ".join((text or "").split())
+    folded = normalize(flat)
+    if len(folded) != len(flat):  # NFKC changed lengths (ligatures...): positions would not line up, so no marks
+        return [(flat[:limit] + ("…" if len(flat) > limit else ""), False)]
+    hits = [(folded.find(word), word) for word in words if word and word in folded]
+    start = 0
+    if hits:
+        first = min(pos for pos, _word in hits)
+        if first + max(len(w) for _p, w in hits) > limit:
+            start = max(0, first - limit // 3)
+            start = flat.rfind(" ", 0, start) + 1 if " " in flat[:start] else start
+    end = min(len(flat), start + limit)
+    if end < len(flat) and " " in flat[start:end]:
+        end = flat.rfind(" ", start, end)
+    pieces: list[tuple[str, bool]] = [("…", False)] if start else []
+    cursor = start
+    spans = sorted((pos, pos + len(word)) for word in words for pos in _positions(folded, word, start, end))
+    for lo, hi in spans:
+        if lo < cursor:
+            continue
+        pieces.append((flat[cursor:lo], False))
+        pieces.append((flat[lo:hi], True))
+        cursor = hi
+    pieces.append((flat[cursor:end], False))
+    if end < len(flat):
+        pieces.append(("…", False))
+    return [(text_, mark) for text_, mark in pieces if text_]
+
+
+def _positions(folded: str, word: str, start: int, end: int) -> list[int]:
+    out, pos = [], folded.find(word, start) if word else -1
+    while 0 <= pos and pos + len(word) <= end:
+        out.append(pos)
+        pos = folded.find(word, pos + len(word))
+    return out
+
+
+def shown_products(products: tuple[str, ...], words: tuple[str, ...], limit: int = 4) -> tuple[list[str], int]:
+    """The products a card shows (those with a searched word first, so a match is visible) and how many are left."""
+    matching = [p for p in products if words and any(word in normalize(p) for word in words)]
+    ordered = matching + [p for p in products if p not in matching]
+    shown = ordered[:max(limit, len(matching))]
+    return shown, len(products) - len(shown)
+
+
+def basis_label(basis: str) -> str:
+    """'per unit', 'per site' or 'per project' in the UI language ('' when not given)."""
+    return _(BASIS_LABELS[basis]) if basis in BASIS_LABELS else ""
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
+# --- one technology ------------------------------------------------------------------------------------------------
+
+def can_manage(user: User | None, technology: Technology) -> bool:
+    """The owner organization's members and organizers may see it unpublished, edit it and see its review notes."""
+    return user is not None and (user.is_organizer or user.organization_id == technology.organization_id)
+
+
+def is_public(technology: Technology) -> bool:
+    return technology.status == "published" and technology.organization.status == "approved"
+
+
+def get_technology(session: Session, technology_id: int, viewer: User | None) -> Technology:
+    """A technology the viewer may see: public ones, or any of the viewer's organization (organizers: all)."""
+    technology = session.get(Technology, technology_id)
+    if technology is None or not (is_public(technology) or can_manage(viewer, technology)):
+        raise NotFound(_("There is no such technology."))
+    return technology
+
+
+def organization_technologies(session: Session, organization_id: int) -> list[Technology]:
+    """The public technologies of one organization, by name (its profile lists them)."""
+    return list(session.scalars(select(Technology).join(Organization).where(
+        Technology.organization_id == organization_id, *public_conditions()).order_by(Technology.name, Technology.id)))

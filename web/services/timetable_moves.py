@@ -144,7 +144,8 @@ def move_meeting(session: Session, user: User, event_id: int, meeting_id: int, s
         raise ValidationFailed(" ".join(errors.values()), field_errors=errors)
     gone = withdrawn_party(meeting, approved_org_ids(session, event.id))
     if gone is not None:
-        org = meeting.request.requester_org if gone == meeting.request.requester_org_id else meeting.request.recipient_org
+        org = (meeting.request.requester_org if gone == meeting.request.requester_org_id
+               else meeting.request.recipient_org)
         raise TimetableConflict(_("%(org)s is no longer a confirmed participant: this meeting cannot be placed.")
                                 % {"org": org.name}, code="withdrawn")
     conflicts = _conflicts(session, event, meeting, slot, table)

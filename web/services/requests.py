@@ -90,7 +90,8 @@ def open_request_between(session: Session, org_a: int, org_b: int) -> MeetingReq
     return session.scalar(select(MeetingRequest).where(MeetingRequest.open_pair_key == pair_key(org_a, org_b)))
 
 
-def relation_between(session: Session, viewer_org_id: int | None, org_id: int) -> tuple[MeetingRequest | None, MeetingRequest | None]:
+def relation_between(session: Session, viewer_org_id: int | None,
+                     org_id: int) -> tuple[MeetingRequest | None, MeetingRequest | None]:
     """The newest accepted request (a match) and the open request between two organizations, if any."""
     if viewer_org_id is None or viewer_org_id == org_id:
         return None, None
