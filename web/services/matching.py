@@ -193,7 +193,8 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
         return _ranked(state, me, k + 1, left_out, weights, floor)
 
     # The key holds the filters rather than the (large) set they leave out.
-    matches = _RANKINGS.get(index, (me, k + 1, excluded, astuple(filters), weights, floor), rank, keep=RANKINGS_KEPT)
+    matches = _RANKINGS.get(state.index, (me, k + 1, excluded, astuple(filters), weights, floor), rank,
+                            keep=RANKINGS_KEPT)
     has_more = len(matches) > k and page < MAX_PAGES
     # Fewer than asked: every other candidate scores at or below the floor (the page says so).
     below_floor = len(matches) <= k
