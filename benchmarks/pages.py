@@ -41,6 +41,7 @@ import pages_data  # noqa: E402
 
 PYTHON = sys.executable
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+PREPARING = 'hx-trigger="load delay:'  # Pre-Matching's "being prepared" state polls itself
 
 
 def pages(ids: dict) -> dict[str, str]:
@@ -146,6 +147,19 @@ def login(base: str) -> str:
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
+def wait_for_recommendations(url: str, cookie: str, timeout: float = 900) -> None:
+    """Wait until Pre-Matching shows recommendations: its index is built in the background after the first view,
+    and until then the page says "being prepared" (a cheap page that would flatter the figures)."""
+    deadline = time.time() + timeout
+    with httpx.Client(headers={"Cookie": cookie}, timeout=60) as client:
+        while time.time() < deadline:
+            page = client.get(url)
+            if page.status_code == 200 and PREPARING not in page.text:
+                return
+            time.sleep(2)
+    raise SystemExit(f"Pre-Matching still preparing after {timeout:.0f} s: {url}")
+
+
 # --- load client: raw HTTP/1.1 keep-alive on asyncio, so the client costs as little CPU as possible --------------
 
 class Connection:
@@ -243,8 +257,10 @@ def measure(n: int, options: argparse.Namespace, folder: Path) -> str:
             urls = {name: url for name, url in urls.items() if name == "bare" or name in options.pages}
         requests = {name: request_bytes(url, cookie) for name, url in urls.items()}
         port_of = {name: bare_port if name == "bare" else app_port for name in urls}
-        for name, request in requests.items():  # warm-up: Pre-Matching's first call builds the index
+        for name, request in requests.items():
             started = time.perf_counter()
+            if name.startswith("prematching"):
+                wait_for_recommendations(f"http://127.0.0.1:{app_port}{urls[name]}", cookie)
             asyncio.run(single(port_of[name], request, 2))
             print(f"  warm-up {name}: {time.perf_counter() - started:.1f} s", flush=True)
         results: dict[str, list] = {name: [] for name in urls}

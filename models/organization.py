@@ -31,6 +31,9 @@ class Organization(Base):
         Index("ix_organization_status_name", "status", "name", "id"),
         Index("ix_organization_status_country_name", "status", "country", "name", "id"),
         Index("ix_organization_status_kind_name", "status", "kind", "name", "id"),
+        # Pre-Matching asks on every view whether approved organizations changed (count, newest updated_at): read
+        # from this index alone instead of 100,000 table rows (250 ms at 100k).
+        Index("ix_organization_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

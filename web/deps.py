@@ -43,6 +43,7 @@ def get_session(request: Request) -> Iterator[Session]:
     session = writing_session(factory) if request_writes(request) else factory()
     request.state.db_session = session
     try:
+        _load_user(request, session)  # in this dependency's worker-thread hop (see load_user)
         yield session
         session.commit()
     except BaseException:
@@ -62,8 +63,19 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def load_user(request: Request, session: DbSession) -> User | None:
-    """The logged-in user: the signed cookie's login id checked against user_session on every request.
+async def load_user(request: Request, session: DbSession) -> User | None:
+    """The logged-in user, loaded by get_session in the same worker thread that opened the request's session.
+
+    Sync dependencies each cost a hop to a worker thread and back (FastAPI runs them in the thread pool); under
+    load on two cores those hops, not the queries, made a 2 ms page serve a third of what a bare page does. So
+    the query runs where the session is made, and this and the role checks below, which only read loaded
+    attributes (the user's organization is joined), run on the event loop without a hop.
+    """
+    return request.state.user
+
+
+def _load_user(request: Request, session: Session) -> User | None:
+    """The signed cookie's login id checked against user_session on every request.
 
     One query (the login, its user and organization, by a unique index) on the request's own session; a login
     ended elsewhere (logout, "log out everywhere", a new password, a suspension) is refused at once.
@@ -119,14 +131,14 @@ async def csrf_protect(request: Request) -> None:
         )
 
 
-def require_user(request: Request, _user: Annotated[User | None, Depends(load_user)]) -> User:
+async def require_user(request: Request, _user: Annotated[User | None, Depends(load_user)]) -> User:
     """The logged-in user, or a redirect to the login page."""
     if _user is None:
         raise NotAuthenticated(_("Please log in to see this page."))
     return _user
 
 
-def require_member(user: Annotated[User, Depends(require_user)]) -> User:
+async def require_member(user: Annotated[User, Depends(require_user)]) -> User:
     """A user whose organization is approved (organizers always pass)."""
     if user.is_organizer:
         return user
@@ -136,7 +148,7 @@ def require_member(user: Annotated[User, Depends(require_user)]) -> User:
     return user
 
 
-def require_organizer(user: Annotated[User, Depends(require_user)]) -> User:
+async def require_organizer(user: Annotated[User, Depends(require_user)]) -> User:
     """An organizer, or 403."""
     if not user.is_organizer:
         raise Forbidden(_("Only organizers can do this."))

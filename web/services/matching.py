@@ -139,6 +139,16 @@ class _PerIndex:
 
 
 _PER_INDEX = _PerIndex()
+# What a card shows: the directory's columns, the description (the "written in Japanese only" note) and the contact
+# email (whether a request could invite an organization nobody answers for). A column left out is read by a query
+# of its own per card when the template asks for it: 40 extra statements a page.
+CARD_COLUMNS = (*directory.CARD_COLUMNS, Organization.description, Organization.contact_email)
+# Rankings by everything they depend on (index, organization, how many, exclusions, weights, floor): a member who
+# reloads Pre-Matching, comes back to it or pages back gets the ranking again without a pass over the index (at
+# 100,000 organizations that pass is most of the page). Exclusions are read from the database on every view and
+# are part of the key, and a changed profile or vector makes a new index, so a kept ranking is never a stale one.
+_RANKINGS = _PerIndex()
+RANKINGS_KEPT = 256
 
 
 def index_countries(state: IndexState) -> list[str]:
@@ -174,12 +184,17 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
                         floor: float = DEFAULT_FLOOR) -> Recommendations:
     """The organization's best matches (pages 1..page), without excluded ones and those the filters drop."""
     me = state.ext_id[org.id]
-    excluded = {state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id}
-    if not filters.is_empty():
-        # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
-        excluded |= filtered_out(state, filters)
+    excluded = frozenset(state.ext_id[i] for i in excluded_org_ids(session, org.id) if i in state.ext_id)
     k = page * page_size
-    matches = _ranked(state, me, k + 1, excluded, weights, floor)
+
+    def rank() -> list[Match]:
+        # Filtering by exclusion keeps the engine's own ranking and reasons for what is left.
+        left_out = excluded | filtered_out(state, filters) if not filters.is_empty() else excluded
+        return _ranked(state, me, k + 1, left_out, weights, floor)
+
+    # The key holds the filters rather than the (large) set they leave out.
+    matches = _RANKINGS.get(state.index, (me, k + 1, excluded, astuple(filters), weights, floor), rank,
+                            keep=RANKINGS_KEPT)
     has_more = len(matches) > k and page < MAX_PAGES
     # Fewer than asked: every other candidate scores at or below the floor (the page says so).
     below_floor = len(matches) <= k
@@ -202,7 +217,7 @@ def recommendation_for(session: Session, state: IndexState, weights: FusionWeigh
 def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
     ids = [state.db_id[m.id] for m in matches]
     orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids))
-                                             .options(load_only(*directory.CARD_COLUMNS)))}
+                                             .options(load_only(*CARD_COLUMNS)))}
     render = reason_formatter(session)
     return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
             for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]

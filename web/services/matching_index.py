@@ -63,11 +63,14 @@ class IndexState:
 
 def index_version(session: Session, model: str) -> tuple:
     """A cheap fingerprint of approved organizations and their vectors: count, last update, last embedding."""
-    count, updated = session.execute(select(func.count(Organization.id), func.max(Organization.updated_at))
-                                     .where(Organization.status == "approved")).one()
-    embedded = session.scalar(select(func.max(OrganizationEmbedding.embedded_at))
-                              .where(OrganizationEmbedding.model == model))
-    return count, updated, embedded
+    # Asked on every Pre-Matching view: each part is answered from an index alone (ix_organization_status_updated_at,
+    # the embeddings' (model, embedded_at)); max() over a range is one probe, the count a scan of the narrow index.
+    approved = Organization.status == "approved"
+    count = select(func.count()).select_from(Organization).where(approved).scalar_subquery()
+    updated = select(func.max(Organization.updated_at)).where(approved).scalar_subquery()
+    embedded = select(func.max(OrganizationEmbedding.embedded_at)).where(OrganizationEmbedding.model == model) \
+        .scalar_subquery()
+    return tuple(session.execute(select(count, updated, embedded)).one())
 
 
 def _snapshot(session: Session, model: str) -> dict[int, tuple]:
@@ -246,7 +249,10 @@ class MatchingCache:
         with self._pending_lock:
             self._pending.discard(model)
         try:
-            with session_scope(self.session_factory) as session:
+            # A read-only unit of work: a build reads for a minute at 100,000 organizations, and a writing one
+            # (BEGIN IMMEDIATE on SQLite) would hold the write lock all that time, so every post, read mark and
+            # login touch meanwhile waited out the busy timeout and got 503.
+            with session_scope(self.session_factory, write=False) as session:
                 self.refresh(session, model)
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published

@@ -1,0 +1,122 @@
+"""Page speed at scale: work a page view does (or must not do) whatever the number of organizations.
+
+benchmarks/pages.py measures the figures at 100,000 organizations; these tests pin the causes it found.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+import pytest
+
+from matchmaker import engine as matchmaker_engine
+from tests.conftest import csrf_token
+from tests.factories import login
+from tests.web import test_prematching
+from tests.web.query_support import recorded, sqlite_plan, statements_of
+from tests.web.requests_support import make_request, member
+from web.services import matching
+from web.services.matching_index import MatchingCache, index_version
+
+PATHS = ("/requests/sent", "/api/v1/requests?box=sent")  # a request tab and the API's list
+market = test_prematching.market  # the fixture: the hand-made market, embedded, with a user at the textile plant
+
+
+def test_index_refresh_runs_while_another_request_holds_the_write_lock(engine, session_factory, market, embedder):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    cache = MatchingCache(session_factory)
+    with engine.connect() as writer:
+        # A request writing meanwhile (a post, a read mark). The build only reads: it must not queue for the lock,
+        # and, above all, must not hold it for the length of a build (a minute at 100,000 organizations).
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            cache._run(embedder.name)
+        finally:
+            writer.exec_driver_sql("ROLLBACK")
+    assert cache.last_error is None
+    assert market[0]["textile"].id in cache.current(embedder.name).state
+
+
+def test_index_change_check_reads_an_index_only(engine, session):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    with recorded(engine) as seen:
+        index_version(session, "any-model")
+    statement, parameters = seen[-1]
+    plan = sqlite_plan(engine, statement, parameters)
+    # Asked on every Pre-Matching view: never a pass over the organization rows themselves.
+    assert "SCAN organization" not in plan, plan
+    assert plan.count("COVERING INDEX") == 3, plan
+
+
+def test_prematching_ranks_once_for_repeated_views_and_again_after_a_change(app, client, market, session,
+                                                                              monkeypatch):
+    orgs, user = market
+    calls = []
+    real = matchmaker_engine.recommend
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("exclude"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "recommend", counting)
+    login(client, user)
+    first = client.get("/prematching")
+    assert first.status_code == 200 and "Nippon Chiller Works" in first.text
+    assert client.get("/prematching").text.count("match-card") == first.text.count("match-card")
+    assert len(calls) == 1  # the second view reused the ranking
+    client.get("/prematching?country=JP")
+    assert len(calls) == 2  # other filters: another ranking
+    # Not interested: the exclusions are read on every view and are part of what a ranking is kept by.
+    response = client.post(f"/prematching/dismiss/{orgs['chiller'].id}", data={"csrf_token": csrf_token(client)},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    after = client.get("/prematching")
+    assert len(calls) == 3 and "Nippon Chiller Works" not in after.text
+
+
+def test_a_page_view_takes_three_worker_thread_hops(client, market, monkeypatch):
+    _orgs, user = market
+    login(client, user)
+    hops = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    assert client.get("/directory").status_code == 200
+    # Open the session and load the user, run the route, commit: the role checks run on the event loop.
+    assert len(hops) == 3, hops
+    assert client.get("/requests/received").status_code == 200
+    assert len(hops) == 6, hops
+
+
+def test_role_checks_still_send_visitors_to_login_and_refuse_a_pending_member(client, session, market):
+    _orgs, user = market
+    # The role checks now run on the event loop from what get_session loaded: the same answers as before.
+    assert client.get("/directory", follow_redirects=False).status_code == 303
+    login(client, user)
+    user.organization.status = "pending"
+    session.add(user.organization)
+    session.commit()
+    assert client.get("/directory").status_code == 403
+
+
+def test_request_lists_load_no_profile_texts_and_one_statement_for_all_rows(app, client, session, settings):
+    user = member(session)
+    partners = [member(session) for _ in range(3)]
+    make_request(session, settings, user, partners[0])
+    session.commit()
+    login(client, user)
+    one = {path: statements_of(client, app.state.engine, path) for path in PATHS}
+    for partner in partners[1:]:
+        make_request(session, settings, user, partner)
+    session.commit()
+    for path in PATHS:
+        seen = statements_of(client, app.state.engine, path)
+        assert len(seen) == len(one[path]), path  # no statement per row
+        listed = [s for s, _p in seen if "FROM meeting_request" in s and "LIMIT" in s]
+        # The organizations' descriptions, search text and JSON lists are never shown in a list row.
+        assert listed and all("search_text" not in s and ".description" not in s for s in listed), path
