@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matchmaker.index import ANN_MIN_CANDIDATES, SIDE_ORDER, CandidateSet, MatchIndex  # noqa: F401 - re-exported
-from matchmaker.lexical import sparse_row
+from matchmaker.lexical import range_positions, sparse_row
 from matchmaker.scoring import overlap
 
 
@@ -139,7 +139,7 @@ def _lexical_rows(query: tuple[np.ndarray, np.ndarray], rows_t, cands: Candidate
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, np.int64)
-    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    take = range_positions(starts, lengths)
     rows = rows_t.indices[take]
     weights = rows_t.data[take] * np.repeat(values, lengths)
     rows, inverse = np.unique(rows, return_inverse=True)

@@ -102,6 +102,11 @@ class LexicalModel:
         return terms
 
 
+def range_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions of the ranges [start, start + length) laid end to end: the entries of several CSR rows, in order."""
+    return np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
+
+
 def sparse_row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (column indices, values) of one CSR row without scipy's per-call overhead."""
     lo, hi = m.indptr[i], m.indptr[i + 1]
@@ -119,7 +124,7 @@ def similarity_to_all(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matri
     lengths = stops - starts
     if lengths.sum() == 0:
         return np.zeros(n, dtype=np.float32)
-    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+    take = range_positions(starts, lengths)
     weights = rows_t.data[take] * np.repeat(values, lengths)
     return np.bincount(rows_t.indices[take], weights=weights, minlength=n).astype(np.float32)
 
@@ -134,7 +139,7 @@ def similarity_into(query: tuple[np.ndarray, np.ndarray], rows_t: sp.csr_matrix,
     if total == 0:
         out.fill(0)
         return False
-    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    take = range_positions(starts, lengths)
     weights = rows_t.data[take] * np.repeat(values, lengths)
     full = np.bincount(rows_t.indices[take], weights=weights, minlength=rows_t.shape[1])
     for lo, hi, pos in segments:
@@ -155,7 +160,7 @@ def similarity_rows(query: tuple[np.ndarray, np.ndarray], rows_m: sp.csr_matrix,
     total = int(lengths.sum())
     if total == 0:
         return out
-    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+    take = range_positions(starts, lengths)
     cols = rows_m.indices[take]
     at = np.minimum(np.searchsorted(terms, cols), len(terms) - 1)
     hit = terms[at] == cols

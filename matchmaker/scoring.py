@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from matchmaker.index import MatchIndex
-from matchmaker.lexical import similarity_into, similarity_rows, sparse_row
+from matchmaker.lexical import range_positions, similarity_into, similarity_rows, sparse_row
 
 COMPONENTS = ("dense", "lexical", "category", "country", "sector")
 
@@ -90,8 +90,7 @@ def best_items_many(queries: np.ndarray, items: np.ndarray, ptr: np.ndarray, row
     if len(queries) == 0 or not present.any():
         return best, q_idx, r_idx
     lengths = counts[present]
-    flat = np.repeat(starts[present] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) \
-        + np.arange(lengths.sum())
+    flat = range_positions(starts[present], lengths)
     sims = queries @ items[flat].T  # (query items, gathered items)
     col_best = sims.max(axis=0)
     col_arg = sims.argmax(axis=0)
@@ -278,9 +277,7 @@ def scan_subset(index: MatchIndex, a: int, w: FusionWeights, pos: np.ndarray) ->
     country = np.zeros(m, np.float32)
     targets = np.array([index.country_code[c] for c in p.target_countries], np.int32)
     starts, lengths = index.target_ptr[rows], index.target_ptr[rows + 1] - index.target_ptr[rows]
-    total = int(lengths.sum())
-    take = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
-    theirs = index.target_codes[take]
+    theirs = index.target_codes[range_positions(starts, lengths)]
     owner = np.repeat(np.arange(m), lengths)
     country[owner[np.isin(theirs, targets)]] = 0.5
     country[np.isin(index.country[rows], targets)] = 1.0
