@@ -14,7 +14,7 @@ from tests.factories import login
 from tests.web import test_prematching
 from tests.web.query_support import recorded, sqlite_plan, statements_of
 from tests.web.requests_support import make_request, member
-from web.services import matching
+from web.services import prematching
 from web.services.matching_index import MatchingCache, index_version
 
 PATHS = ("/requests/sent", "/api/v1/requests?box=sent")  # a request tab and the API's list
@@ -59,7 +59,7 @@ def test_prematching_ranks_once_for_repeated_views_and_again_after_a_change(app,
         calls.append(kwargs.get("exclude"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(matching, "recommend", counting)
+    monkeypatch.setattr(prematching, "recommend", counting)
     login(client, user)
     first = client.get("/prematching")
     assert first.status_code == 200 and "Nippon Chiller Works" in first.text

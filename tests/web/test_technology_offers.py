@@ -7,7 +7,7 @@ from models import Organization
 from tests.factories import create_organization
 from tests.web.matching_support import MARKET, embed
 from tests.web.technology_support import create_technology
-from web.services.matching import match_records
+from web.services.prematching import match_records
 from web.services.matching_index import build_state
 from web.services.matching_vectors import approved_rows, pending_organizations
 from web.services.technology_offers import offer_text

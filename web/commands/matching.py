@@ -52,7 +52,7 @@ def register_matching(app: typer.Typer) -> None:
                 fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl.")) -> None:
         """Print recommendations as JSON Lines, best first; embeds what is missing first."""
         from models.session import opened_database, session_scope
-        from web.services.matching import match_floor, match_records
+        from web.services.prematching import match_floor, match_records
         from web.services.matching_index import build_state, weights_for
         from web.services.matching_vectors import embedder_from_settings
         from web.settings import Settings

@@ -14,7 +14,7 @@ from models.base import utcnow
 from web.errors import Forbidden
 from web.i18n import N_, _
 from web.services import after_commit
-from web.services.matching import reason_formatter
+from web.services.prematching import reason_formatter
 from web.services.matching_index import IndexState
 
 # Why a participant has no rank: its or the viewer's profile has no vectors yet, the engine never compares

@@ -13,7 +13,7 @@ from tests.web.matching_support import (
     embed,
     make_market,
 )
-from web.services import matching
+from web.services import prematching
 from web.services.matching_index import (
     build_state,
     feedback_examples,
@@ -98,7 +98,8 @@ def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder)
     embed(session_factory, embedder)
     with session_factory() as session:
         state = build_state(session, embedder.name)
-        page = matching.recommendations_for(session, state, DEFAULT_WEIGHTS, orgs["textile"], matching.Filters(), 1, 20)
+        page = prematching.recommendations_for(session, state, DEFAULT_WEIGHTS, orgs["textile"],
+                                               prematching.Filters(), 1, 20)
         names = [rec.org.name for rec in page.items]
         assert names[0] == "Nippon Chiller Works"
         assert "Hanoi Brewery" not in names  # the same side of the market is never recommended
