@@ -96,8 +96,10 @@ def test_signup_approval_profile_edit_directory_search(browser, live_server, ses
     page.screenshot(path=os.path.join(screenshot_dir, "directory-search.png"), full_page=True)
 
     # Japanese UI: the language switch is remembered.
-    with page.expect_navigation():
-        page.click("button[name=language][value=ja]")
+    # Wait for the page the switch answers with: expect_navigation would also accept the search's pushState,
+    # and going elsewhere then cancels the switch in flight.
+    page.click("button[name=language][value=ja]")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
     page.goto(live_server + "/directory")
     assert page.get_attribute("html", "lang") == "ja"
     page.screenshot(path=os.path.join(screenshot_dir, "directory-ja.png"), full_page=True)
