@@ -44,6 +44,7 @@ def live_server(settings, embedder=None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        thread.join(timeout=10)
 
 
 def new_client(base: str, cookies: httpx.Cookies | None = None) -> httpx.Client:

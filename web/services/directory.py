@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from math import ceil
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, aliased, load_only
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, load_only
 from models import Organization, OrganizationTag
 from web.services import catalogs
 from web.services.catalogs import Category
-from web.services.query_filters import QueryFilters
+from web.services.query_filters import PageLinks, QueryFilters
 
 MAX_QUERY_WORDS = 10
 # What a result card shows: the rest of a profile (search text, description, contact) stays in the database.
@@ -48,7 +48,7 @@ class Filters(QueryFilters):
 
 
 @dataclass
-class Page:
+class Page(PageLinks):
     """One page of results with what the pagination links need.
 
     total is exact up to what MAX_PAGES pages can show; past that it is that bound and `more` is true.
@@ -59,18 +59,7 @@ class Page:
     page: int
     page_size: int
     more: bool = False
-
-    @property
-    def pages(self) -> int:
-        return max(1, min(MAX_PAGES, ceil(self.total / self.page_size)))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+    max_pages: ClassVar[int | None] = MAX_PAGES
 
 
 def parse_page(value: Any) -> int:

@@ -36,6 +36,7 @@ from models import (
 from web.errors import NotFound
 from web.i18n import N_, _, country_name
 from web.services import catalogs
+from web.services.query_filters import PageLinks
 
 AREAS = ("climate", "waste_recycling", "water", "soil", "air")
 # Kinds whose organizations register technologies; financing and consulting stay on the organization profile.
@@ -246,7 +247,7 @@ class Facets:
 
 
 @dataclass
-class Listing:
+class Listing(PageLinks):
     """One page of the catalogue with the live counts."""
 
     cards: list[Card]
@@ -256,18 +257,6 @@ class Listing:
     page_size: int
     facets: Facets
     positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.page_size))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 # --- loading -------------------------------------------------------------------------------------------------------
