@@ -21,6 +21,13 @@ def test_every_setting_is_documented():
     assert missing == []
 
 
+def test_settings_doc_is_what_the_script_writes():
+    import runpy
+
+    render = runpy.run_path(str(DOC.parents[1] / "scripts" / "settings_doc.py"))["render"]
+    assert DOC.read_text(encoding="utf-8") == render(), "run .venv/bin/python scripts/settings_doc.py"
+
+
 def test_every_setting_has_a_description():
     assert [name for name, field in Settings.model_fields.items() if not field.description] == []
 
