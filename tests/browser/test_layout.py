@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy import select
 
 from models import OutboxEmail
-from tests.browser.conftest import _free_port
+from tests.web.live_support import free_port
 from tests.browser.test_flows import log_in
 from tests.factories import create_organization, create_user
 from tests.web.matching_support import embed
@@ -148,7 +148,7 @@ def test_prematching_filters_are_collapsed_on_a_phone_only(browser, live_server,
 @pytest.fixture
 def failing_server(settings, engine, clean_db, embedder):
     """The app with one route that fails, served like live_server."""
-    port = _free_port()
+    port = free_port()
     app = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}), embedder=embedder)
 
     def boom():

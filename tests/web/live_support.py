@@ -20,7 +20,8 @@ from web.app import create_app
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -29,7 +30,7 @@ def _free_port() -> int:
 @contextmanager
 def live_server(settings, embedder=None) -> Iterator[str]:
     """The app served by uvicorn in a thread (its own engine and threadpool); yields the base URL."""
-    port = _free_port()
+    port = free_port()
     app = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}), embedder=embedder)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from tests.conftest import CSRF_RE as CSRF
 from tests.factories import PASSWORD, login
+from tests.web.live_support import free_port
 from tests.web.requests_support import make_request, member, soup
 from web.app import create_app
 
@@ -34,16 +35,10 @@ def counting_checkouts(engine):
         event.remove(engine, "checkout", checkout)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serving(app):
     """The app served by uvicorn on a free port in a thread; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,10 @@ import time
 import httpx
 import pytest
 
+from tests.web.live_support import free_port
+
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 PASSWORD = "demo-password-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cli(env: dict, *args: str) -> None:
@@ -71,7 +66,7 @@ async def _burst(base: str, cookies: httpx.Cookies, clients: int, seconds: float
 
 
 def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'burst.db'}",
            "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "burst-test-key",
