@@ -35,6 +35,7 @@ from matchmaker.embedding import (  # noqa: E402
     choose_precision,
     default_model_path,
     normalize_rows,
+    top_overlap,
 )
 
 WORDS = ("solar rooftop power factory chiller cooling boiler waste heat recovery biomass rice husk textile "
@@ -52,16 +53,6 @@ def synthetic_profiles(n: int, words: int = 150, seed: int = 0) -> list[str]:
     """Return n synthetic ~150-word profile texts."""
     rng = np.random.default_rng(seed)
     return [" ".join(rng.choice(WORDS, size=words)) for _ in range(n)]
-
-
-def top_overlap(a: np.ndarray, b: np.ndarray, k: int = 20) -> float:
-    """Return the mean share of each row's top-k neighbours that two embeddings agree on."""
-    k = min(k, len(a) - 1)
-    na, nb = a @ a.T, b @ b.T
-    np.fill_diagonal(na, -np.inf)
-    np.fill_diagonal(nb, -np.inf)
-    ta, tb = np.argpartition(-na, k, axis=1)[:, :k], np.argpartition(-nb, k, axis=1)[:, :k]
-    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(ta, tb)]))
 
 
 def _quantized_onnx(embedder: SentenceTransformerEmbedder, which: str, folder: str) -> _OnnxModel:

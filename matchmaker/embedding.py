@@ -153,7 +153,8 @@ def stored_calibration(path: Path, cache_dir: Path) -> dict | None:
     return data if data.get("chosen") in PRECISIONS else None
 
 
-def _top_overlap(a: np.ndarray, b: np.ndarray, k: int = 20) -> float:
+def top_overlap(a: np.ndarray, b: np.ndarray, k: int = 20) -> float:
+    """Return the mean share of each row's top-k neighbours that two embeddings of the same texts agree on."""
     k = min(k, len(a) - 1)
     na, nb = a @ a.T, b @ b.T
     np.fill_diagonal(na, -np.inf)
@@ -185,7 +186,7 @@ def calibrate_precision(model: str | None = None, cache_dir: str | Path | None =
             vectors[c] = embedders[c].encode(texts)
             times[c].append(time.perf_counter() - started)
     results = {c: {"texts_per_s": round(n / float(np.median(times[c])), 1),
-                   "top20_overlap": round(_top_overlap(vectors[c], vectors["float32"]), 4)} for c in configs}
+                   "top20_overlap": round(top_overlap(vectors[c], vectors["float32"]), 4)} for c in configs}
     passing = [c for c in configs if results[c]["top20_overlap"] >= MIN_TOP20_OVERLAP]
     chosen = max(passing, key=lambda c: results[c]["texts_per_s"])
     why = (f"{chosen}: the fastest here ({results[chosen]['texts_per_s']} texts/s) of the configurations keeping "

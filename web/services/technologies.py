@@ -15,11 +15,10 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 import numpy as np
 from sqlalchemy import func, select
@@ -36,7 +35,7 @@ from models import (
 from web.errors import NotFound
 from web.i18n import N_, _, country_name
 from web.services import catalogs
-from web.services.query_filters import PageLinks
+from web.services.query_filters import PageLinks, QueryFilters
 
 AREAS = ("climate", "waste_recycling", "water", "soil", "air")
 # Kinds whose organizations register technologies; financing and consulting stay on the organization profile.
@@ -192,7 +191,7 @@ class WordsIndex:
 
 
 @dataclass
-class Filters:
+class Filters(QueryFilters):
     """What the catalogue is narrowed to ('' = any) and the visitor's described need."""
 
     q: str = ""
@@ -227,12 +226,6 @@ class Filters:
     def words(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(normalize(self.q).split()))[:MAX_QUERY_WORDS]
 
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
-    def query_string(self, **extra: Any) -> str:
-        """The filters (and e.g. page) as a query string, blanks left out."""
-        return urlencode({k: v for k, v in (asdict(self) | extra).items() if v not in ("", None)})
 
 
 @dataclass
