@@ -9,66 +9,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from matchmaker.scheduling import Placement, check_schedule
-from models import Event, EventMeeting, EventMeetingSeat, Notification, OutboxEmail, User
+from models import EventMeetingSeat, Notification, OutboxEmail
 from tests.conftest import csrf_token
 from tests.factories import create_user, login
-from tests.web.timetable_support import create_event, event_match, participant, registration_of, set_unavailable
+from tests.web.timetable_support import (
+    check_placements, create_event, event_match, match_pair, organizer_token, participant, placements_of, post_move,
+    post_publish, post_run, registration_of, set_unavailable,
+)
+from tests.web.timetable_support import seminar  # noqa: F401 - a fixture the tests name
 from tests.web.requests_support import HTMX, headers, soup
 from web.services import timetable
-from web.services.event_matching import approved_org_ids
 from web.services.events import slots_of
 from web.services.timetable_view import slot_value
-
-
-@pytest.fixture
-def seminar(session, settings):
-    """A published event (10:00-12:00 Tokyo, six 20-minute slots, two tables), four participants, an organizer."""
-    event = create_event(session)
-    people = {name: participant(session, event, name) for name in ("Alpha", "Beta", "Gamma", "Delta")}
-    organizer = create_user(session, None, role="organizer")
-    session.commit()
-    return event, people, organizer
-
-
-def _match(session, settings, event, people, a, b) -> EventMeeting:
-    return event_match(session, settings, event, people[a], people[b])
-
-
-def _organizer(client, organizer, event):
-    login(client, organizer)
-    return csrf_token(client, f"/events/{event.id}/timetable")
-
-
-def _placements(session, event) -> dict[int, Placement]:
-    session.expire_all()
-    index = {s.starts_at: s.index for s in slots_of(event)}
-    return {m.id: Placement(m.id, index[m.starts_at], m.table_number)
-            for m in session.scalars(select(EventMeeting).where(EventMeeting.event_id == event.id))
-            if m.starts_at is not None}
-
-
-def _check(session, event) -> list[str]:
-    meetings = timetable.event_meetings(session, event.id)
-    problem, _slots = timetable.build_problem(session, event, meetings, approved_org_ids(session, event.id))
-    return check_schedule(problem, _placements(session, event))
-
-
-def _run(client, event, token, htmx=False):
-    return client.post(f"/events/{event.id}/timetable/run", data={"csrf_token": token}, headers=headers(htmx),
-                       follow_redirects=False)
-
-
-def _publish(client, event, token, htmx=False):
-    return client.post(f"/events/{event.id}/timetable/publish", data={"csrf_token": token}, headers=headers(htmx),
-                       follow_redirects=False)
-
-
-def _move(client, event, token, meeting, slot_index, table, htmx=False):
-    slot = slot_value(slots_of(event)[slot_index]) if isinstance(slot_index, int) else slot_index
-    return client.post(f"/events/{event.id}/timetable/meetings/{meeting.id}/move",
-                       data={"csrf_token": token, "slot": slot, "table": table}, headers=headers(htmx),
-                       follow_redirects=False)
 
 
 # --- Run ------------------------------------------------------------------------------------------------------
@@ -78,10 +30,10 @@ def _move(client, event, token, meeting, slot_index, table, htmx=False):
 def test_run_places_every_meeting_validly(client, session, settings, seminar, htmx):
     event, people, organizer = seminar
     for a, b in (("Alpha", "Beta"), ("Alpha", "Gamma"), ("Alpha", "Delta"), ("Beta", "Gamma"), ("Gamma", "Delta")):
-        _match(session, settings, event, people, a, b)
+        match_pair(session, settings, event, people, a, b)
     session.commit()
-    token = _organizer(client, organizer, event)
-    response = _run(client, event, token, htmx)
+    token = organizer_token(client, organizer, event)
+    response = post_run(client, event, token, htmx)
     if htmx:
         assert response.status_code == 200
         page = soup(response)
@@ -93,7 +45,7 @@ def test_run_places_every_meeting_validly(client, session, settings, seminar, ht
     # htmx: the fragment's notice; a plain post: the message the redirect left, once, above the page.
     notice = page.select_one("#timetable-notice" if htmx else "#flash")
     assert "5 of 5 meetings placed" in notice.get_text(" ", strip=True)
-    assert len(_placements(session, event)) == 5 and _check(session, event) == []
+    assert len(placements_of(session, event)) == 5 and check_placements(session, event) == []
     assert len(page.select("#timetable-grid td[data-meeting]")) == 5
     seats = session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.event_id == event.id)).all()
     assert len(seats) == 10
@@ -105,19 +57,19 @@ def test_run_places_every_meeting_validly(client, session, settings, seminar, ht
 def test_run_respects_availability(session, settings, seminar):
     event, people, organizer = seminar
     set_unavailable(session, registration_of(session, event, people["Alpha"]), [0, 1, 2, 3, 4])
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     timetable.run_timetable(session, organizer, event.id)
-    assert meeting.starts_at == slots_of(event)[5].starts_at and _check(session, event) == []
+    assert meeting.starts_at == slots_of(event)[5].starts_at and check_placements(session, event) == []
 
 
 def test_unplaced_no_common_slot_names_both(client, session, settings, seminar):
     event, people, organizer = seminar
     set_unavailable(session, registration_of(session, event, people["Alpha"]), [0, 1, 2])
     set_unavailable(session, registration_of(session, event, people["Beta"]), [3, 4, 5])
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    page = soup(client.get(_run(client, event, token).headers["location"]))
+    token = organizer_token(client, organizer, event)
+    page = soup(client.get(post_run(client, event, token).headers["location"]))
     item = page.find(id=f"unplaced-{meeting.id}")
     assert item["data-reason"] == "no_common_slot"
     assert "Alpha and Beta have no available slot in common." in item.get_text()
@@ -128,11 +80,11 @@ def test_unplaced_party_busy_names_the_busy_organization(client, session, settin
     event = create_event(session, starts_at=starts, ends_at=starts + timedelta(minutes=20))  # one slot
     people = {name: participant(session, event, name) for name in ("Alpha", "Beta", "Gamma")}
     organizer = create_user(session, None, role="organizer")
-    _match(session, settings, event, people, "Alpha", "Beta")
-    _match(session, settings, event, people, "Alpha", "Gamma")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Alpha", "Gamma")
     session.commit()
-    token = _organizer(client, organizer, event)
-    page = soup(client.get(_run(client, event, token).headers["location"]))
+    token = organizer_token(client, organizer, event)
+    page = soup(client.get(post_run(client, event, token).headers["location"]))
     [item] = page.select("#timetable-unplaced li")
     assert item["data-reason"] == "party_busy"
     assert "Alpha is in other meetings in every slot both sides can make." in item.get_text()
@@ -143,8 +95,8 @@ def test_unplaced_no_table_when_every_table_is_taken(session, settings):
     event = create_event(session, starts_at=starts, ends_at=starts + timedelta(minutes=20), table_count=1)
     people = {name: participant(session, event, name) for name in ("Alpha", "Beta", "Gamma", "Delta")}
     organizer = create_user(session, None, role="organizer")
-    _match(session, settings, event, people, "Alpha", "Beta")
-    _match(session, settings, event, people, "Gamma", "Delta")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Gamma", "Delta")
     report = timetable.run_timetable(session, organizer, event.id)
     assert (report.placed, report.unplaced, report.bound) == (1, 1, 1)
     [left] = [m for m in timetable.event_meetings(session, event.id) if m.starts_at is None]
@@ -153,14 +105,14 @@ def test_unplaced_no_table_when_every_table_is_taken(session, settings):
 
 def test_run_skips_meetings_of_withdrawn_organizations(client, session, settings, seminar):
     event, people, organizer = seminar
-    kept = _match(session, settings, event, people, "Alpha", "Beta")
-    gone = _match(session, settings, event, people, "Alpha", "Gamma")
+    kept = match_pair(session, settings, event, people, "Alpha", "Beta")
+    gone = match_pair(session, settings, event, people, "Alpha", "Gamma")
     timetable.run_timetable(session, organizer, event.id)
     assert gone.starts_at is not None
     registration_of(session, event, people["Gamma"]).status = "withdrawn"
     session.commit()
-    token = _organizer(client, organizer, event)
-    page = soup(client.get(_run(client, event, token).headers["location"]))
+    token = organizer_token(client, organizer, event)
+    page = soup(client.get(post_run(client, event, token).headers["location"]))
     session.expire_all()
     assert gone.starts_at is None and gone.unplaced_reason == f"withdrawn:{people['Gamma'].organization_id}"
     assert kept.starts_at is not None
@@ -172,12 +124,13 @@ def test_online_event_places_meetings_without_tables(client, session, settings):
     event = create_event(session, table_count=None, venue="", online_url="https://meet.example.com/jcm")
     people = {name: participant(session, event, name) for name in ("Alpha", "Beta", "Gamma", "Delta")}
     organizer = create_user(session, None, role="organizer")
-    _match(session, settings, event, people, "Alpha", "Beta")
-    _match(session, settings, event, people, "Gamma", "Delta")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Gamma", "Delta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    page = soup(client.get(_run(client, event, token).headers["location"]))
-    assert all(p.table is None for p in _placements(session, event).values()) and _check(session, event) == []
+    token = organizer_token(client, organizer, event)
+    page = soup(client.get(post_run(client, event, token).headers["location"]))
+    assert all(p.table is None for p in placements_of(session, event).values())
+    assert check_placements(session, event) == []
     grid = page.select_one("ol#timetable-grid")  # a list per slot, not a table grid
     assert grid is not None and len(grid.select("li[data-meeting]")) == 2
     assert page.select("select[name=table]") == []
@@ -198,11 +151,11 @@ def _notes(session, kind):
 @HTMX
 def test_publish_copies_timetable_bumps_sequence_and_notifies_both(client, session, settings, seminar, htmx):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    _run(client, event, token)
-    response = _publish(client, event, token, htmx)
+    token = organizer_token(client, organizer, event)
+    post_run(client, event, token)
+    response = post_publish(client, event, token, htmx)
     assert response.status_code == (200 if htmx else 303)
     session.expire_all()
     assert meeting.published_starts_at == meeting.starts_at is not None
@@ -218,7 +171,7 @@ def test_publish_copies_timetable_bumps_sequence_and_notifies_both(client, sessi
     assert f"{local:%H:%M}–{local + timedelta(minutes=20):%H:%M} JST" in email.body
     assert f"Table {meeting.table_number}, Hall A" in email.body and "http://testserver/agenda" in email.body
     # Publishing again changes nothing and tells no one twice.
-    page = _publish(client, event, token, True)
+    page = post_publish(client, event, token, True)
     assert "Nothing to publish" in soup(page).select_one("#timetable-notice").get_text()
     assert len(_notes(session, "event_meeting_scheduled")) == 2
     session.expire_all()
@@ -227,22 +180,22 @@ def test_publish_copies_timetable_bumps_sequence_and_notifies_both(client, sessi
 
 def test_publish_moved_and_cancelled_meetings_notify_with_new_sequence(client, session, settings, seminar):
     event, people, organizer = seminar
-    moved = _match(session, settings, event, people, "Alpha", "Beta")
-    dropped = _match(session, settings, event, people, "Gamma", "Delta")
+    moved = match_pair(session, settings, event, people, "Alpha", "Beta")
+    dropped = match_pair(session, settings, event, people, "Gamma", "Delta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    _run(client, event, token)
-    _publish(client, event, token)
+    token = organizer_token(client, organizer, event)
+    post_run(client, event, token)
+    post_publish(client, event, token)
     session.expire_all()
     target = next(i for i, s in enumerate(slots_of(event)) if s.starts_at != moved.starts_at)
-    assert _move(client, event, token, moved, target, "2").status_code == 303
+    assert post_move(client, event, token, moved, target, "2").status_code == 303
     assert client.post(f"/events/{event.id}/timetable/meetings/{dropped.id}/remove",
                        data={"csrf_token": token}, follow_redirects=False).status_code == 303
     page = soup(client.get(f"/events/{event.id}/timetable"))
     assert page.select_one("#publish-button").get_text(strip=True) == "Publish (2)"
     changes = page.select_one("#timetable-changes").get_text(" ", strip=True)
     assert "Alpha × Beta" in changes and "off the timetable" in changes
-    _publish(client, event, token)
+    post_publish(client, event, token)
     session.expire_all()
     assert (moved.sequence, dropped.sequence) == (2, 2)
     assert moved.published_starts_at == slots_of(event)[target].starts_at and moved.published_table_number == 2
@@ -257,12 +210,12 @@ def test_publish_moved_and_cancelled_meetings_notify_with_new_sequence(client, s
 
 def test_publish_of_draft_event_is_refused(client, session, settings, seminar):
     event, people, organizer = seminar
-    _match(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
     event.status = "draft"
     session.commit()
-    token = _organizer(client, organizer, event)
-    _run(client, event, token)
-    response = _publish(client, event, token, htmx=True)
+    token = organizer_token(client, organizer, event)
+    post_run(client, event, token)
+    response = post_publish(client, event, token, htmx=True)
     assert response.status_code == 409
     assert "Publish the event first" in soup(response).select_one("#timetable-notice").get_text()
     assert _notes(session, "event_meeting_scheduled") == []
@@ -275,47 +228,47 @@ def test_rerun_keeps_published_meetings_in_place(session, settings, seminar):
     event, people, organizer = seminar
     pairs = (("Alpha", "Beta"), ("Gamma", "Delta"), ("Alpha", "Gamma"), ("Beta", "Delta"))
     for a, b in pairs:
-        _match(session, settings, event, people, a, b)
+        match_pair(session, settings, event, people, a, b)
     timetable.run_timetable(session, organizer, event.id)
     timetable.publish_timetable(session, settings, organizer, event.id)
-    before = _placements(session, event)
-    _match(session, settings, event, people, "Alpha", "Delta")  # a new meeting joins
+    before = placements_of(session, event)
+    match_pair(session, settings, event, people, "Alpha", "Delta")  # a new meeting joins
     report = timetable.run_timetable(session, organizer, event.id)
-    after = _placements(session, event)
+    after = placements_of(session, event)
     assert {i: after[i] for i in before} == before and report.moved_published == []
-    assert len(after) == 5 and _check(session, event) == []
+    assert len(after) == 5 and check_placements(session, event) == []
 
 
 def test_rerun_moves_published_meeting_when_availability_changes_and_reports_it(client, session, settings, seminar):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
-    other = _match(session, settings, event, people, "Gamma", "Delta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
+    other = match_pair(session, settings, event, people, "Gamma", "Delta")
     timetable.run_timetable(session, organizer, event.id)
     timetable.publish_timetable(session, settings, organizer, event.id)
     published = meeting.published_starts_at
     index = [s.starts_at for s in slots_of(event)].index(published)
     set_unavailable(session, registration_of(session, event, people["Beta"]), [index])
     session.commit()
-    token = _organizer(client, organizer, event)
-    page = soup(client.get(_run(client, event, token).headers["location"]))
+    token = organizer_token(client, organizer, event)
+    page = soup(client.get(post_run(client, event, token).headers["location"]))
     session.expire_all()
     assert meeting.starts_at not in (None, published) and meeting.published_starts_at == published
     assert other.starts_at == other.published_starts_at  # untouched
     moved = page.select_one("#timetable-moved").get_text(" ", strip=True)
     assert "Alpha × Beta" in moved and "Gamma" not in moved
     assert page.find(id=f"meeting-{meeting.id}").select_one("[data-status]")["data-status"] == "changed"
-    assert _check(session, event) == []
+    assert check_placements(session, event) == []
 
 
 def test_rerun_keeps_meeting_placed_by_hand(client, session, settings, seminar):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    assert _move(client, event, token, meeting, 4, "2").status_code == 303
+    token = organizer_token(client, organizer, event)
+    assert post_move(client, event, token, meeting, 4, "2").status_code == 303
     session.expire_all()
     assert meeting.pinned and meeting.starts_at == slots_of(event)[4].starts_at
-    _run(client, event, token)
+    post_run(client, event, token)
     session.expire_all()
     assert (meeting.starts_at, meeting.table_number) == (slots_of(event)[4].starts_at, 2)
     response = client.post(f"/events/{event.id}/timetable/meetings/{meeting.id}/release",
@@ -327,196 +280,21 @@ def test_rerun_keeps_meeting_placed_by_hand(client, session, settings, seminar):
 
 def test_meeting_taken_off_stays_off_until_placed_again(client, session, settings, seminar):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    _run(client, event, token)
+    token = organizer_token(client, organizer, event)
+    post_run(client, event, token)
     response = client.post(f"/events/{event.id}/timetable/meetings/{meeting.id}/remove",
                            data={"csrf_token": token}, headers=headers(True))
     assert response.status_code == 200
     assert "Taken off the timetable by an organizer." in soup(response).find(id=f"unplaced-{meeting.id}").get_text()
-    _run(client, event, token)
+    post_run(client, event, token)
     session.expire_all()
     assert meeting.starts_at is None and meeting.unplaced_reason == "removed"
     assert session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.meeting_id == meeting.id)).all() == []
-    assert _move(client, event, token, meeting, 0, "1").status_code == 303
+    assert post_move(client, event, token, meeting, 0, "1").status_code == 303
     session.expire_all()
     assert meeting.starts_at == slots_of(event)[0].starts_at and meeting.unplaced_reason == ""
-
-
-# --- Moves by hand ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def booked(session, settings, seminar):
-    """Alpha-Beta at 10:00 table 1, Gamma-Delta at 10:20 table 1 (by hand); Alpha-Gamma waiting; Delta is away
-    at 11:00."""
-    event, people, organizer = seminar
-    ab = _match(session, settings, event, people, "Alpha", "Beta")
-    gd = _match(session, settings, event, people, "Gamma", "Delta")
-    ag = _match(session, settings, event, people, "Alpha", "Gamma")
-    bd = _match(session, settings, event, people, "Beta", "Delta")
-    set_unavailable(session, registration_of(session, event, people["Delta"]), [3])
-    from web.services import timetable_moves
-
-    for meeting, slot in ((ab, 0), (gd, 1)):
-        timetable_moves.move_meeting(session, organizer, event.id, meeting.id, slot_value(slots_of(event)[slot]), "1")
-    session.commit()
-    return event, people, organizer, {"ab": ab, "gd": gd, "ag": ag, "bd": bd}
-
-
-@HTMX
-@pytest.mark.parametrize("key, slot, table, status, field, text", [
-    ("ag", 0, "2", 409, "slot", "Alpha already has a meeting at"),  # Alpha meets Beta then
-    ("bd", 3, "1", 409, "slot", "Delta is not available at"),
-    ("ab", 1, "1", 409, "table", "Table 1 is taken at"),
-    ("ag", 2, "3", 422, "table", "Choose a table from 1 to 2."),
-    ("ag", "2020-01-01T00:00:00Z", "1", 422, "slot", "Choose one of the event's meeting slots."),
-])
-def test_move_conflict_is_answered_beside_the_form(client, session, booked, htmx, key, slot, table, status, field,
-                                                    text):
-    event, _people, organizer, m = booked
-    meeting = m[key]
-    before = (meeting.starts_at, meeting.table_number)
-    token = _organizer(client, organizer, event)
-    response = _move(client, event, token, meeting, slot, table, htmx)
-    assert response.status_code == status
-    page = soup(response)
-    assert (page.select_one("h1") is None) == htmx
-    card = page.find(id=f"meeting-{meeting.id}")
-    assert card.select_one("details.tt-move").has_attr("open")
-    assert text in card.select_one(f"#{field}-error-{meeting.id}").get_text()
-    if isinstance(slot, int):  # the choice is kept
-        assert card.select_one("select[name=slot] option[selected]")["value"] == slot_value(slots_of(event)[slot])
-    session.expire_all()
-    assert (meeting.starts_at, meeting.table_number) == before  # nothing stored
-
-
-def test_move_busy_message_names_the_other_meeting(client, session, booked):
-    event, _people, organizer, m = booked
-    token = _organizer(client, organizer, event)
-    card = soup(_move(client, event, token, m["ag"], 1, "2")).find(id=f"meeting-{m['ag'].id}")
-    text = card.select_one(f"#slot-error-{m['ag'].id}").get_text()
-    assert "Gamma already has a meeting at" in text and "with Delta" in text and "10:20–10:40" in text
-
-
-def test_move_of_withdrawn_organizations_meeting_is_refused(client, session, booked):
-    event, people, organizer, m = booked
-    registration_of(session, event, people["Gamma"]).status = "withdrawn"
-    session.commit()
-    token = _organizer(client, organizer, event)
-    response = _move(client, event, token, m["ag"], 4, "1", htmx=True)
-    assert response.status_code == 409
-    # A withdrawn meeting shows no move form: the message comes as the timetable's own notice for it.
-    assert soup(response).find(id=f"meeting-{m['ag'].id}").select_one("[data-status]")["data-status"] == "withdrawn"
-
-
-def test_move_with_table_on_online_event_is_refused(client, session, settings):
-    event = create_event(session, table_count=None)
-    people = {name: participant(session, event, name) for name in ("Alpha", "Beta")}
-    organizer = create_user(session, None, role="organizer")
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
-    session.commit()
-    token = _organizer(client, organizer, event)
-    response = _move(client, event, token, meeting, 0, "1")
-    assert response.status_code == 422
-    assert "online" in soup(response).select_one(f"#table-error-{meeting.id}").get_text()
-    assert _move(client, event, token, meeting, 0, "").status_code == 303
-    session.expire_all()
-    assert (meeting.starts_at, meeting.table_number, meeting.pinned) == (slots_of(event)[0].starts_at, None, True)
-
-
-@HTMX
-def test_move_success_updates_grid_and_seats(client, session, booked, htmx):
-    event, people, organizer, m = booked
-    token = _organizer(client, organizer, event)
-    response = _move(client, event, token, m["ag"], 2, "2", htmx)
-    assert response.status_code == (200 if htmx else 303)
-    page = soup(response) if htmx else soup(client.get(f"/events/{event.id}/timetable"))
-    row = page.select_one(f"#timetable-grid tr[data-slot='{slot_value(slots_of(event)[2])}']")
-    assert row.select("td")[1]["data-meeting"] == str(m["ag"].id)
-    seats = session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.meeting_id == m["ag"].id)).all()
-    assert {(s.organization_id, s.starts_at) for s in seats} == {
-        (people["Alpha"].organization_id, slots_of(event)[2].starts_at),
-        (people["Gamma"].organization_id, slots_of(event)[2].starts_at)}
-    assert _check(session, event) == []
-
-
-# --- Two organizers at once -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("second, table", [("gd", "1"), ("ag", "2")], ids=["same-table", "same-organization"])
-def test_two_organizers_booking_the_same_place_at_once_one_wins(engine, session_factory, session, settings, seminar,
-                                                                second, table):
-    """Two real connections pass their checks before either writes; the unique keys let exactly one through."""
-    import threading
-
-    from sqlalchemy import event as sa_event
-
-    from web.services import timetable_moves
-
-    event, people, organizer = seminar
-    m = {"ab": _match(session, settings, event, people, "Alpha", "Beta"),
-         "gd": _match(session, settings, event, people, "Gamma", "Delta"),
-         "ag": _match(session, settings, event, people, "Alpha", "Gamma")}
-    session.commit()
-    slot = slot_value(slots_of(event)[2])
-    barrier = threading.Barrier(2, timeout=20)
-
-    def both_checked(_conn, _cursor, statement, *_args):
-        # Hold each organizer's first write until both have read a free slot and table.
-        if threading.current_thread().name.startswith("organizer") and statement.startswith("UPDATE event_meeting "):
-            barrier.wait()
-
-    results: dict[str, str] = {}
-
-    def book(name: str, meeting_id: int, chosen_table: str) -> None:
-        with session_factory() as own:
-            try:
-                timetable_moves.move_meeting(own, own.get(User, organizer.id), event.id, meeting_id,
-                                             slot, chosen_table)
-                own.commit()
-                results[name] = "booked"
-            except timetable.TimetableConflict as exc:
-                own.rollback()
-                results[name] = exc.code
-
-    sa_event.listen(engine, "before_cursor_execute", both_checked)
-    try:
-        threads = [threading.Thread(target=book, name=f"organizer-{i}", args=(f"organizer-{i}", mid, t))
-                   for i, (mid, t) in enumerate(((m["ab"].id, "1"), (m[second].id, table)))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", both_checked)
-    assert sorted(results.values()) == ["booked", "timetable_race"]
-    session.expire_all()
-    placed = [mm for mm in m.values() if mm.starts_at is not None]
-    assert len(placed) == 1 and _check(session, event) == []
-    seats = session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.event_id == event.id)).all()
-    assert {s.meeting_id for s in seats} == {placed[0].id} and len(seats) == 2
-
-
-def test_same_meeting_moved_by_two_organizers_keeps_one_place(session_factory, session, settings, seminar):
-    """The second move of a meeting that changed after it was read is refused, so seats never double up."""
-    from web.services import timetable_moves
-
-    event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
-    session.commit()
-    with session_factory() as first, session_factory() as second:
-        stale_event, stale = second.get(Event, event.id), second.get(EventMeeting, meeting.id)
-        assert stale.starts_at is None  # read before the first organizer's move
-        timetable_moves.move_meeting(first, first.get(User, organizer.id), event.id, meeting.id,
-                                     slot_value(slots_of(event)[1]), "1")
-        first.commit()
-        with pytest.raises(timetable.TimetableConflict) as refused:
-            timetable_moves._replace_place(second, stale_event, stale, slots_of(event)[2].starts_at, 2, "")
-        assert refused.value.code == "timetable_race"
-    seats = session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.meeting_id == meeting.id)).all()
-    assert len(seats) == 2 and {s.starts_at for s in seats} == {slots_of(event)[1].starts_at}
 
 
 # --- CSV -------------------------------------------------------------------------------------------------------
@@ -524,11 +302,11 @@ def test_same_meeting_moved_by_two_organizers_keeps_one_place(session_factory, s
 
 def test_csv_lists_meetings_in_event_zone_with_status(client, session, settings, seminar):
     event, people, organizer = seminar
-    published = _match(session, settings, event, people, "Alpha", "Beta")
-    changed = _match(session, settings, event, people, "Gamma", "Delta")
+    published = match_pair(session, settings, event, people, "Alpha", "Beta")
+    changed = match_pair(session, settings, event, people, "Gamma", "Delta")
     set_unavailable(session, registration_of(session, event, people["Alpha"]), [0, 1, 2])
     set_unavailable(session, registration_of(session, event, people["Gamma"]), [3, 4, 5])
-    unplaced = _match(session, settings, event, people, "Alpha", "Gamma")
+    unplaced = match_pair(session, settings, event, people, "Alpha", "Gamma")
     from web.services import timetable_moves
 
     timetable_moves.move_meeting(session, organizer, event.id, published.id, slot_value(slots_of(event)[3]), "1")
@@ -575,7 +353,7 @@ ENDPOINTS = [("get", "/timetable"), ("get", "/timetable.csv"), ("post", "/timeta
 @pytest.mark.parametrize("method, path", ENDPOINTS)
 def test_timetable_endpoints_are_for_organizers_only(client, session, settings, seminar, method, path):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
     url = f"/events/{event.id}" + path.format(m=meeting.id)
 
@@ -598,7 +376,7 @@ def test_timetable_endpoints_are_for_organizers_only(client, session, settings, 
 
 def test_organizer_sees_draft_event_timetable(client, session, settings, seminar):
     event, people, organizer = seminar
-    _match(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
     event.status = "draft"
     session.commit()
     login(client, organizer)
@@ -609,22 +387,22 @@ def test_organizer_sees_draft_event_timetable(client, session, settings, seminar
 def test_meeting_of_another_event_is_404(client, session, settings, seminar):
     event, people, organizer = seminar
     other = create_event(session)
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    assert _move(client, other, token, meeting, 0, "1").status_code == 404
+    token = organizer_token(client, organizer, event)
+    assert post_move(client, other, token, meeting, 0, "1").status_code == 404
 
 
 def test_timetable_of_finished_event_cannot_change(client, session, settings, seminar):
     event, people, organizer = seminar
-    meeting = _match(session, settings, event, people, "Alpha", "Beta")
+    meeting = match_pair(session, settings, event, people, "Alpha", "Beta")
     event.starts_at -= timedelta(days=30)
     event.ends_at -= timedelta(days=30)
     session.commit()
-    token = _organizer(client, organizer, event)
-    response = _run(client, event, token, htmx=True)
+    token = organizer_token(client, organizer, event)
+    response = post_run(client, event, token, htmx=True)
     assert response.status_code == 409 and "is over" in soup(response).select_one("#timetable-notice").get_text()
-    assert _move(client, event, token, meeting, 0, "1").status_code == 409
+    assert post_move(client, event, token, meeting, 0, "1").status_code == 409
 
 
 def test_reason_codes_read_with_or_without_the_organization(session):
@@ -640,13 +418,13 @@ def test_reason_codes_read_with_or_without_the_organization(session):
 
 def test_report_says_published_meetings_kept_only_when_there_were_some(client, session, settings, seminar):
     event, people, organizer = seminar
-    _match(session, settings, event, people, "Alpha", "Beta")
+    match_pair(session, settings, event, people, "Alpha", "Beta")
     session.commit()
-    token = _organizer(client, organizer, event)
-    first = soup(_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
+    token = organizer_token(client, organizer, event)
+    first = soup(post_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
     assert "Every published meeting kept" not in first
-    _publish(client, event, token)
-    second = soup(_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
+    post_publish(client, event, token)
+    second = soup(post_run(client, event, token, htmx=True)).select_one("#timetable-report").get_text()
     assert "Every published meeting kept its time and table." in second
 
 
@@ -656,8 +434,8 @@ def test_withdrawal_then_publish_tells_no_one_twice(session, settings, seminar):
     from web.services import registrations
 
     event, people, organizer = seminar
-    kept = _match(session, settings, event, people, "Alpha", "Beta")
-    dropped = _match(session, settings, event, people, "Gamma", "Delta")
+    kept = match_pair(session, settings, event, people, "Alpha", "Beta")
+    dropped = match_pair(session, settings, event, people, "Gamma", "Delta")
     timetable.run_timetable(session, organizer, event.id)
     timetable.publish_timetable(session, settings, organizer, event.id)
     registrations.withdraw(session, settings, people["Delta"], event.id)

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
+from matchmaker.scheduling import Placement, check_schedule
 from models import Event, EventBreak, EventMeeting, EventRegistration, EventUnavailableSlot
 from models.base import utcnow
-from tests.web.requests_support import member
+from tests.conftest import csrf_token
+from tests.factories import create_user, login
+from tests.web.requests_support import headers, member
 from web.services import requests
+from web.services import timetable
+from web.services.event_matching import approved_org_ids
 from web.services.events import slots_of
+from web.services.timetable_view import slot_value
 
 
 def day_after(days: int = 7, hour: int = 1) -> datetime:
@@ -77,3 +84,55 @@ def event_match(session, settings, event: Event, sender, recipient) -> EventMeet
 def registration_of(session, event: Event, user) -> EventRegistration:
     return session.scalar(select(EventRegistration).where(EventRegistration.event_id == event.id,
                                                           EventRegistration.organization_id == user.organization_id))
+
+
+# --- the timetable page, as the organizer uses it ----------------------------------------------------------------
+
+@pytest.fixture
+def seminar(session, settings):
+    """A published event (10:00-12:00 Tokyo, six 20-minute slots, two tables), four participants, an organizer."""
+    event = create_event(session)
+    people = {name: participant(session, event, name) for name in ("Alpha", "Beta", "Gamma", "Delta")}
+    organizer = create_user(session, None, role="organizer")
+    session.commit()
+    return event, people, organizer
+
+
+def match_pair(session, settings, event, people, a, b) -> EventMeeting:
+    return event_match(session, settings, event, people[a], people[b])
+
+
+def organizer_token(client, organizer, event):
+    login(client, organizer)
+    return csrf_token(client, f"/events/{event.id}/timetable")
+
+
+def placements_of(session, event) -> dict[int, Placement]:
+    session.expire_all()
+    index = {s.starts_at: s.index for s in slots_of(event)}
+    return {m.id: Placement(m.id, index[m.starts_at], m.table_number)
+            for m in session.scalars(select(EventMeeting).where(EventMeeting.event_id == event.id))
+            if m.starts_at is not None}
+
+
+def check_placements(session, event) -> list[str]:
+    meetings = timetable.event_meetings(session, event.id)
+    problem, _slots = timetable.build_problem(session, event, meetings, approved_org_ids(session, event.id))
+    return check_schedule(problem, placements_of(session, event))
+
+
+def post_run(client, event, token, htmx=False):
+    return client.post(f"/events/{event.id}/timetable/run", data={"csrf_token": token}, headers=headers(htmx),
+                       follow_redirects=False)
+
+
+def post_publish(client, event, token, htmx=False):
+    return client.post(f"/events/{event.id}/timetable/publish", data={"csrf_token": token}, headers=headers(htmx),
+                       follow_redirects=False)
+
+
+def post_move(client, event, token, meeting, slot_index, table, htmx=False):
+    slot = slot_value(slots_of(event)[slot_index]) if isinstance(slot_index, int) else slot_index
+    return client.post(f"/events/{event.id}/timetable/meetings/{meeting.id}/move",
+                       data={"csrf_token": token, "slot": slot, "table": table}, headers=headers(htmx),
+                       follow_redirects=False)
