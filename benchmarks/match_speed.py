@@ -16,12 +16,19 @@ has needs (all partners and supporters, one Japanese company in five).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# OpenBLAS's worker threads spin for about 2^28 cycles (~0.1 s) after each call before they sleep. The floor's
+# 2-thread GEMV runs right before every engine query here, and its spinning worker then held the core the engine's
+# second scan thread needs (supporters p50 14 ms against 10 ms with the queries alone). 2^4 cycles: the workers
+# sleep at once, for the floor's calls and the engine's alike. Read by OpenBLAS when numpy loads it, so set first.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

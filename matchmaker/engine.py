@@ -9,6 +9,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from matchmaker import halfscan
 from matchmaker.halfscan import refine
 from matchmaker.index import MatchIndex
 from matchmaker.profiles import PROVIDER, SUPPORTER
@@ -94,6 +95,7 @@ def _apply_blas_threads() -> None:
     if hasattr(controller_class, "clear_controlling_thread"):
         controller_class.clear_controlling_thread(force=True)
     threadpoolctl.ThreadpoolController().limit(limits=_BLAS_THREADS, user_api="blas")  # kept, never restored
+    halfscan.set_threads(_BLAS_THREADS)
     _BLAS_APPLIED = _BLAS_THREADS
 
 

@@ -19,6 +19,7 @@ with gamma_d = d 2^-24 / (1 - d 2^-24). Each term is taken at its maximum over t
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -27,6 +28,27 @@ from matchmaker.scoring import _fuse, dense_rows
 U16 = 2.0 ** -11
 _TINY = 2.0 ** -24
 _THREADS = threading.local()
+# Threads a query's two half GEMVs may use together (matchmaker.engine.set_blas_threads keeps it equal to the BLAS
+# threads): with two, a query's offer-side and need-side GEMVs run at once, one on the calling thread and one on
+# _PAIR, as the float32 scan's GEMVs each run on two BLAS threads. Python threads, not torch's OpenMP workers,
+# which spin after each call (see matvec_into).
+_PAIR_THREADS = 1
+_PAIR: ThreadPoolExecutor | None = None
+_PAIR_LOCK = threading.Lock()
+
+
+def set_threads(threads: int) -> None:
+    """Let a query's two half GEMVs run on up to `threads` threads (1: one after the other)."""
+    global _PAIR_THREADS
+    _PAIR_THREADS = max(1, int(threads))
+
+
+def _pair_pool() -> ThreadPoolExecutor:
+    global _PAIR
+    with _PAIR_LOCK:
+        if _PAIR is None:
+            _PAIR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halfscan")
+        return _PAIR
 
 
 def _torch():
@@ -70,38 +92,107 @@ class HalfMatrix:
         """Return the bytes the half copy holds."""
         return self.data.numel() * 2
 
+    def matvec_pair(self, vec: np.ndarray | None, spans: list[tuple[int, int, int]], out: np.ndarray,
+                    other: HalfMatrix, other_vec: np.ndarray | None, other_spans: list[tuple[int, int, int]],
+                    other_out: np.ndarray) -> float:
+        """matvec_into on self and on other (distinct outputs) as one piece of work; return the larger E."""
+        return Gemvs(((self, vec, spans, out), (other, other_vec, other_spans, other_out))).finish()
+
+    def begin_pair(self, vec: np.ndarray | None, spans: list[tuple[int, int, int]], out: np.ndarray,
+                   other: HalfMatrix, other_vec: np.ndarray | None, other_spans: list[tuple[int, int, int]],
+                   other_out: np.ndarray, caller_share: float = 0.5) -> Gemvs:
+        """matvec_pair begun: the helper thread's share runs while the caller goes on; Gemvs.finish() ends it."""
+        return Gemvs(((self, vec, spans, out), (other, other_vec, other_spans, other_out)), caller_share)
+
     def matvec_into(self, vec: np.ndarray | None, spans: list[tuple[int, int, int]], out: np.ndarray) -> float:
         """Write half-precision matrix[lo:hi] @ vec to out[pos:...] per span, zero elsewhere; return the bound E.
 
-        |out - float32 GEMV| <= E at every entry (zero entries are exact). Runs on the calling thread only.
+        |out - float32 GEMV| <= E at every entry (zero entries are exact).
         """
-        out.fill(0)
-        if vec is None or not spans:
-            return 0.0
-        torch = _torch()
-        if not getattr(_THREADS, "single", False):
-            # One thread: after each call torch's OpenMP workers spin for a while, and on a shared 2-core box they
-            # take the core the rest of the query needs (measured at 100k: p50 44 ms with two, 21 ms with one, the
-            # float32 scan 31 ms). torch's intra-op thread count is per OS thread under OpenMP: this sets the
-            # calling thread's (and the default of threads that start torch work later without setting theirs).
-            torch.set_num_threads(1)
-            _THREADS.single = True
-        vec = np.ascontiguousarray(vec, np.float32)
-        half = torch.from_numpy(vec).to(torch.float16)
-        top = 0.0
-        with torch.inference_mode():
-            for lo, hi, pos in spans:
-                part = out[pos:pos + hi - lo]
-                part[:] = torch.mv(self.data[lo:hi], half).numpy()
-                top = max(top, float(np.abs(part).max()))
+        return Gemvs(((self, vec, spans, out),)).finish()
+
+    def bound(self, vec: np.ndarray, half, out: np.ndarray) -> float:
+        """E for the GEMVs of vec (as float32) and its half copy that wrote out."""
         v = vec.astype(np.float64)
         v_half = half.numpy().astype(np.float64)
         v_norm, v_err = float(np.linalg.norm(v)), float(np.linalg.norm(v_half - v))
         g = _gamma(self.dim)
+        top = float(np.abs(out).max()) if len(out) else 0.0
         bound = (self.row_error * v_norm + self.row_norm * v_err
                  + 2 * g * self.row_norm * max(v_norm, float(np.linalg.norm(v_half)))
                  + U16 * (1 + 2 * U16) * top + _TINY)
         return bound * (1 + 1e-3)
+
+
+# Below this many rows in all a query's GEMVs run on the calling thread: a hand-off costs more than it saves.
+_PAIR_MIN_ROWS = 8192
+
+
+def _single_thread(torch) -> None:
+    if not getattr(_THREADS, "single", False):
+        # One torch thread per calling thread: after each call torch's OpenMP workers spin for a while, and on a
+        # shared 2-core box they take the core the rest of the query needs (measured at 100k: p50 44 ms with two,
+        # 21 ms with one, the float32 scan 31 ms). torch's intra-op thread count is per OS thread under OpenMP: this
+        # sets the calling thread's (and the default of threads that start torch work later without setting theirs).
+        torch.set_num_threads(1)
+        _THREADS.single = True
+
+
+def _gemvs(torch, pieces: list) -> None:
+    """Run (matrix rows, half vector, output slice) GEMVs on this thread."""
+    _single_thread(torch)
+    with torch.inference_mode():
+        for rows, half, part in pieces:
+            part[:] = torch.mv(rows, half).numpy()
+
+
+class Gemvs:
+    """The GEMVs of (HalfMatrix, vector or None, spans, out) tasks, begun at once; finish() completes them.
+
+    With two threads allowed (set_threads) a helper thread starts on its share of the rows at once and the rest is
+    left for the calling thread, which may do other work first (scoring.scan computes the lexical and structured
+    signals meanwhile) and then runs its share in finish(). torch releases the GIL inside the GEMV, so the
+    memory-bound halves overlap on two cores. `caller_share` is the calling thread's part of the rows.
+    """
+
+    def __init__(self, tasks, caller_share: float = 0.5) -> None:
+        pieces, self.halves, total = [], [], 0
+        self.torch = None
+        for matrix, vec, spans, out in tasks:
+            out.fill(0)
+            if vec is None or not spans:
+                continue
+            self.torch = self.torch or _torch()
+            vec = np.ascontiguousarray(vec, np.float32)
+            half = self.torch.from_numpy(vec).to(self.torch.float16)
+            self.halves.append((matrix, vec, half, out))
+            for lo, hi, pos in spans:
+                pieces.append((matrix.data, lo, hi, half, out[pos:pos + hi - lo]))
+                total += hi - lo
+        self.pending = None
+        self.mine = [(data[lo:hi], half, part) for data, lo, hi, half, part in pieces]
+        if _PAIR_THREADS < 2 or total < _PAIR_MIN_ROWS:
+            return
+        # The helper takes the first rows (a span may be cut in two), the calling thread the last caller_share.
+        theirs, self.mine, left = [], [], total - int(total * caller_share)
+        for data, lo, hi, half, part in pieces:
+            take = min(left, hi - lo)
+            if take:
+                theirs.append((data[lo:lo + take], half, part[:take]))
+                left -= take
+            if take < hi - lo:
+                self.mine.append((data[lo + take:hi], half, part[take:]))
+        self.pending = _pair_pool().submit(_gemvs, self.torch, theirs)
+
+    def finish(self) -> float:
+        """Run the calling thread's share, wait for the helper's, and return the largest bound E."""
+        try:
+            if self.mine:
+                _gemvs(self.torch, self.mine)
+        finally:
+            if self.pending is not None:
+                self.pending.result()
+        return max((matrix.bound(vec, half, out) for matrix, vec, half, out in self.halves), default=0.0)
 
 
 # Rounding inside the fused score (a dozen float32 operations on values near 1) stays far below this.

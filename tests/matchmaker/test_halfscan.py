@@ -7,7 +7,7 @@ import pytest
 
 from matchmaker import DEFAULT_WEIGHTS, ProfileVectors, build_index, profile_from_dict, recommend
 from matchmaker.engine import _shortlist
-from matchmaker.halfscan import HalfMatrix, available
+from matchmaker.halfscan import HalfMatrix, available, set_threads
 from matchmaker.index import HALF_MIN_CANDIDATES
 from matchmaker.scoring import scan
 
@@ -45,7 +45,18 @@ def _generated(n: int, dim: int, seed: int, near_duplicates: bool):
     return profiles, vectors
 
 
-def test_half_scan_ranks_as_float32_scan():
+@pytest.fixture(params=[1, 2], ids=["one-thread", "paired"])
+def pair_threads(request):
+    """Run with a query's two half GEMVs one after the other, then at once (matchmaker.halfscan.set_threads)."""
+    import matchmaker.halfscan as halfscan
+
+    before = halfscan._PAIR_THREADS
+    halfscan.set_threads(request.param)
+    yield request.param
+    halfscan.set_threads(before)
+
+
+def test_half_scan_ranks_as_float32_scan(pair_threads):
     profiles, vectors = _generated(900, 48, seed=3, near_duplicates=False)
     half = build_index(profiles, vectors, half_threshold=0)
     plain = build_index(profiles, vectors)
@@ -121,3 +132,27 @@ def test_small_indexes_keep_the_float32_scan():
     index = build_index(profiles, vectors)
     assert HALF_MIN_CANDIDATES > 1000
     assert index.half_offer is None and not any(index.scans_half(s) for s in index.candidates)
+
+
+def test_paired_matvecs_write_what_single_ones_do():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((700, 32)).astype(np.float32), rng.standard_normal((500, 32)).astype(np.float32)
+    va, vb = rng.standard_normal(32).astype(np.float32), rng.standard_normal(32).astype(np.float32)
+    ha, hb = HalfMatrix(a), HalfMatrix(b)
+    spans_a, spans_b = [(0, 300, 0), (400, 700, 300)], [(100, 500, 0)]
+    alone_a, alone_b = np.empty(600, np.float32), np.empty(400, np.float32)
+    bound = max(ha.matvec_into(va, spans_a, alone_a), hb.matvec_into(vb, spans_b, alone_b))
+    import matchmaker.halfscan as halfscan
+
+    before = halfscan._PAIR_THREADS
+    try:
+        set_threads(2)
+        for _ in range(20):
+            out_a, out_b = np.full(600, 7, np.float32), np.full(400, 7, np.float32)
+            assert ha.matvec_pair(va, spans_a, out_a, hb, vb, spans_b, out_b) == bound
+            assert np.array_equal(out_a, alone_a) and np.array_equal(out_b, alone_b)
+        out_a, out_b = np.full(600, 7, np.float32), np.full(400, 7, np.float32)
+        ha.matvec_pair(va, spans_a, out_a, hb, None, spans_b, out_b)  # a profile without an offer: zeros
+        assert np.array_equal(out_a, alone_a) and not out_b.any()
+    finally:
+        set_threads(before)
