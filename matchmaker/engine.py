@@ -150,13 +150,12 @@ EXACT_POOL = 20
 def _pick(index: MatchIndex, found: Scan, size: int) -> np.ndarray:
     """Return the entries of the `size` best first-stage scores (for supporters, the best half of each side), plus
     the EXACT_POOL entries with the most shared wording."""
-    # Only entries sharing a term at all (usually a small part of a big index) are looked at.
-    mask = found.x_lex > 0
-    mask |= found.y_lex > 0
-    shared = np.flatnonzero(mask)
-    shared = shared[np.isfinite(found.scores[shared])]
-    wording = found.x_lex[shared] + found.y_lex[shared]
-    return np.union1d(_pick_scores(index, found, size), shared[_top(wording, EXACT_POOL)])
+    # Lexical cosines are never negative: entries sharing no term (wording 0) and excluded ones (score -inf) are
+    # dropped after the top is taken, as _top orders equal values by position whatever else the array holds.
+    wording = found.x_lex + found.y_lex
+    wording[~np.isfinite(found.scores)] = -np.inf
+    most = _top(wording, EXACT_POOL)
+    return np.union1d(_pick_scores(index, found, size), most[wording[most] > 0])
 
 
 def _groups(index: MatchIndex, found: Scan, size: int) -> list[tuple[int, int, int]]:
