@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/load.py [--step-seconds 20] [--steps 8,32,64,128,8] [--organizations 20000]
                                  [--users 160] [--database-url postgresql+psycopg://...] [--workdir DIR]
+                                 [--env MATCHMAKER_WORKERS=2]
 
 Builds a scratch database (SQLite in a temporary folder, or the empty database of --database-url) through the
 real commands: `matchmaker db upgrade`, `matchmaker seed` (the demo), `matchmaker import` of generated
@@ -64,9 +65,22 @@ def _cli(env: dict, *args: str) -> str:
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the server: its own and its worker processes' (MATCHMAKER_WORKERS > 1)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(int(entry.name))
+            except OSError:
+                continue
+            if int(entry.name) == pid or int(fields[1]) == pid:
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _client_cpu() -> float:

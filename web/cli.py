@@ -41,8 +41,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     logging.basicConfig(level=logging.INFO)
     # On SIGTERM uvicorn waits for running requests; without a bound, one stuck request held the process for ever.
     # Past the bound it cancels them, the app's lifespan stops the jobs (web.jobs.stop_scheduler), and it exits.
+    settings = Settings()
+    # Several processes (MATCHMAKER_WORKERS): uvicorn's supervisor starts them, restarts one that dies, and passes
+    # SIGTERM on; each stops within shutdown_timeout.
     uvicorn.run("web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
-                timeout_graceful_shutdown=Settings().shutdown_timeout)
+                workers=None if reload or settings.workers <= 1 else settings.workers,
+                timeout_graceful_shutdown=settings.shutdown_timeout)
 
 
 @app.command("create-organizer")

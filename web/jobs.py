@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -165,15 +167,47 @@ def install_job_nudges(session_factory, scheduler_of) -> None:
     after_commit.install(session_factory, lambda job_id: run_soon(scheduler_of(), job_id))
 
 
+def take_jobs_lock(path: Path):
+    """Hold an exclusive lock on `path` for as long as the returned file stays open; None if another process has it.
+
+    The kernel drops the lock when its holder exits however it exits, so a restarted process can take it over.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def start_scheduler(app) -> BackgroundScheduler:
-    """Start the in-process scheduler for single-process deployments."""
+    """Start the in-process scheduler: every process refreshes its own match index; the shared jobs (mail, reminders,
+    expiry, embedding, purges) run in one process of the machine.
+
+    With one server process (MATCHMAKER_WORKERS=1) that is this one. With several, the one that takes the lock
+    file `jobs.lock` in the data folder runs them; the others still hand their committed units of work's "run this
+    job now" on (run_soon finds no such job there: the job runs at its next interval in the process that has it).
+    """
     from web.capacity import DaemonPoolExecutor
 
+    settings = app.state.settings
     # A few daemon threads: the pool keeps a connection for each (web.capacity), and a job still running at
     # shutdown cannot hold the process (stop_scheduler waits for it a bounded time).
     executor = app.state.job_executor = DaemonPoolExecutor()
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
-    register_jobs(scheduler, app.state.session_factory, app.state.settings, getattr(app.state, "embedder", None))
+    app.state.jobs_lock = None
+    if settings.workers > 1:
+        app.state.jobs_lock = take_jobs_lock(settings.data_path / "jobs.lock")
+    if settings.workers <= 1 or app.state.jobs_lock is not None:
+        register_jobs(scheduler, app.state.session_factory, settings, getattr(app.state, "embedder", None))
+        log.info("process %d runs the scheduled jobs", os.getpid())
+    else:
+        log.info("process %d leaves the scheduled jobs to the process holding %s", os.getpid(),
+                 settings.data_path / "jobs.lock")
     # The index lives in this process's memory: its refresh is per process (a page that finds it stale also asks).
     scheduler.add_job(refresh_matching_index, "interval", seconds=app.state.settings.matching_refresh_seconds,
                       id="refresh_matching_index", replace_existing=True, args=[app], coalesce=True, max_instances=1,
@@ -188,6 +222,10 @@ def stop_scheduler(app, timeout: float) -> bool:
     """Stop the in-process scheduler and give running jobs up to `timeout` seconds; True when none is left running."""
     app.state.scheduler.shutdown(wait=False)
     done = app.state.job_executor.join(timeout)
+    lock = getattr(app.state, "jobs_lock", None)
+    if lock is not None:
+        lock.close()  # releases the lock (also released by the kernel when the process exits)
+        app.state.jobs_lock = None
     if not done:
         log.warning("a scheduled job was still running %.0f s after shutdown began; stopping without it", timeout)
     return done

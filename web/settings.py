@@ -157,6 +157,14 @@ class Settings(BaseSettings):
         description="Seconds the timetable solver may search when an organizer runs an event's timetable (the "
                     "organizer's page waits for it; seminar-sized events take well under a second).")
     # == capacity: request threads, overload, database pool, shutdown ==
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Server processes `matchmaker serve` starts. One Python process serves pages on about one core; "
+        "on a machine with several cores, one per core serves that many times more at once. Each process has its "
+        "own request threads, database connections (request_threads plus a few each) and match index (memory and "
+        "index builds count once per process); the scheduled jobs run in one of them (a lock file in the data "
+        "folder chooses it, per machine: with several machines, run them in `matchmaker worker` instead).",
+    )
     request_threads: int = Field(
         default=16, ge=1,
         description="Requests handled at once: the worker threads for page code, the requests let in at once, and "

@@ -105,3 +105,85 @@ def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
             process.kill()
             process.wait()
         log.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is pid (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _is_spawned_worker(pid: int) -> bool:
+    """A worker process uvicorn's supervisor spawned (multiprocessing's resource tracker is not one)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return False
+    return b"multiprocessing.spawn" in command and b"resource_tracker" not in command
+
+
+def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_sigterm(tmp_path):
+    from web.jobs import take_jobs_lock
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}",
+           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_WORKERS": "2",
+           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "workers-test-key",
+           "MATCHMAKER_SHUTDOWN_TIMEOUT": "3", "PYTHONFAULTHANDLER": "1"}
+    _cli(env, "db", "upgrade")
+    _cli(env, "seed")
+    log = open(tmp_path / "serve.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(base, process, seconds=60)
+        workers = [pid for pid in _children(process.pid) if _is_spawned_worker(pid)]
+        assert len(workers) == 2, workers
+        # One of them holds the jobs lock: this process cannot take it.
+        deadline = time.monotonic() + 20
+        while (held := take_jobs_lock(tmp_path / "data" / "jobs.lock")) is not None and time.monotonic() < deadline:
+            held.close()
+            time.sleep(0.2)
+        assert held is None, "no server process runs the scheduled jobs"
+        # A session made by one process is good in the other: logins live in the database, not in memory.
+        with httpx.Client(base_url=base) as client:
+            token = CSRF_RE.search(client.get("/login").text).group(1)
+            response = client.post("/login", data={"email": "partner@example.com", "password": PASSWORD,
+                                                   "csrf_token": token, "next": "/prematching"})
+            assert response.status_code == 303
+            cookies = client.cookies
+        codes = []
+        for _ in range(20):
+            # A new connection each time, so both processes answer some of them.
+            with httpx.Client(base_url=base, cookies=cookies) as client:
+                codes.append(client.get("/requests/sent").status_code)
+        assert codes == [200] * 20
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("matchmaker serve with two processes was still running 15 s after SIGTERM")
+        assert time.monotonic() - sent < 10
+        assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}") and _is_spawned_worker(pid)]
+        lock = take_jobs_lock(tmp_path / "data" / "jobs.lock")
+        assert lock is not None, "the jobs lock outlived the server"
+        lock.close()
+        output = (tmp_path / "serve.log").read_text(errors="replace")
+        assert "Traceback" not in output and "Fatal Python error" not in output, output[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
