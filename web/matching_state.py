@@ -22,7 +22,8 @@ def matching_cache_of(app: Any) -> MatchingCache:
         if cache is None:
             settings = app.state.settings
             cache = app.state.matching_cache = MatchingCache(
-                app.state.session_factory, settings.matching_min_feedback, settings.matching_inline_refresh)
+                app.state.session_factory, settings.matching_min_feedback, settings.matching_inline_refresh,
+                settings.matching_learn_seconds)
         return cache
 
 

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     matching_refresh_seconds: int = Field(
         default=30, description="Seconds between checks of the background job that refreshes the matching index.",
     )
+    matching_learn_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Shortest time between two learnings of the matching weights from accepted and declined "
+        "requests. Answers alone (no profile change) wait for it; a profile change refreshes the index at once.",
+    )
     match_floor: float = Field(
         default=-1.0,
         description="Matches scoring at or below this share (0-1) are not recommended. Negative: the engine's "

@@ -157,3 +157,36 @@ def test_page_shows_previous_recommendations_while_the_index_refreshes(app, clie
     finally:
         cache.wait()
         cache.close()
+
+
+def test_answers_alone_relearn_the_weights_at_most_every_learn_seconds(session_factory, embedder, monkeypatch):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache(session_factory, min_examples=30, learn_seconds=300)
+    clock = [1_000_000.0]
+    monkeypatch.setattr("web.services.matching_index.time.time", lambda: clock[0])
+    with session_factory() as session:
+        first = cache.refresh(session, embedder.name)
+        assert first.weights == DEFAULT_WEIGHTS
+        for _ in range(20):
+            answered_request(session, orgs["textile"], orgs["chiller"], "accepted")
+            answered_request(session, orgs["textile"], orgs["waste"], "declined")
+        session.commit()
+        clock[0] += 60
+        # A minute later the answers are not due: nothing to rebuild, the page keeps its rankings.
+        assert not cache.is_stale(session, first)
+        assert cache.refresh(session, embedder.name) is first
+        # A profile change refreshes the index at once and keeps the weights.
+        session.get(type(orgs["textile"]), orgs["textile"].id).country = "LA"
+        session.commit()
+        assert cache.is_stale(session, first)
+        moved = cache.refresh(session, embedder.name)
+        assert moved.state is not first.state and moved.weights == DEFAULT_WEIGHTS
+        clock[0] += 300
+        # Due: the answers are learned.
+        assert cache.is_stale(session, moved)
+        learned = cache.refresh(session, embedder.name)
+        assert learned.weights != DEFAULT_WEIGHTS and learned.state is moved.state
+        assert cache.refresh(session, embedder.name) is learned

@@ -170,8 +170,9 @@ class Published:
 
     state: IndexState
     weights: FusionWeights
-    feedback: tuple = ()
+    feedback: tuple = ()  # the feedback version the weights were learned from
     published_at: float = 0.0
+    learned_at: float = 0.0  # when the weights were learned (time.time())
 
 
 class MatchingCache:
@@ -183,10 +184,16 @@ class MatchingCache:
     the caller with inline=True: commands and tests without a background thread).
     """
 
-    def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False) -> None:
+    def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False,
+                 learn_seconds: float = 0.0) -> None:
         self.session_factory = session_factory
         self.min_examples = min_examples
         self.inline = inline
+        # Answers alone re-learn the weights at most this often. On a seminar morning requests are accepted every
+        # few seconds: re-learning after each one scored every answered pair again and, with new weights, made
+        # every member's next Pre-Matching view rank afresh (a tenth of the server's CPU under benchmarks/load.py).
+        # Profile changes still refresh the index at once.
+        self.learn_seconds = learn_seconds
         self._published: dict[str, Published] = {}
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
         self._pending: set[str] = set()
@@ -199,9 +206,13 @@ class MatchingCache:
         return self._published.get(model)
 
     def is_stale(self, session: Session, published: Published) -> bool:
-        """Whether organizations, their vectors or the feedback changed since `published` was built."""
+        """Whether organizations or their vectors changed since `published` was built, or the feedback did and the
+        weights are due to be learned again (learn_seconds)."""
         return (index_version(session, published.state.model) != published.state.version
-                or feedback_version(session) != published.feedback)
+                or self._relearn(feedback_version(session), published))
+
+    def _relearn(self, feedback: tuple, published: Published) -> bool:
+        return feedback != published.feedback and time.time() - published.learned_at >= self.learn_seconds
 
     def view(self, session: Session, model: str) -> Published | None:
         """What a page shows: the last published state; a stale or missing one is rebuilt in the background."""
@@ -222,10 +233,14 @@ class MatchingCache:
             started = time.perf_counter()
             state = build_state(session, model) if old is None else refresh_state(session, old.state)
             feedback = feedback_version(session)
-            if old is not None and state is old.state and feedback == old.feedback:
+            relearn = old is None or self._relearn(feedback, old)
+            if old is not None and state is old.state and not relearn:
                 return old
-            weights = weights_for(session, state, self.min_examples)
-            published = Published(state, weights, feedback, time.time())
+            if relearn:
+                weights, learned_at = weights_for(session, state, self.min_examples), time.time()
+            else:  # the index moved, the answers are not due yet: the weights stay what they were
+                weights, learned_at, feedback = old.weights, old.learned_at, old.feedback
+            published = Published(state, weights, feedback, time.time(), learned_at)
             self._published[model] = published  # one reference swap: readers see the old or the new, whole
             log.info("matching index for %s published (serial %d, %d organizations) in %.2f s", model,
                      state.serial, len(state.index) if state.index is not None else 0,
