@@ -1,7 +1,7 @@
 """Speed of the member and visitor pages at scale, next to a bare FastAPI + Jinja page measured in the same run.
 
 Usage: python benchmarks/pages.py [--sizes 10000,100000] [--rounds 3] [--single 40] [--seconds 3] [--clients 8]
-                                  [--workdir DIR] [--reuse] [--pages NAME,...]
+                                  [--workdir DIR] [--reuse] [--pages NAME,...] [--workers N]
 
 For each size: a scratch SQLite database is migrated (`matchmaker db upgrade`), n generated organizations are
 imported through the real `matchmaker import`, embedded by `matchmaker reindex` (MATCHMAKER_EMBEDDING_MODEL=hashing:
@@ -116,9 +116,9 @@ def prepare(n: int, folder: Path, env: dict, reuse: bool) -> dict:
 
 # --- servers ---------------------------------------------------------------------------------------------------
 
-def serve(app: str, port: int, env: dict, app_dir: Path | None = None) -> subprocess.Popen:
+def serve(app: str, port: int, env: dict, app_dir: Path | None = None, workers: int = 1) -> subprocess.Popen:
     args = [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log"]
+            "--no-access-log", "--workers", str(workers)]
     if app_dir is not None:
         args += ["--app-dir", str(app_dir)]
     process = subprocess.Popen(args, env=env, cwd=ROOT)
@@ -151,11 +151,18 @@ def wait_for_recommendations(url: str, cookie: str, timeout: float = 900) -> Non
     """Wait until Pre-Matching shows recommendations: its index is built in the background after the first view,
     and until then the page says "being prepared" (a cheap page that would flatter the figures)."""
     deadline = time.time() + timeout
-    with httpx.Client(headers={"Cookie": cookie}, timeout=60) as client:
-        while time.time() < deadline:
+    ready = 0
+    while time.time() < deadline:
+        # A new connection each time: with --workers every process builds its own index, and 12 ready answers in
+        # a row make it unlikely that one of them is still preparing.
+        with httpx.Client(headers={"Cookie": cookie}, timeout=60) as client:
             page = client.get(url)
-            if page.status_code == 200 and PREPARING not in page.text:
+        if page.status_code == 200 and PREPARING not in page.text:
+            ready += 1
+            if ready >= 12:
                 return
+        else:
+            ready = 0
             time.sleep(2)
     raise SystemExit(f"Pre-Matching still preparing after {timeout:.0f} s: {url}")
 
@@ -249,7 +256,10 @@ def measure(n: int, options: argparse.Namespace, folder: Path) -> str:
     print(f"== n={n}: preparing {folder}", flush=True)
     ids = prepare(n, folder, env, options.reuse)
     app_port, bare_port = options.port, options.port + 1
-    servers = [serve("web.main:app", app_port, env), serve("pages_bare:app", bare_port, env, ROOT / "benchmarks")]
+    # --workers: both served by that many processes, so the bare page stays the same yardstick.
+    servers = [serve("web.main:app", app_port, env | {"MATCHMAKER_WORKERS": str(options.workers)},
+                     workers=options.workers),
+               serve("pages_bare:app", bare_port, env, ROOT / "benchmarks", workers=options.workers)]
     try:
         cookie = login(f"http://127.0.0.1:{app_port}")
         urls = pages(ids)
@@ -311,6 +321,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="Reuse a database left in --workdir by an earlier run.")
     parser.add_argument("--pages", default="", help="Only these pages (comma-separated names), plus the bare one.")
     parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Server processes for the app and the bare page alike (MATCHMAKER_WORKERS).")
     options = parser.parse_args()
     options.pages = {p for p in options.pages.split(",") if p}
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="pages-bench-"))
