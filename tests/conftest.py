@@ -44,8 +44,11 @@ def engine(database_url):
 
 @pytest.fixture(autouse=False)
 def clean_db(engine):
-    """Empty every non-reference table after the test."""
+    """Empty every non-reference table after the test (and forget the embedding job's last clean pass over them)."""
     yield
+    from web.services import matching_vectors
+
+    matching_vectors._CLEAN.clear()
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in REFERENCE_TABLES:
@@ -68,7 +71,8 @@ def session(session_factory):
 def settings(database_url) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production",
                     run_scheduler=False, smtp_host="", base_url="http://testserver",
-                    matching_inline_refresh=True)  # the page builds the index itself: no refresher thread in tests
+                    # The page builds the index itself (no refresher thread in tests) and checks it on every view.
+                    matching_inline_refresh=True, matching_check_seconds=0)
 
 
 @pytest.fixture

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="Shortest time between two learnings of the matching weights from accepted and declined "
         "requests. Answers alone (no profile change) wait for it; a profile change refreshes the index at once.",
     )
+    matching_check_seconds: float = Field(
+        default=2.0, ge=0,
+        description="Pre-Matching views within this many seconds of a check that found the match index current "
+        "show it without checking again; a profile change reaches the recommendations that much later.",
+    )
     match_floor: float = Field(
         default=-1.0,
         description="Matches scoring at or below this share (0-1) are not recommended. Negative: the engine's "

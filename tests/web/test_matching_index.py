@@ -190,3 +190,29 @@ def test_answers_alone_relearn_the_weights_at_most_every_learn_seconds(session_f
         learned = cache.refresh(session, embedder.name)
         assert learned.weights != DEFAULT_WEIGHTS and learned.state is moved.state
         assert cache.refresh(session, embedder.name) is learned
+
+
+def test_views_within_check_seconds_of_a_check_ask_nothing(session_factory, embedder, monkeypatch):
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache(session_factory, check_seconds=2.0)
+    clock = [100.0]
+    monkeypatch.setattr("web.services.matching_index.time.monotonic", lambda: clock[0])
+    checks = []
+    real = cache.is_stale
+    monkeypatch.setattr(cache, "is_stale", lambda *a: checks.append(1) or real(*a))
+    with session_factory() as session:
+        first = cache.refresh(session, embedder.name)
+        assert cache.view(session, embedder.name) is first and len(checks) == 1
+        session.get(type(orgs["textile"]), orgs["textile"].id).country = "LA"
+        session.commit()
+        clock[0] += 1.0
+        assert cache.view(session, embedder.name) is first and len(checks) == 1  # not asked: within 2 s
+        clock[0] += 1.5
+        cache.view(session, embedder.name)  # asked again: stale, so a refresh is queued
+        assert len(checks) >= 2
+    cache.wait()
+    cache.close()
+    assert cache.current(embedder.name) is not first

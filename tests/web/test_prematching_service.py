@@ -62,6 +62,46 @@ def test_embedding_job_reembeds_only_changed_texts(session_factory, embedder):
     assert len(new_texts) == 2
 
 
+def test_embedding_job_reads_no_profile_while_nothing_changed(session_factory, embedder, monkeypatch):
+    from models import Organization
+    from tests.factories import create_organization
+    from tests.web.technology_support import create_technology
+    from web.services import matching_vectors
+
+    with session_factory() as session:
+        orgs = make_market(session, "textile", "chiller")
+        session.commit()
+        chiller_id = orgs["chiller"].id
+    scans = []
+    real = matching_vectors.pending_organizations
+    monkeypatch.setattr(matching_vectors, "pending_organizations",
+                        lambda *a, **k: scans.append(1) or real(*a, **k))
+    counting = CountingEmbedder(embedder)
+    assert embed(session_factory, counting) == 2
+    assert embed(session_factory, counting) == 0 and embed(session_factory, counting) == 0
+    assert len(scans) == 1  # the versions did not move: no pass over the organizations
+    with session_factory() as session:
+        session.get(Organization, chiller_id).needs = ["Financing for a district cooling plant"]
+        session.commit()
+    assert embed(session_factory, counting) == 1 and len(scans) == 2
+    with session_factory() as session:  # a technology of its own counts among the offers
+        owner = create_organization(session, status="approved", name="Kaze Turbines", offers=["Small wind"])
+        session.commit()
+    assert embed(session_factory, counting) == 1
+    with session_factory() as session:
+        create_technology(session, session.get(Organization, owner.id), name="Vertical-axis wind turbine")
+        session.commit()
+    assert embed(session_factory, counting) == 1 and len(scans) == 4
+    # Stored vectors deleted by hand: the embeddings' version moved, so the next pass finds them.
+    with session_factory() as session:
+        session.query(OrganizationEmbedding).filter_by(organization_id=chiller_id).delete()
+        session.commit()
+    assert embed(session_factory, counting) == 1 and len(scans) == 5
+    # A full pass still runs now and then, whatever the versions say.
+    monkeypatch.setattr(matching_vectors, "FULL_PASS_SECONDS", 0.0)
+    assert embed(session_factory, counting) == 0 and len(scans) == 6
+
+
 def test_embedding_job_skips_pending_organizations(session_factory, embedder):
     with session_factory() as session:
         from tests.factories import create_organization

@@ -185,7 +185,7 @@ class MatchingCache:
     """
 
     def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False,
-                 learn_seconds: float = 0.0) -> None:
+                 learn_seconds: float = 0.0, check_seconds: float = 0.0) -> None:
         self.session_factory = session_factory
         self.min_examples = min_examples
         self.inline = inline
@@ -194,6 +194,11 @@ class MatchingCache:
         # every member's next Pre-Matching view rank afresh (a tenth of the server's CPU under benchmarks/load.py).
         # Profile changes still refresh the index at once.
         self.learn_seconds = learn_seconds
+        # A view within check_seconds of the last check that found the published state current shows it without
+        # asking again (the check is four queries; under the load mix a twenty-fifth of the server's CPU). A change
+        # is then noticed that much later; the refresh itself takes longer anyway.
+        self.check_seconds = check_seconds
+        self._checked: dict[str, tuple[Published, float]] = {}
         self._published: dict[str, Published] = {}
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
         self._pending: set[str] = set()
@@ -217,8 +222,13 @@ class MatchingCache:
     def view(self, session: Session, model: str) -> Published | None:
         """What a page shows: the last published state; a stale or missing one is rebuilt in the background."""
         published = self.current(model)
-        if published is not None and not self.is_stale(session, published):
-            return published
+        if published is not None:
+            checked = self._checked.get(model)
+            if checked is not None and checked[0] is published and time.monotonic() - checked[1] < self.check_seconds:
+                return published
+            if not self.is_stale(session, published):
+                self._checked[model] = (published, time.monotonic())
+                return published
         if self.inline:
             return self.refresh(session, model)
         self.trigger(model)

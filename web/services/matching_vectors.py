@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +27,7 @@ from matchmaker import (
     text_hash,
 )
 from matchmaker.embedding import calibrate_precision, stored_calibration
-from models import Organization, OrganizationEmbedding, TextEmbedding
+from models import Organization, OrganizationEmbedding, Technology, TextEmbedding
 from models.base import utcnow
 from models.session import session_scope
 from web.services.export import export_record
@@ -186,6 +187,28 @@ def _embed_batch(session_factory: sessionmaker, embedder: Any, batch: list[Pendi
         _upsert(session, OrganizationEmbedding, states, ["organization_id", "model"], ["texts_hash", "embedded_at"])
 
 
+def sources_version(session: Session) -> tuple:
+    """What the profile texts are read from, in three index reads: organizations (count, newest change) and
+    technologies (count, newest change). Any import, profile save, approval or technology edit moves it."""
+    orgs = session.execute(select(func.count(Organization.id), func.max(Organization.updated_at))).one()
+    techs = session.execute(select(func.count(Technology.id), func.max(Technology.updated_at))).one()
+    return tuple(orgs) + tuple(techs)
+
+
+def _embeddings_version(session: Session, model: str) -> tuple:
+    return tuple(session.execute(select(func.count(OrganizationEmbedding.organization_id),
+                                        func.max(OrganizationEmbedding.embedded_at))
+                                 .where(OrganizationEmbedding.model == model)).one())
+
+
+# (database, model) -> (sources_version, embeddings version, when) after a run that left nothing pending. The job runs
+# every 30 s and read every approved organization's texts each time (a twentieth of the server's CPU at 20,000
+# organizations under benchmarks/load.py); while neither version moves there is nothing to embed. A full pass still
+# runs every FULL_PASS_SECONDS whatever the versions say.
+_CLEAN: dict[tuple[str, str], tuple[tuple, tuple, float]] = {}
+FULL_PASS_SECONDS = 600.0
+
+
 def embed_pending_profiles(session_factory: sessionmaker, embedder: Any, *, force: bool = False,
                            batch_size: int = BATCH_ORGANIZATIONS,
                            progress: Callable[[int], Any] | None = None) -> int:
@@ -194,10 +217,27 @@ def embed_pending_profiles(session_factory: sessionmaker, embedder: Any, *, forc
     Commits per batch (it opens its own sessions): a job and a command, never a request, call it.
     progress(total) is called once and must return an object with update(n) and close(), like tqdm.
     """
+    key = (str(session_factory.kw["bind"].url), embedder.name)
     with session_scope(session_factory, write=False) as session:
+        before = sources_version(session), _embeddings_version(session, embedder.name)
+        clean = _CLEAN.get(key)
+        if (not force and clean is not None and clean[:2] == before
+                and time.monotonic() - clean[2] < FULL_PASS_SECONDS):
+            return 0
         pending = pending_organizations(session, embedder.name, force)
-    if not pending:
-        return 0
+    if pending:
+        _embed_all(session_factory, embedder, pending, force, batch_size, progress)
+    with session_scope(session_factory, write=False) as session:
+        sources = sources_version(session)
+        if sources == before[0]:  # nothing changed while the pass ran: all is embedded as of these versions
+            _CLEAN[key] = (sources, _embeddings_version(session, embedder.name), time.monotonic())
+        else:
+            _CLEAN.pop(key, None)
+    return len(pending)
+
+
+def _embed_all(session_factory: sessionmaker, embedder: Any, pending: list[Pending], force: bool, batch_size: int,
+               progress: Callable[[int], Any] | None) -> None:
     bar = progress(len(pending)) if progress else None
     try:
         for start in range(0, len(pending), batch_size):
@@ -209,7 +249,6 @@ def embed_pending_profiles(session_factory: sessionmaker, embedder: Any, *, forc
         if bar is not None:
             bar.close()
     log.info("embedded %d organizations with %s", len(pending), embedder.name)
-    return len(pending)
 
 
 class StoredOnly:
