@@ -44,6 +44,10 @@ def make_engine(url: str, pool_size: int = 40, max_overflow: int = 10, pool_time
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
+# Statements that make pysqlite open a transaction (and so take SQLite's write lock).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 class WriteGate:
     """Writers of one SQLite file take turns: a lock per process, then an flock on `<database>-writers` between
     processes, taken before BEGIN IMMEDIATE and given back when the connection returns to the pool.
@@ -53,7 +57,8 @@ class WriteGate:
     (MATCHMAKER_WORKERS=2) on 64 clients, accepts reached p95 4.5 s and some waited past the clients' 10 s timeout.
     Here a process's writers queue on a thread lock (its wait bounded by the busy timeout, then "database is
     locked": 503), and only the one holding it waits for the flock, which the kernel hands on as soon as it is
-    released. Units of work that read and then write (a read mark on a page view) still meet in the busy handler.
+    released. Units of work that start reading and then write (a read mark on a page view) take their turn at
+    their first write.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
@@ -126,9 +131,27 @@ def _use_real_sqlite_transactions(engine: Engine, gate: WriteGate | None = None)
             dbapi_connection.isolation_level = ""  # pysqlite's own: BEGIN just before the first write
 
     if gate is not None:
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before_write(connection, _cursor, statement, _parameters, _context, _executemany):
+            # A unit of work that started reading (DEFERRED) and now writes takes its turn too, before pysqlite's
+            # implicit BEGIN: it holds no lock of SQLite's yet (its reads ran outside a transaction).
+            info = connection.connection.info
+            if not info.get("write_gate") and statement.lstrip()[:7].upper().startswith(_WRITES):
+                gate.acquire()
+                info["write_gate"] = True
+
+        def _end(connection):
+            # The transaction ends (SQLAlchemy tells just before its COMMIT or ROLLBACK): the next writer's turn.
+            # A writer let in a moment early meets SQLite's lock for that moment in the busy handler.
+            if connection.connection.info.pop("write_gate", False):
+                gate.release()
+
+        event.listen(engine, "commit", _end)
+        event.listen(engine, "rollback", _end)
+
         @event.listens_for(engine, "checkin")
         def _on_checkin(_dbapi_connection, record):
-            # A session hands its connection back at commit or rollback: the next writer's turn.
+            # Whatever ended the connection's use (an invalidated connection, a dropped one), its turn ends with it.
             if record.info.pop("write_gate", False):
                 gate.release()
 

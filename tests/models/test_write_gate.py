@@ -36,7 +36,7 @@ def factory(tmp_path):
     engine.dispose()
 
 
-def test_a_writing_unit_holds_the_writers_flock_until_it_commits(factory, tmp_path):
+def test_a_unit_of_work_holds_the_writers_flock_from_its_first_write_until_it_ends(factory, tmp_path):
     gate_file = tmp_path / "gate.db-writers"
     session = writing_session(factory)
     session.execute(text("INSERT INTO t VALUES (1)"))
@@ -48,8 +48,20 @@ def test_a_writing_unit_holds_the_writers_flock_until_it_commits(factory, tmp_pa
     session.rollback()
     assert _flock_free(gate_file)
     session.close()
-    with factory() as reader:  # page views (DEFERRED) never take it
+    with factory() as reader:  # page views (DEFERRED) take it only when they write (a read mark)
         reader.execute(text("SELECT count(*) FROM t")).scalar()
+        assert _flock_free(gate_file)
+        reader.execute(text("UPDATE t SET n = n + 1"))
+        assert not _flock_free(gate_file)
+        reader.commit()
+        assert _flock_free(gate_file)
+    with factory.kw["bind"].connect() as connection:  # commit as you go: each transaction gives its turn back
+        connection.execute(text("INSERT INTO t VALUES (3)"))
+        assert not _flock_free(gate_file)
+        connection.commit()
+        assert _flock_free(gate_file)
+        connection.execute(text("DELETE FROM t WHERE n = 3"))
+        connection.rollback()
         assert _flock_free(gate_file)
 
 

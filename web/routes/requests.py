@@ -185,7 +185,6 @@ def _thread_context(session, user, req, last_read: int, values: dict | None = No
 
 
 @router.get("/matches/{request_id}", response_class=HTMLResponse)
-@writes_on_read
 def match_thread(request: Request, session: DbSession, user: Member, request_id: DbId):
     """A match: the other side's contact person and the message thread (marked read on view)."""
     req = messages.get_match_for(session, user, request_id)
@@ -194,7 +193,9 @@ def match_thread(request: Request, session: DbSession, user: Member, request_id:
     # Viewing the thread marks it read: that is what people expect of a message list, and a POST per view would
     # need JavaScript. A GET that writes must not count when the browser only guessed the user might come
     # (link prefetch, prerender): such requests say so in Sec-Purpose or Purpose, and mark nothing. And it writes
-    # only when there is something new to mark: a thread is viewed far more often than written to.
+    # only when there is something new to mark: a thread is viewed far more often than written to. So the view
+    # starts as a read (not writes_on_read) and takes the write lock only at the mark, an upsert that two first
+    # views at once cannot both insert (under load.py thread views held the lock from their start).
     if req.involves(user.organization_id) and not is_prefetch(request) and thread and thread[-1].id > last_read:
         messages.mark_thread_read(session, user, req, thread[-1].id)
     if not is_prefetch(request):
