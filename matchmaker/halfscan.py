@@ -28,10 +28,10 @@ from matchmaker.scoring import _fuse, dense_rows
 U16 = 2.0 ** -11
 _TINY = 2.0 ** -24
 _THREADS = threading.local()
-# Threads a query's two half GEMVs may use together (matchmaker.engine.set_blas_threads keeps it equal to the BLAS
-# threads): with two, a query's offer-side and need-side GEMVs run at once, one on the calling thread and one on
-# _PAIR, as the float32 scan's GEMVs each run on two BLAS threads. Python threads, not torch's OpenMP workers,
-# which spin after each call (see matvec_into).
+# Threads a query's half GEMVs may use together (matchmaker.engine.set_blas_threads keeps it equal to the BLAS
+# threads): with two, their rows are split between the calling thread and _PAIR's one thread (Gemvs), as the float32
+# scan's GEMVs each run on two BLAS threads. Python threads, not torch's OpenMP workers, which spin after each call
+# (see _single_thread).
 _PAIR_THREADS = 1
 _PAIR: ThreadPoolExecutor | None = None
 _PAIR_LOCK = threading.Lock()

@@ -37,6 +37,16 @@ def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 30) ->
     raise AssertionError("server did not start")
 
 
+def _log_in(base: str) -> httpx.Cookies:
+    """The demo partner's session cookies, through the real login form."""
+    with httpx.Client(base_url=base) as client:
+        token = CSRF_RE.search(client.get("/login").text).group(1)
+        response = client.post("/login", data={"email": "partner@example.com", "password": PASSWORD,
+                                               "csrf_token": token, "next": "/prematching"})
+        assert response.status_code == 303
+        return client.cookies
+
+
 async def _burst(base: str, cookies: httpx.Cookies, clients: int, seconds: float, process: subprocess.Popen,
                  sigterm_after: float) -> tuple[list, float]:
     """`clients` loops loading logged-in pages; SIGTERM goes to the server mid-burst.
@@ -80,12 +90,7 @@ def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
     threading.Thread(target=lambda: (process.wait(), exited.append(time.monotonic())), daemon=True).start()
     try:
         _wait_until_up(base, process)
-        with httpx.Client(base_url=base) as client:
-            token = CSRF_RE.search(client.get("/login").text).group(1)
-            response = client.post("/login", data={"email": "partner@example.com", "password": PASSWORD,
-                                                   "csrf_token": token, "next": "/prematching"})
-            assert response.status_code == 303
-            cookies = client.cookies
+        cookies = _log_in(base)
         # 120 clients, far past capacity; SIGTERM lands after 3 s while requests are queued and running.
         results, sent = asyncio.run(_burst(base, cookies, 120, 20.0, process, sigterm_after=3.0))
         try:
@@ -157,12 +162,7 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
             time.sleep(0.2)
         assert held is None, "no server process runs the scheduled jobs"
         # A session made by one process is good in the other: logins live in the database, not in memory.
-        with httpx.Client(base_url=base) as client:
-            token = CSRF_RE.search(client.get("/login").text).group(1)
-            response = client.post("/login", data={"email": "partner@example.com", "password": PASSWORD,
-                                                   "csrf_token": token, "next": "/prematching"})
-            assert response.status_code == 303
-            cookies = client.cookies
+        cookies = _log_in(base)
         codes = []
         for _ in range(20):
             # A new connection each time, so both processes answer some of them.
