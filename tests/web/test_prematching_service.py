@@ -131,11 +131,17 @@ def test_make_embedder_reads_hashing_settings():
     assert make_embedder("hashing:16").dim == 16
 
 
-def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder):
+def _embedded_market(session_factory, embedder) -> dict:
+    """The hand-made market, committed and embedded by the job."""
     with session_factory() as session:
         orgs = make_market(session)
         session.commit()
     embed(session_factory, embedder)
+    return orgs
+
+
+def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder):
+    orgs = _embedded_market(session_factory, embedder)
     with session_factory() as session:
         state = build_state(session, embedder.name)
         page = prematching.recommendations_for(session, state, DEFAULT_WEIGHTS, orgs["textile"],
@@ -147,10 +153,7 @@ def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder)
 
 
 def test_feedback_changes_weights(session_factory, embedder):
-    with session_factory() as session:
-        orgs = make_market(session)
-        session.commit()
-    embed(session_factory, embedder)
+    orgs = _embedded_market(session_factory, embedder)
     with session_factory() as session:
         state = build_state(session, embedder.name)
         assert weights_for(session, state) == DEFAULT_WEIGHTS
