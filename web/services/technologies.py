@@ -291,7 +291,8 @@ def load_catalogue(session: Session) -> Catalogue:
             select(TechnologyTrackRecord.technology_id, TechnologyTrackRecord.country,
                    TechnologyTrackRecord.jcm_project, TechnologyTrackRecord.methodology)
             .join(Technology, Technology.id == TechnologyTrackRecord.technology_id)
-            .join(Organization, Organization.id == Technology.organization_id).where(*public_conditions())):
+            .join(Organization, Organization.id == Technology.organization_id).where(*public_conditions())
+            .order_by(TechnologyTrackRecord.technology_id, TechnologyTrackRecord.position)):
         tracks.setdefault(tech_id, []).append((country, bool(project or methodology)))
     cards = []
     for r in rows:
