@@ -176,9 +176,11 @@ class Settings(BaseSettings):
         "folder chooses it, per machine: with several machines, run them in `matchmaker worker` instead).",
     )
     request_threads: int = Field(
-        default=16, ge=1,
-        description="Requests handled at once: the worker threads for page code, the requests let in at once, and "
-        "(plus a few for jobs) the database connections each process keeps. Requests beyond it wait in a short queue.",
+        default=4, ge=1,
+        description="Requests handled at once per process: the worker threads for page code, the requests let in at "
+        "once, and (plus a few for jobs) the database connections each process keeps. Requests beyond it wait in a "
+        "short first-come queue. Page code is CPU-bound Python under one lock per process (the GIL): a few threads "
+        "keep the core busy, more only share it, so a request holding SQLite's write turn runs slower.",
     )
     request_queue_seconds: float = Field(
         default=2.0, ge=0,

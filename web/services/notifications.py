@@ -126,7 +126,8 @@ EVENT_KINDS = {"event_registration_approved", "event_registration_rejected", "ev
 def email_environment() -> Environment:
     """Plain-text email templates: no HTML escaping, gettext in the language set by use_language."""
     env = Environment(loader=FileSystemLoader(EMAIL_TEMPLATES_DIR), autoescape=False, undefined=StrictUndefined,
-                      extensions=["jinja2.ext.i18n"], keep_trailing_newline=True)
+                      extensions=["jinja2.ext.i18n"], keep_trailing_newline=True,
+                      auto_reload=False)  # compiled once per process: no file check inside a write's lock
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     return env
 
