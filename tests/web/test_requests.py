@@ -320,13 +320,12 @@ def test_request_detail_shows_history(client, session, settings):
     assert [li["data-to"] for li in history.find_all("li")] == ["pending", "declined"]
 
 
-def test_request_button_include(app, session):
+def test_request_button_macro(app, session):
     alice, bob = member(session), member(session)
-    renderer = app.state.renderer
-    html_other = renderer.env.get_template("requests/_request_button.html").render(
-        {"user": alice, "org": bob.organization, "csrf_token": "t"})
-    html_own = renderer.env.get_template("requests/_request_button.html").render(
-        {"user": alice, "org": alice.organization, "csrf_token": "t"})
+    template = app.state.renderer.env.from_string(
+        '{% from "requests/_request_button.html" import request_button with context %}{{ request_button(org) }}')
+    html_other = template.render({"user": alice, "org": bob.organization, "csrf_token": "t"})
+    html_own = template.render({"user": alice, "org": alice.organization, "csrf_token": "t"})
     form = BeautifulSoup(html_other, "html.parser").find("form")
     assert form["action"] == "/requests/new" and form.find("input", {"name": "to"})["value"] == str(bob.organization_id)
     assert form.find("button").get_text(strip=True) == "Request meeting"

@@ -7,6 +7,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -55,6 +56,10 @@ class Filters(QueryFilters):
                 and (not self.kind or profile.kind == self.kind))
 
 
+# The same profiles come back on every view: hashing a text is cheaper than counting its letters again.
+_is_japanese = lru_cache(maxsize=4096)(is_japanese)
+
+
 @dataclass
 class Recommendation:
     """One recommended organization as the page shows it."""
@@ -66,7 +71,7 @@ class Recommendation:
     @property
     def japanese_only(self) -> bool:
         """Whether the organization describes itself only in Japanese (a note tells other readers)."""
-        return is_japanese(" ".join([self.org.description or "", *(self.org.offers or []), *(self.org.needs or [])]))
+        return _is_japanese(" ".join([self.org.description or "", *(self.org.offers or []), *(self.org.needs or [])]))
 
     @property
     def percent(self) -> int:
