@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Embedder, Form, MatchCache, Member
 from web.i18n import country_name, current_language
-from web.services import invitations, prematching
+from web.services import prematching
 from web.services.directory import categories as category_rows
 from web.services.matching_index import published_or_empty
 from web.services.organizations import kind_choices
@@ -47,8 +47,7 @@ def prematching_page(request: Request, session: DbSession, user: Member, cache: 
             context["results"] = prematching.recommendations_for(session, state, published.weights, org, filters, page,
                                                               request.app.state.settings.page_size,
                                                               prematching.match_floor(request.app.state.settings))
-            context["unclaimed_ids"] = invitations.unclaimed_ids(session,
-                                                                 [rec.org.id for rec in context["results"].items])
+            context["unclaimed_ids"] = {rec.org.id for rec in context["results"].items if not rec.org.claimed}
         else:
             context["status"] = "preparing"
             prematching.nudge_embedding(session)
@@ -82,7 +81,7 @@ def restore(request: Request, session: DbSession, user: Member, form: Form, org_
     if rec is None:
         return render(request, "prematching/_restored.html", {"other": other})
     return render(request, "prematching/_card.html", {"rec": rec, **_card_context(next_url),
-                                                       "unclaimed_ids": invitations.unclaimed_ids(session, [other.id])})
+                                                       "unclaimed_ids": set() if rec.org.claimed else {rec.org.id}})
 
 
 @router.get("/prematching/hidden", response_class=HTMLResponse)

@@ -10,9 +10,9 @@ from dataclasses import astuple, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from matchmaker import FusionWeights, Match, MatchIndex, format_reason, recommend
 from matchmaker.engine import DEFAULT_FLOOR
@@ -60,11 +60,33 @@ class Filters(QueryFilters):
 _is_japanese = lru_cache(maxsize=4096)(is_japanese)
 
 
+@dataclass(frozen=True, slots=True)
+class CardOrganization:
+    """What a recommendation card shows of an organization, read as plain columns: building 20 ORM objects was the
+    largest part of a Pre-Matching view outside its template (py-spy --gil over benchmarks/load.py)."""
+
+    id: int
+    name: str
+    kind: str
+    country: str
+    status: str
+    is_demo: bool
+    description: str
+    offers: list[str]
+    needs: list[str]
+    contact_email: str
+    claimed: bool  # an active user answers for it (else the card says "Not on the platform yet")
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == "approved"
+
+
 @dataclass
 class Recommendation:
     """One recommended organization as the page shows it."""
 
-    org: Organization
+    org: CardOrganization
     score: float
     reasons: list[str] = field(default_factory=list)
 
@@ -147,7 +169,9 @@ _PER_INDEX = _PerIndex()
 # What a card shows: the directory's columns, the description (the "written in Japanese only" note) and the contact
 # email (whether a request could invite an organization nobody answers for). A column left out is read by a query
 # of its own per card when the template asks for it: 40 extra statements a page.
-CARD_COLUMNS = (*directory.CARD_COLUMNS, Organization.description, Organization.contact_email)
+CARD_COLUMNS = (Organization.id, Organization.name, Organization.kind, Organization.country, Organization.status,
+                Organization.is_demo, Organization.description, Organization.offers, Organization.needs,
+                Organization.contact_email)
 # Rankings by everything they depend on (index, organization, how many, exclusions, weights, floor): a member who
 # reloads Pre-Matching, comes back to it or pages back gets the ranking again without a pass over the index (at
 # 100,000 organizations that pass is most of the page). Exclusions are read from the database on every view and
@@ -221,8 +245,9 @@ def recommendation_for(session: Session, state: IndexState, weights: FusionWeigh
 
 def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
     ids = [state.db_id[m.id] for m in matches]
-    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids))
-                                             .options(load_only(*CARD_COLUMNS)))}
+    claimed = exists().where(User.organization_id == Organization.id, User.is_active.is_(True))
+    orgs = {row[0]: CardOrganization(*row) for row in session.execute(select(*CARD_COLUMNS, claimed)
+                                                                       .where(Organization.id.in_(ids)))}
     render = reason_formatter(session)
     return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
             for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]
