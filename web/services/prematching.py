@@ -10,7 +10,7 @@ from dataclasses import astuple, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,14 +124,19 @@ def parse_page(value: Any) -> int:
         return 1
 
 
+# Statements every Pre-Matching view runs, built once (building one cost more than SQLite took to answer it).
+_DISMISSED_IDS = select(DismissedMatch.dismissed_org_id).where(DismissedMatch.organization_id == bindparam("org_id"))
+_REQUEST_PAIRS = (select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)
+                  .where(or_(MeetingRequest.requester_org_id == bindparam("org_id"),
+                             MeetingRequest.recipient_org_id == bindparam("org_id")),
+                         MeetingRequest.status.in_(OPEN_STATUSES)))
+_DISMISSED_COUNT = select(func.count(DismissedMatch.id)).where(DismissedMatch.organization_id == bindparam("org_id"))
+
+
 def excluded_org_ids(session: Session, org_id: int) -> set[int]:
     """Organizations left out for org_id: dismissed ones and those with an open or accepted request with it."""
-    dismissed = set(session.scalars(select(DismissedMatch.dismissed_org_id)
-                                    .where(DismissedMatch.organization_id == org_id)))
-    rows = session.execute(select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)
-                           .where(or_(MeetingRequest.requester_org_id == org_id,
-                                      MeetingRequest.recipient_org_id == org_id),
-                                  MeetingRequest.status.in_(OPEN_STATUSES)))
+    dismissed = set(session.scalars(_DISMISSED_IDS, {"org_id": org_id}))
+    rows = session.execute(_REQUEST_PAIRS, {"org_id": org_id})
     return dismissed | {b if a == org_id else a for a, b in rows}
 
 
@@ -292,7 +297,7 @@ def restore_match(session: Session, user: User, other_id: int) -> Organization:
 
 def dismissed_count(session: Session, org: Organization) -> int:
     """How many organizations org marked "Not interested"."""
-    return session.scalar(select(func.count(DismissedMatch.id)).where(DismissedMatch.organization_id == org.id)) or 0
+    return session.scalar(_DISMISSED_COUNT, {"org_id": org.id}) or 0
 
 
 def dismissed_organizations(session: Session, org: Organization) -> list[tuple[Organization, DismissedMatch]]:
