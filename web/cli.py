@@ -42,11 +42,19 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     # On SIGTERM uvicorn waits for running requests; without a bound, one stuck request held the process for ever.
     # Past the bound it cancels them, the app's lifespan stops the jobs (web.jobs.stop_scheduler), and it exits.
     settings = Settings()
-    # Several processes (MATCHMAKER_WORKERS): uvicorn's supervisor starts them, restarts one that dies, and passes
-    # SIGTERM on; each stops within shutdown_timeout.
-    uvicorn.run("web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
-                workers=None if reload or settings.workers <= 1 else settings.workers,
-                timeout_graceful_shutdown=settings.shutdown_timeout)
+    workers = None if reload or settings.workers <= 1 else settings.workers
+    options = {"host": host, "port": port, "proxy_headers": False,
+               "timeout_graceful_shutdown": settings.shutdown_timeout}
+    if workers:
+        from web.processes import SpreadMultiprocess, can_spread
+
+        config = uvicorn.Config("web.main:app", workers=workers, **options)
+        if can_spread(config):
+            # Several processes (MATCHMAKER_WORKERS), each on a socket of its own (web.processes explains why);
+            # the supervisor restarts one that dies and passes SIGTERM on; each stops within shutdown_timeout.
+            SpreadMultiprocess(config).run()
+            return
+    uvicorn.run("web.main:app", reload=reload, workers=workers, **options)
 
 
 @app.command("create-organizer")

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -127,8 +128,42 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _tcp_table() -> list[list[str]]:
+    """The rows of /proc/net/tcp (IPv4 sockets), split into fields."""
+    with open("/proc/net/tcp") as table:
+        return [line.split() for line in table.readlines()[1:]]
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets the process holds open (from /proc)."""
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _accepting_process(client_port: int, pids: list[int]) -> int | None:
+    """Which of pids holds the server end of the TCP connection from 127.0.0.1:client_port."""
+    inodes = {fields[9] for fields in _tcp_table() if int(fields[2].split(":")[1], 16) == client_port}
+    return next((pid for pid in pids if _socket_inodes(pid) & inodes), None)
+
+
+def _listening(pid: int) -> bool:
+    """Whether the process holds a listening TCP socket (state 0A)."""
+    return bool(_socket_inodes(pid) & {fields[9] for fields in _tcp_table() if fields[3] == "0A"})
+
+
 def _is_spawned_worker(pid: int) -> bool:
-    """A worker process uvicorn's supervisor spawned (multiprocessing's resource tracker is not one)."""
+    """A worker process the supervisor spawned (multiprocessing's resource tracker is not one)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             command = cmdline.read()
@@ -169,6 +204,33 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
             with httpx.Client(base_url=base, cookies=cookies) as client:
                 codes.append(client.get("/requests/sent").status_code)
         assert codes == [200] * 20
+        # A burst of new connections is spread over both processes (a listening socket each): with one shared
+        # socket, the process that woke first accepted the whole burst and the other core stayed idle.
+        burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                owners = [_accepting_process(conn.getsockname()[1], workers) for conn in burst]
+                if None not in owners or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert None not in owners, owners
+            assert set(owners) == set(workers), owners
+        finally:
+            for conn in burst:
+                conn.close()
+        # A process that dies is replaced on its socket: connections the kernel hands that socket are answered.
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = [pid for pid in _children(process.pid) if _is_spawned_worker(pid)]
+            if len(workers) == 2 and all(_listening(pid) for pid in workers):
+                break
+            time.sleep(0.2)
+        assert len(workers) == 2 and all(_listening(pid) for pid in workers), workers
+        for _ in range(20):
+            with httpx.Client(base_url=base, cookies=cookies) as client:
+                assert client.get("/requests/sent").status_code == 200
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,115 @@
+"""Several server processes, each with a listening socket of its own, so the kernel spreads new connections.
+
+uvicorn's supervisor gives every process the same listening socket. Whichever process wakes first then accepts
+a whole burst of new connections (asyncio accepts until the queue is empty): with two processes and a burst of 8
+or 32 clients, one process got them all and the other core stayed idle (`benchmarks/load.py`, both on SQLite
+and PostgreSQL). Here each process listens on its own socket bound to the same address with SO_REUSEPORT, and
+the kernel hands each new connection to one of them by a hash of its addresses. The rest is uvicorn's
+supervisor: it restarts a process that dies (on the same socket, which kept its queue meanwhile) and passes
+SIGTERM and SIGINT on.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+from uvicorn import Config
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
+
+
+def can_spread(config: Config) -> bool:
+    """Whether this platform and address can take a socket per process (Linux's SO_REUSEPORT balances; a port
+    of 0 would give each process a different one)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT") and config.port != 0
+
+
+def reuse_port_socket(config: Config) -> socket.socket:
+    """A socket bound to the configured address that other sockets may bind too; the process listens on it."""
+    family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        logger.error(exc)
+        sys.exit(STARTUP_FAILURE)
+    sock.set_inheritable(True)
+    return sock
+
+
+class SpreadMultiprocess(Multiprocess):
+    """uvicorn's supervisor with one socket per process slot (a restarted process takes its slot's socket)."""
+
+    def __init__(self, config: Config) -> None:
+        sockets = [reuse_port_socket(config) for _ in range(config.workers)]
+        logger.info("Listening on %s:%d with %d processes, a socket each", config.host, config.port, len(sockets))
+        super().__init__(config, sockets=sockets)
+
+    def _process(self, slot: int) -> Process:
+        return Process(self.config, [self.sockets[slot]])
+
+    def init_processes(self) -> None:
+        for slot in range(self.processes_num):
+            process = self._process(slot)
+            process.start()
+            self.processes.append(process)
+
+    def keep_subprocess_alive(self) -> None:
+        """As uvicorn's, but the replacement gets the dead process's socket."""
+        if self.should_exit.is_set():
+            return
+        for slot, process in enumerate(self.processes):
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                logger.error(f"Child process [{process.pid}] failed to start, stopping the parent process.")
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            logger.info(f"Child process [{process.pid}] died")
+            replacement = self._process(slot)
+            replacement.start()
+            self.processes[slot] = replacement
+
+    def restart_all(self) -> None:
+        """SIGHUP: replace each process in turn, the new one on the old one's socket, once it is ready."""
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self._process(slot)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                logger.error(f"New child process [{new.pid}] was not ready in time; keeping [{old.pid}].")
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def handle_ttin(self) -> None:
+        """SIGTTIN: one more process, on a socket of its own."""
+        logger.info("Received SIGTTIN, increasing the number of processes.")
+        self.sockets.append(reuse_port_socket(self.config))
+        self.processes_num += 1
+        process = self._process(len(self.sockets) - 1)
+        process.start()
+        self.processes.append(process)
+
+    def handle_ttou(self) -> None:
+        """SIGTTOU: one process fewer; its socket closes with it (connections still in its queue are reset)."""
+        logger.info("Received SIGTTOU, decreasing the number of processes.")
+        if self.processes_num <= 1:
+            logger.info("Already reached one process, cannot decrease the number of processes anymore.")
+            return
+        self.processes_num -= 1
+        process = self.processes.pop()
+        process.terminate()
+        process.join()
+        self.sockets.pop().close()
