@@ -351,7 +351,7 @@ def list_requests(session: Session, user: User, box: str, status: str = "", q: s
         params["name_like"] = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
     counts = dict(session.execute(count_statement, params).all())
     counts = {key: counts.get(key, 0) for key in MEETING_STATUSES} | {"all": sum(counts.values())}
-    params |= {"status": status, "offset": offset, "limit": limit} if filtered else {"offset": offset, "limit": limit}
+    params |= {"offset": offset, "limit": limit} | ({"status": status} if filtered else {})
     return list(session.scalars(rows_statement, params).all()), counts
 
 
