@@ -343,17 +343,25 @@ def test_online_link_is_shown_to_approved_participants_and_organizers_only(clien
         assert "meet.example.com/secret" in client.get(f"/events/{event.id}").text
 
 
-def test_tool_links_appear_only_for_existing_routes(client, session, settings, app):
-    from fastapi.responses import PlainTextResponse
-
+def test_event_page_links_each_viewer_to_the_event_pages_they_may_use(client, session, settings):
     boss = organizer(session)
     event = make_event(session, by=boss)
+    alice, bob = member(session), member(session)
+    register(session, settings, alice, event)
     session.commit()
-    login(client, boss)
-    assert soup(client.get(f"/events/{event.id}")).select("#event-tools a") == []
-    app.add_api_route("/events/{event_id:int}/dashboard", lambda event_id: PlainTextResponse("ok"))
-    links = [a["href"] for a in soup(client.get(f"/events/{event.id}")).select("#event-tools a")]
-    assert links == [f"/events/{event.id}/dashboard"]
+
+    def tools(user):
+        client.cookies.clear()
+        if user is not None:
+            login(client, user)
+        return [a["href"] for a in soup(client.get(f"/events/{event.id}")).select("#event-tools a")]
+
+    assert tools(None) == [] and tools(bob) == []
+    assert tools(alice) == [f"/events/{event.id}/participants", "/agenda"]
+    organizer_links = tools(boss)
+    assert organizer_links == [f"/events/{event.id}/{page}" for page in ("participants", "timetable", "dashboard")]
+    for href in organizer_links:  # every link leads to a page
+        assert client.get(href).status_code == 200, href
 
 
 # --- editing -----------------------------------------------------------------------------------

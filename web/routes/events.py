@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.routing import Match, Route
 
 from models import Event, User
 from models.base import utcnow
@@ -20,7 +19,7 @@ from web.services.profile import partner_country_codes
 from web.templating import render
 
 router = APIRouter()
-# Pages other features add under an event (or globally); each link shows only once its route exists.
+# The event's own pages (and the member's agenda), linked from the event page for those who may use them.
 TOOL_LINKS = (
     ("participants", "/events/{id}/participants", N_("Find partners among the participants")),
     ("agenda", "/agenda", N_("My agenda")),
@@ -33,14 +32,7 @@ def viewer_zone(request: Request, user: User | None) -> str:
     return user.time_zone if user else request.app.state.settings.default_time_zone
 
 
-def page_exists(request: Request, path: str) -> bool:
-    """True if some route of the app serves GET path (links to pages other features may not have yet)."""
-    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    return any(isinstance(route, Route) and route.matches(scope)[0] == Match.FULL
-               for route in request.app.router.routes)
-
-
-def tool_links(request: Request, user: User | None, event: Event, reg) -> list[dict[str, str]]:
+def tool_links(user: User | None, event: Event, reg) -> list[dict[str, str]]:
     """Links to the participants, agenda, timetable and dashboard pages the viewer may use."""
     approved = reg is not None and reg.status == "approved"
     allowed = {
@@ -49,12 +41,8 @@ def tool_links(request: Request, user: User | None, event: Event, reg) -> list[d
         "timetable": bool(user) and user.is_organizer,
         "dashboard": bool(user) and user.is_organizer,
     }
-    links = []
-    for key, pattern, label in TOOL_LINKS:
-        path = pattern.format(id=event.id)
-        if allowed[key] and page_exists(request, path):
-            links.append({"key": key, "href": path, "label": _(label)})
-    return links
+    return [{"key": key, "href": pattern.format(id=event.id), "label": _(label)}
+            for key, pattern, label in TOOL_LINKS if allowed[key]]
 
 
 @router.get("/events", response_class=HTMLResponse)
@@ -113,7 +101,7 @@ def show_event(request: Request, session: DbSession, user: OptionalUser, event_i
         "slot_count": len(events.slots_of(event)), "places_left": events.places_left(event),
         "is_over": events.is_over(event, now), "closed": registrations.closed_reason(event, now),
         "member_refusal": registrations.member_refusal(user) if user and not user.is_organizer else None,
-        "status_label": registrations.status_label, "tools": tool_links(request, user, event, reg),
+        "status_label": registrations.status_label, "tools": tool_links(user, event, reg),
         "shows_link": events.shows_online_link(user, reg),
         "clock": lambda value: events.local(value, event.time_zone).strftime("%H:%M"),
     }
