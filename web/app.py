@@ -28,6 +28,7 @@ from web.inputs import guard_input
 from web.errors import DomainError, NotAuthenticated
 from web.headers import SecurityHeadersMiddleware
 from web.routes import ROUTERS
+from web.routing import include_routers
 from web.settings import Settings
 from web.templating import Renderer, is_htmx
 
@@ -264,6 +265,5 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.add_exception_handler(OverflowError, handle_data_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in ROUTERS:
-        app.include_router(router)
+    include_routers(app, ROUTERS)
     return app
