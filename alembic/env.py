@@ -6,6 +6,7 @@ from alembic import context
 
 from models import Base
 from models.base import UTCDateTime
+from models.organization import compared_in_schema
 from models.session import make_engine
 
 config = context.config
@@ -50,7 +51,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # render_as_batch lets SQLite alter tables by copying them.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True,
-                      render_item=render_item)
+                      render_item=render_item, include_object=compared_in_schema)
     with context.begin_transaction():
         context.run_migrations()
     if connection.in_transaction():

@@ -7,13 +7,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, insert, inspect, select
 
 from models import Base
+from models.organization import compared_in_schema
 from models.base import utcnow
 from web.db import alembic_config, upgrade_database
+
+COMPARE = {"compare_type": True, "include_object": compared_in_schema}
 
 
 def test_migrations_match_models(engine):
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts=COMPARE)
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
@@ -56,7 +59,7 @@ def test_downgrade_to_base_then_upgrade_again(engine, clean_db):
         assert set(inspect(engine).get_table_names()) - {"alembic_version"} == set()
         upgrade_database(engine)
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts=COMPARE)
             assert compare_metadata(context, Base.metadata) == []
             assert context.get_current_revision() == script.get_current_head()
     finally:

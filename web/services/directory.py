@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select, text
 from sqlalchemy.orm import Session, aliased, load_only
 
 from models import Organization, OrganizationTag
@@ -26,6 +26,14 @@ CARD_COLUMNS = (Organization.name, Organization.kind, Organization.country, Orga
                 Organization.offers, Organization.needs, Organization.technology_categories)
 # Pages a list can be paged to: page_size * MAX_PAGES organizations by name; past that, narrow the filters.
 MAX_PAGES = 50
+# Text search on SQLite: words of TRIGRAM characters or more are looked up in the organization_search trigram
+# index (migration 0013). Up to MAX_HITS organizations hold them all: the page is chosen among those, sorted here
+# (a rare word, which scanning by name looked for through every row: 160 ms at 100,000). More hits: the word is
+# common, and walking the name index with LIKE finds a page's worth within a few rows. PostgreSQL answers the
+# same LIKE conditions from its pg_trgm index.
+TRIGRAM = 3
+MAX_HITS = 1000
+_HITS = text("SELECT rowid FROM organization_search WHERE organization_search MATCH :match LIMIT :limit")
 
 
 @dataclass
@@ -76,14 +84,31 @@ def has_tag(field_name: str, value: str) -> ColumnElement[bool]:
     return exists().where(tag.organization_id == Organization.id, tag.field == field_name, tag.value == value)
 
 
-def text_conditions(q: str) -> list[ColumnElement[bool]]:
-    """Every word of q must occur in the organization's (lower-cased) search text."""
-    words = q.lower().split()[:MAX_QUERY_WORDS]
-    return [Organization.search_text.contains(word, autoescape=True) for word in words]
+def query_words(q: str) -> list[str]:
+    return q.lower().split()[:MAX_QUERY_WORDS]
 
 
-def directory_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """SQL conditions for approved organizations matching the filters."""
+def text_conditions(q: str, indexed: bool = False) -> list[ColumnElement[bool]]:
+    """Every word of q must occur in the organization's (lower-cased) search text; with indexed, only the words
+    too short for the trigram index (search_hits has found the others)."""
+    return [Organization.search_text.contains(word, autoescape=True) for word in query_words(q)
+            if not (indexed and len(word) >= TRIGRAM)]
+
+
+def search_hits(session: Session, q: str) -> list[int] | None:
+    """Ids of the organizations whose search text holds every word of q long enough for the trigram index;
+    None when the index cannot narrow the search: not SQLite, no such word, or more than MAX_HITS hits."""
+    words = [word for word in query_words(q) if len(word) >= TRIGRAM]
+    if not words or session.get_bind().dialect.name != "sqlite":
+        return None
+    # Each word a quoted phrase: a trigram phrase matches exactly where the text holds it, as LIKE does.
+    match = " AND ".join('"%s"' % word.replace('"', '""') for word in words)
+    ids = session.scalars(_HITS, {"match": match, "limit": MAX_HITS + 1}).all()
+    return list(ids) if len(ids) <= MAX_HITS else None
+
+
+def directory_conditions(filters: Filters, indexed: bool = False) -> list[ColumnElement[bool]]:
+    """SQL conditions for approved organizations matching the filters (indexed: see text_conditions)."""
     conditions: list[ColumnElement[bool]] = [Organization.status == "approved"]
     if filters.kind:
         conditions.append(Organization.kind == filters.kind)
@@ -93,7 +118,7 @@ def directory_conditions(filters: Filters) -> list[ColumnElement[bool]]:
         conditions.append(has_tag("technology_categories", filters.category))
     if filters.sector:
         conditions.append(has_tag("sectors", filters.sector))
-    conditions.extend(text_conditions(filters.q))
+    conditions.extend(text_conditions(filters.q, indexed))
     return conditions
 
 
@@ -105,23 +130,43 @@ def bounded_count(session: Session, conditions: list[ColumnElement[bool]], page_
     return min(found, cap), found > cap
 
 
+def _bounded_page(total: int, page: int, page_size: int) -> tuple[int, bool, int]:
+    """(total shown, whether there are more, the page number within the pages shown)."""
+    cap = MAX_PAGES * page_size
+    total, more = min(total, cap), total > cap
+    return total, more, min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
+
+
 def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int,
              total: int | None = None) -> Page:
     more = False
     if total is None:
         total, more = bounded_count(session, conditions, page_size)
-    elif total > MAX_PAGES * page_size:
-        total, more = MAX_PAGES * page_size, True
-    page = min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
+    total, more_than_shown, page = _bounded_page(total, page, page_size)
     rows = session.scalars(select(Organization).where(*conditions).options(load_only(*CARD_COLUMNS))
                            .order_by(Organization.name, Organization.id)
                            .offset((page - 1) * page_size).limit(page_size))
-    return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more)
+    return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more or more_than_shown)
+
+
+def _page_among(session: Session, hits: list[int], conditions: list[ColumnElement[bool]], page: int,
+                page_size: int) -> Page:
+    """One page of the hits that meet the conditions, ordered by name and id as the index would order them."""
+    found = sorted(session.execute(select(Organization.name, Organization.id)
+                                   .where(Organization.id.in_(hits), *conditions)).all())
+    total, more, page = _bounded_page(len(found), page, page_size)
+    ids = [org_id for _name, org_id in found[(page - 1) * page_size:page * page_size]]
+    cards = {org.id: org for org in session.scalars(select(Organization).where(Organization.id.in_(ids))
+                                                    .options(load_only(*CARD_COLUMNS)))}
+    return Page(items=[cards[org_id] for org_id in ids], total=total, page=page, page_size=page_size, more=more)
 
 
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
                      choices: Choices | None = None) -> Page:
     """Approved organizations matching the filters, ordered by name, one page of them."""
+    hits = search_hits(session, filters.q) if filters.q else None
+    if hits is not None:
+        return _page_among(session, hits, directory_conditions(filters, indexed=True), page, page_size)
     return _page_of(session, directory_conditions(filters), page, page_size,
                     known_total(filters, choices or directory_choices(session)))
 

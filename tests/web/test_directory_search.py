@@ -1,0 +1,98 @@
+"""Directory text search through the trigram index (migration 0013): the same answers as a scan, found by index."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.factories import create_organization, create_user, login
+from tests.web.query_support import recorded
+from web.services import directory
+from web.services.directory import Filters, directory_conditions, search_directory, search_hits
+from web.services.organizations import refresh_tags
+
+QUERIES = ["zeolite", "Zeolite kiln", "kiln", "pv", "pv kiln", "solar pv", "ソーラー", "太陽光発電", "50%", "a_b",
+           '"kiln"', "kil", "ki", "nothing-like-this", "solar", "cement kiln vietnam"]
+
+
+@pytest.fixture
+def orgs(session):
+    texts = [
+        ("Alpha Cement", "Waste-heat recovery for the cement kiln in Vietnam.", "VN"),
+        ("Beta Minerals", "Zeolite adsorbents; a kiln retrofit.", "ID"),
+        ("Gamma Solar", "Rooftop solar PV and 太陽光発電 for factories.", "TH"),
+        ("Delta Energy", "Solar PV O&M, 50% less downtime; a_b testing.", "VN"),
+        ("Epsilon Trading", "ソーラー パネル", "JP"),
+        ("Zeta Works", 'Quoted "kiln" words.', "PH"),
+    ]
+    made = [create_organization(session, name=name, description=text, country=country)
+            for name, text, country in texts]
+    create_organization(session, name="Pending Kiln Co", description="kiln", status="pending")
+    session.commit()
+    return made
+
+
+def scanned(session, filters: Filters, page_size: int = 20) -> list[str]:
+    """The names the LIKE scan finds, without the index (the answer before migration 0013)."""
+    return [org.name for org in directory._page_of(session, directory_conditions(filters), 1, page_size).items]
+
+
+def found(session, filters: Filters, page: int = 1, page_size: int = 20) -> list[str]:
+    return [org.name for org in search_directory(session, filters, page, page_size).items]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_search_finds_what_the_scan_finds(session, orgs, q):
+    filters = Filters(q=q)
+    assert found(session, filters) == scanned(session, filters)
+
+
+def test_search_combines_the_words_with_the_other_filters(session, orgs):
+    assert found(session, Filters(q="kiln", country="VN")) == ["Alpha Cement"]
+    assert found(session, Filters(q="solar pv", country="VN")) == ["Delta Energy"]
+    assert found(session, Filters(q="kiln")) == ["Alpha Cement", "Beta Minerals", "Zeta Works"]  # not the pending one
+
+
+def test_rare_word_is_looked_up_in_the_index(session, orgs):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL answers the LIKE conditions from its pg_trgm index")
+    assert sorted(search_hits(session, "zeolite")) == [orgs[1].id]
+    assert search_hits(session, "pv") is None  # too short for a trigram: the scan answers
+    with recorded(session.get_bind()) as seen:
+        assert found(session, Filters(q="zeolite")) == ["Beta Minerals"]
+    assert any("organization_search MATCH" in statement for statement, _ in seen)
+    assert not any("LIKE" in statement for statement, _ in seen)  # every word came from the index
+
+
+def test_index_follows_profile_edits_and_deletions(session, orgs):
+    beta = orgs[1]
+    beta.description = "Biochar kilns"
+    refresh_tags(beta)
+    session.commit()
+    assert found(session, Filters(q="zeolite")) == []
+    assert found(session, Filters(q="biochar")) == ["Beta Minerals"]
+    session.delete(orgs[0])
+    session.commit()
+    assert found(session, Filters(q="cement")) == []
+
+
+def test_common_words_past_the_hit_limit_use_the_name_scan(session, orgs, monkeypatch):
+    monkeypatch.setattr(directory, "MAX_HITS", 2)
+    assert search_hits(session, "kiln") is None  # four hits, pending one included
+    assert found(session, Filters(q="kiln")) == ["Alpha Cement", "Beta Minerals", "Zeta Works"]
+
+
+def test_pages_among_the_hits_keep_the_name_order(session, orgs):
+    filters = Filters(q="kiln")
+    pages = [found(session, filters, page, page_size=2) for page in (1, 2, 3)]
+    assert pages == [["Alpha Cement", "Beta Minerals"], ["Zeta Works"], ["Zeta Works"]]  # past the end: the last
+    assert search_directory(session, filters, 1, 2).total == 3
+
+
+def test_directory_page_shows_a_rare_word_search(client, session, orgs):
+    user = create_user(session, organization=orgs[0])
+    session.commit()
+    login(client, user)
+    page = BeautifulSoup(client.get("/directory?q=Zeolite").text, "html.parser")
+    assert [a.text.strip() for a in page.select("#directory-results .org-card h3 a")] == ["Beta Minerals"]
+    assert "1 organization" in page.select_one(".results-meta").text
