@@ -6,7 +6,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.factories import create_organization, create_user, login
-from tests.web.query_support import recorded
+from tests.web.query_support import recorded, sqlite_plan
 from web.services import directory
 from web.services.directory import Filters, directory_conditions, search_directory, search_hits
 from web.services.organizations import refresh_tags
@@ -62,6 +62,11 @@ def test_rare_word_is_looked_up_in_the_index(session, orgs):
         assert found(session, Filters(q="zeolite")) == ["Beta Minerals"]
     assert any("organization_search MATCH" in statement for statement, _ in seen)
     assert not any("LIKE" in statement for statement, _ in seen)  # every word came from the index
+    with recorded(session.get_bind()) as seen:
+        assert found(session, Filters(q="kiln", country="VN")) == ["Alpha Cement"]
+    statement, parameters = next((s, p) for s, p in seen if "organization.id IN" in s)
+    plan = sqlite_plan(session.get_bind(), statement, parameters)
+    assert "INTEGER PRIMARY KEY" in plan and "ix_organization" not in plan, plan  # the hits looked up by id
 
 
 def test_index_follows_profile_edits_and_deletions(session, orgs):
@@ -78,8 +83,15 @@ def test_index_follows_profile_edits_and_deletions(session, orgs):
 
 def test_common_words_past_the_hit_limit_use_the_name_scan(session, orgs, monkeypatch):
     monkeypatch.setattr(directory, "MAX_HITS", 2)
-    assert search_hits(session, "kiln") is None  # four hits, pending one included
+    if session.get_bind().dialect.name == "sqlite":
+        assert len(search_hits(session, "kiln")) == 3  # MAX_HITS + 1: there are more (four, with the pending one)
     assert found(session, Filters(q="kiln")) == ["Alpha Cement", "Beta Minerals", "Zeta Works"]
+    monkeypatch.setattr(directory, "MAX_PAGES", 1)  # pages show one organization: the first hits hold more
+    for q in ("kiln", "kiln zeta"):
+        page, scan = (search_directory(session, Filters(q=q), 1, 1),
+                      directory._page_of(session, directory_conditions(Filters(q=q)), 1, 1))
+        assert ([o.name for o in page.items], page.total, page.more) == ([o.name for o in scan.items], scan.total,
+                                                                          scan.more)
 
 
 def test_pages_among_the_hits_keep_the_name_order(session, orgs):
