@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from models import Organization, Technology
 from models.base import utcnow
 from seeds.reference import DATA_DIR
-from web.services.technology_form import apply_input, number_text, validate, values_of
+from web.services.technology_checks import validate
+from web.services.technology_form import apply_input, number_text, values_of
 
 DEMO_TECHNOLOGIES = "demo_technologies.jsonl"
 

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from matchmaker import embedding
-from matchmaker.embedding import (HashingEmbedder, SentenceTransformerEmbedder, choose_precision, default_cache_dir,
-                                  default_model_path, normalize_rows)
+from matchmaker import embedding, embedding_onnx
+from matchmaker.embedding import (HashingEmbedder, SentenceTransformerEmbedder, choose_precision, default_model_path,
+                                  normalize_rows)
+from matchmaker.embedding_onnx import default_cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def test_name_encodes_configuration():
 
 
 def test_default_model_is_mean_pooled_with_256_word_pieces():
-    assert embedding._st_config(default_model_path()) == (256, True)
+    assert embedding_onnx._st_config(default_model_path()) == (256, True)
 
 
 def test_cache_dir_setting(monkeypatch, tmp_path):

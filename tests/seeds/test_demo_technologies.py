@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models import Organization, Technology
 from seeds.demo import load_demo_organizations, DemoSummary
 from seeds.demo_technologies import load_demo_technologies
-from web.services.technologies import category_areas
+from web.services.technology_catalogue import category_areas
 
 
 def test_demo_technologies_cover_every_company_and_area(session):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.base import utcnow
+from tests.conftest import csrf_token
 from tests.factories import create_user
 from web.services import events, registrations
 from web.services.event_form import blank_values
@@ -53,6 +54,11 @@ def shift(session, event, days: float) -> None:
 def register(session, settings, user, event, people=None):
     rows = people or [{"name": user.full_name, "title": "Director", "email": user.email}]
     return registrations.register(session, settings, user, event.id, rows)
+
+
+def events_csrf_token(client) -> str:
+    """A CSRF token for the client's session, read from the events list (which anyone may open)."""
+    return csrf_token(client, "/events")
 
 
 def form_data(values: dict, token: str) -> dict:

@@ -1,10 +1,10 @@
-"""Registrations: register with attendees, every refusal, the last-place race, availability, withdrawal.
+"""Registrations: register with attendees, every refusal, editing attendees, withdrawal.
 
-The organizer's review, the CSV and authorization per endpoint are in test_registration_review.py."""
+The organizer's review, the CSV and authorization per endpoint are in test_registration_review.py; availability in
+test_availability.py; the last-place races in test_registration_races.py."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -21,15 +21,11 @@ from models import (
     OutboxEmail,
 )
 from models.base import utcnow
-from tests.conftest import csrf_token
 from tests.factories import create_organization, create_user, login
+from tests.web.events_support import events_csrf_token as _token
 from tests.web.events_support import make_event, organizer, register, shift
-from tests.web.requests_support import HTMX, headers, make_match, member, soup
+from tests.web.requests_support import make_match, member, soup
 from web.services import events, registrations
-
-
-def _token(client):
-    return csrf_token(client, "/events")
 
 
 def _people(*names, email="a@example.com"):
@@ -224,167 +220,6 @@ def test_declined_organization_cannot_register_again(client, session, settings):
     response = _post_register(client, event, _people("Aiko"))
     assert response.status_code == 409 and "declined" in response.text
     assert "Not a JCM sector" in response.text
-
-
-def test_two_registrations_for_the_last_place_cannot_both_win(session_factory, settings):
-    """Two real sessions (two connections): the second waits for the first's commit, then finds the event full."""
-    with session_factory() as setup:
-        event = make_event(setup, capacity="2")
-        register(setup, settings, member(setup), event)
-        first, second = member(setup), member(setup)
-        setup.commit()
-        event_id, first_id, second_id = event.id, first.id, second.id
-    from models import User
-
-    people = [{"name": "Aiko", "title": "", "email": ""}]
-    a, b = session_factory(), session_factory()
-    outcome: dict[str, object] = {}
-    try:
-        reg_a = registrations.register(a, settings, a.get(User, first_id), event_id, people)
-        assert reg_a.status == "approved"  # flushed: its place is taken, not yet committed
-
-        def second_registration():
-            try:
-                registrations.register(b, settings, b.get(User, second_id), event_id, people)
-                b.commit()
-                outcome["b"] = "registered"
-            except registrations.RegistrationConflict as exc:
-                b.rollback()
-                outcome["b"] = exc.code
-            except Exception as exc:  # pragma: no cover - reported by the assertion below
-                b.rollback()
-                outcome["b"] = repr(exc)
-
-        thread = threading.Thread(target=second_registration)
-        thread.start()
-        thread.join(timeout=0.5)
-        assert thread.is_alive(), "the second registration should wait for the first transaction"
-        a.commit()
-        thread.join(timeout=30)
-        assert outcome["b"] == "event_full"
-    finally:
-        a.close()
-        b.close()
-    with session_factory() as check:
-        assert check.get(Event, event_id).places_taken == 2
-        assert check.scalar(select(func.count(EventRegistration.id))) == 2
-
-
-def test_two_colleagues_registering_at_once_hold_one_place(session_factory, settings):
-    """The same organization twice at the same moment: the unique key refuses the second, its place goes back."""
-    from models import User
-
-    with session_factory() as setup:
-        event = make_event(setup, capacity="5")
-        first = member(setup)
-        colleague = create_user(setup, first.organization)
-        setup.commit()
-        event_id, ids = event.id, (first.id, colleague.id)
-    people = [{"name": "Aiko", "title": "", "email": ""}]
-    a, b = session_factory(), session_factory()
-    outcome: dict[str, object] = {}
-    try:
-        registrations.register(a, settings, a.get(User, ids[0]), event_id, people)
-
-        def second_registration():
-            try:
-                registrations.register(b, settings, b.get(User, ids[1]), event_id, people)
-                b.commit()
-                outcome["b"] = "registered"
-            except registrations.RegistrationConflict as exc:
-                b.rollback()
-                outcome["b"] = exc.code
-
-        thread = threading.Thread(target=second_registration)
-        thread.start()
-        thread.join(timeout=0.5)
-        a.commit()
-        thread.join(timeout=30)
-        assert outcome["b"] == "already_registered"
-    finally:
-        a.close()
-        b.close()
-    with session_factory() as check:
-        assert check.get(Event, event_id).places_taken == 1
-        assert check.scalar(select(func.count(EventRegistration.id))) == 1
-
-
-# --- availability -----------------------------------------------------------------------------------
-
-@HTMX
-def test_availability_saves_unticked_slots_as_unavailable(client, session, settings, htmx):
-    event = make_event(session)
-    alice = member(session)
-    reg = register(session, settings, alice, event)
-    session.commit()
-    slots = events.slots_of(event)
-    login(client, alice)
-    page = soup(client.get(f"/events/{event.id}/registration"))
-    boxes = page.select("#availability input[name=available]")
-    assert len(boxes) == len(slots) and all(box.has_attr("checked") for box in boxes)
-    keep = [slot.starts_at.isoformat() for slot in slots[2:]]
-    response = client.post(f"/events/{event.id}/availability", headers=headers(htmx),
-                           data={"available": keep, "csrf_token": _token(client)}, follow_redirects=False)
-    if htmx:
-        assert response.status_code == 200 and response.text.lstrip().startswith("<section")
-        assert f"{len(slots) - 2} of {len(slots)} slots available" in soup(response).find(id="availability-count").text
-    else:
-        assert response.status_code == 303
-    session.expire_all()
-    stored = sorted(session.scalars(select(EventUnavailableSlot.starts_at)
-                                    .where(EventUnavailableSlot.registration_id == reg.id)))
-    assert stored == [slots[0].starts_at, slots[1].starts_at]
-    page = soup(client.get(f"/events/{event.id}/registration"))
-    assert [box.has_attr("checked") for box in page.select("#availability input[name=available]")][:3] == [
-        False, False, True]
-
-
-@pytest.mark.parametrize("bad", ["2001-01-01T00:00:00+00:00", "not a time", "{first}shifted"])
-def test_availability_outside_the_event_is_refused_and_nothing_stored(client, session, settings, bad):
-    event = make_event(session)
-    alice = member(session)
-    reg = register(session, settings, alice, event)
-    slots = events.slots_of(event)
-    session.add(EventUnavailableSlot(registration_id=reg.id, starts_at=slots[0].starts_at))
-    session.commit()
-    login(client, alice)
-    value = bad.format(first=slots[0].starts_at.isoformat()[:-6]) if "{first}" in bad else bad
-    response = client.post(f"/events/{event.id}/availability",
-                           data={"available": [slots[1].starts_at.isoformat(), value], "csrf_token": _token(client)})
-    assert response.status_code == 422
-    assert "availability outside the event" in soup(response).find(id="availability-error").get_text()
-    session.expire_all()
-    assert session.scalars(select(EventUnavailableSlot.starts_at)).all() == [slots[0].starts_at]
-
-
-def test_availability_all_and_none_buttons(client, session, settings):
-    event = make_event(session)
-    alice = member(session)
-    register(session, settings, alice, event)
-    session.commit()
-    login(client, alice)
-    token = _token(client)
-    client.post(f"/events/{event.id}/availability", data={"preset": "none", "csrf_token": token})
-    assert session.scalar(select(func.count()).select_from(EventUnavailableSlot)) == len(events.slots_of(event))
-    page = soup(client.get(f"/events/{event.id}/registration"))
-    assert "No slot is ticked" in page.find(id="availability-count").get_text()
-    client.post(f"/events/{event.id}/availability", data={"preset": "all", "csrf_token": token})
-    session.expire_all()
-    assert session.scalar(select(func.count()).select_from(EventUnavailableSlot)) == 0
-
-
-def test_availability_grid_shows_event_and_viewer_times(client, session, settings):
-    event = make_event(session, time_zone="America/Santiago", date="2031-09-12", deadline_date="2031-09-01",
-                       opens_at="09:00", closes_at="10:00",
-                       breaks=[{"starts": "09:20", "ends": "09:40", "label": "Coffee"}])
-    alice = member(session, time_zone="Asia/Tokyo")
-    register(session, settings, alice, event)
-    session.commit()
-    login(client, alice)
-    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
-            for tr in soup(client.get(f"/events/{event.id}/registration")).select("#availability tbody tr")]
-    assert rows == [["", "09:00–09:20", "21:00–21:20"], ["", "09:20–09:40 · Coffee"],
-                    ["", "09:40–10:00", "21:40–22:00"]]
 
 
 def test_attendees_can_be_edited(client, session, settings):

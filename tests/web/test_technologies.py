@@ -232,7 +232,7 @@ def test_need_vector_gives_up_on_a_model_that_does_not_answer_in_time(embedder):
 
 
 def test_technologies_search_finds_parts_of_words_as_a_scan_would(client, catalogue):
-    from web.services.technologies import WordsIndex
+    from web.services.technology_catalogue import WordsIndex
 
     texts = ["centrifugal chillers for factories", "chill rooms", "solar pv ターボ冷凍機", "", "pumps pumps"]
     index = WordsIndex.build(texts)

@@ -15,7 +15,7 @@ from web.i18n import current_language
 from web.matching_state import embedder_of
 from web.routes.api import ERRORS
 from web.routes.technologies import export_response
-from web.services import catalogs, precheck, technologies, technology_search
+from web.services import catalogs, precheck, technologies, technology_catalogue, technology_search
 from web.services.technologies import Filters
 from web.services.technology_export import record
 from web.values import DbId
@@ -140,7 +140,7 @@ def get_technology(request: Request, session: DbSession, user: OptionalUser, tec
                "organization_id": technology.organization_id, "organization": technology.organization.name,
                "organization_country": technology.organization.country,
                "organization_kind": technology.organization.kind, "category": technology.category,
-               "area": technologies.category_areas(session).get(technology.category, ""),
+               "area": technology_catalogue.category_areas(session).get(technology.category, ""),
                "description": technology.description, "description_ja": technology.description_ja,
                "products": list(technology.products or []),
                "track_record_countries": list(dict.fromkeys(t.country for t in technology.track_records)),

@@ -19,7 +19,7 @@ from web.deps import DbSession, OptionalUser
 from web.errors import NotFound
 from web.i18n import _, country_name, current_language
 from web.matching_state import embedder_of
-from web.services import catalogs, precheck, technologies, technology_search
+from web.services import catalogs, precheck, technologies, technology_catalogue, technology_search
 from web.services.organizations import kind_label
 from web.services.technologies import AREAS, Filters
 from web.services.technology_export import iter_csv, iter_json
@@ -159,7 +159,7 @@ def detail_context(session, user, technology, language: str) -> dict[str, Any]:
     """What a technology's page shows (the public version; its owner and organizers also see what waits)."""
     categories = {c.slug: c for c in catalogs.categories(session)}
     category = categories.get(technology.category)
-    areas = technologies.category_areas(session)
+    areas = technology_catalogue.category_areas(session)
     rules = precheck.load_rules(session)
     partner = next((t.country for t in technology.track_records if t.country in rules.partner_countries), "")
     return {

@@ -26,7 +26,7 @@ from models import Country, JcmProjectCount, JcmRegistrySector, JcmSubsidyRule
 from web.errors import ValidationFailed
 from web.i18n import _
 from web.services import catalogs
-from web.services.technology_form import parse_number
+from web.services.technology_checks import parse_number
 
 MAX_INVESTMENT_JPY = 1_000_000_000_000
 MAX_REDUCTIONS_T = 10_000_000

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from web.services.technologies import Card
+from web.services.technology_catalogue import Card
 
 FIELDS = ("id", "name", "name_ja", "organization_id", "organization", "organization_country", "organization_kind",
           "category", "area", "description", "description_ja", "products", "track_record_countries",

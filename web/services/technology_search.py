@@ -34,7 +34,7 @@ from models.base import utcnow
 from models.session import insert_for, make_session_factory, session_scope
 from web.i18n import N_, _, country_name
 from web.services.matching_vectors import load_vectors
-from web.services.technologies import Card, Catalogue, catalogue_version, public_conditions
+from web.services.technology_catalogue import Card, Catalogue, catalogue_version, public_conditions
 
 log = logging.getLogger(__name__)
 DENSE_WEIGHT = 0.7
