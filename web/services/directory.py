@@ -8,12 +8,11 @@ technology overview) come from web.services.catalogs, recomputed only when an or
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select, text
+from sqlalchemy import ColumnElement, exists, func, literal_column, select, table, text
 from sqlalchemy.orm import Session, aliased, load_only
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -30,15 +29,16 @@ CARD_COLUMNS = (Organization.name, Organization.kind, Organization.country, Orga
 # Pages a list can be paged to: page_size * MAX_PAGES organizations by name; past that, narrow the filters.
 MAX_PAGES = 50
 # Text search on SQLite: words of TRIGRAM characters or more are looked up in the organization_search trigram
-# index (migration 0013). Up to MAX_HITS organizations hold them all: the page is chosen among those, sorted here
-# (a rare word, which scanning by name looked for through every row: 160 ms at 100,000). More hits: the words are
-# common, walking the name index with LIKE finds a page's worth within a few rows, and the first hits usually
-# hold more matches than the pages can show, which saves counting them by LIKE. PostgreSQL answers the same LIKE
-# conditions from its pg_trgm index.
+# index (migration 0013). Up to MAX_HITS organizations hold them all: the page is chosen among those, looked up
+# by id and sorted by name (a rare word, which scanning by name looked for through every row: 160 ms at 100,000).
+# More hits: the words are common, walking the name index with LIKE finds a page's worth within a few rows, and
+# the first hits usually hold more matches than the pages show, which saves counting them by LIKE. All of it runs
+# inside SQLite, which lets go of the GIL: ids carried through Python halved the page's throughput at 8 clients.
+# PostgreSQL answers the same LIKE conditions from its pg_trgm index.
 TRIGRAM = 3
 MAX_HITS = 2500
-_HITS = text("SELECT rowid FROM organization_search WHERE organization_search MATCH :match LIMIT :limit")
-_HIT_IDS = func.json_each(bindparam("hit_ids")).table_valued("value")
+_HIT_COUNT = text("SELECT count(*) FROM (SELECT rowid FROM organization_search WHERE organization_search MATCH :match "
+                  "LIMIT :limit)")
 
 
 @dataclass
@@ -100,16 +100,26 @@ def text_conditions(q: str, indexed: bool = False) -> list[ColumnElement[bool]]:
             if not (indexed and len(word) >= TRIGRAM)]
 
 
-def search_hits(session: Session, q: str) -> list[int] | None:
-    """Ids of the organizations whose search text holds every word of q long enough for the trigram index, up to
-    MAX_HITS + 1 of them (more than MAX_HITS: there are yet more); None when the index cannot narrow the search
-    (not SQLite, or no such word)."""
+def trigram_match(session: Session, q: str) -> str | None:
+    """The trigram index query for the words of q long enough for it; None when the index cannot narrow the
+    search (not SQLite, or no such word)."""
     words = [word for word in query_words(q) if len(word) >= TRIGRAM]
     if not words or session.get_bind().dialect.name != "sqlite":
         return None
     # Each word a quoted phrase: a trigram phrase matches exactly where the text holds it, as LIKE does.
-    match = " AND ".join('"%s"' % word.replace('"', '""') for word in words)
-    return list(session.scalars(_HITS, {"match": match, "limit": MAX_HITS + 1}))
+    return " AND ".join('"%s"' % word.replace('"', '""') for word in words)
+
+
+def search_hits(session: Session, match: str) -> int:
+    """How many organizations' search texts the index finds for the query, counted up to MAX_HITS + 1."""
+    return session.scalar(_HIT_COUNT, {"match": match, "limit": MAX_HITS + 1}) or 0
+
+
+def among_hits(match: str, limit: int | None = None) -> ColumnElement[bool]:
+    """organization.id among the index's hits (the first `limit` of them)."""
+    hits = select(literal_column("rowid")).select_from(table("organization_search")).where(
+        text("organization_search MATCH :match").bindparams(match=match))
+    return Organization.id.in_(hits if limit is None else hits.limit(limit))
 
 
 def unindexed(column: Any) -> ColumnElement[Any]:
@@ -166,37 +176,22 @@ def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int,
     return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more or more_than_shown)
 
 
-def _among(hits: list[int]) -> ColumnElement[bool]:
-    """organization.id among the hits, as one JSON parameter: an IN list of thousands took SQLAlchemy longer to
-    bind than SQLite to look the rows up."""
-    return Organization.id.in_(select(_HIT_IDS.c.value).params(hit_ids=json.dumps(hits)))
-
-
-def _page_among(session: Session, hits: list[int], conditions: list[ColumnElement[bool]], page: int,
-                page_size: int) -> Page:
-    """One page of the hits that meet the conditions, ordered by name and id as the index would order them."""
-    if not hits:  # an empty IN list would send SQLite through the whole status index
-        return Page(items=[], total=0, page=1, page_size=page_size)
-    rows = session.execute(select(Organization.name, Organization.id).where(_among(hits), *conditions))
-    found = sorted(tuple(row) for row in rows)  # plain tuples: comparing Row objects took longer than the query
-    total, more, page = _bounded_page(len(found), page, page_size)
-    ids = [org_id for _name, org_id in found[(page - 1) * page_size:page * page_size]]
-    cards = {org.id: org for org in session.scalars(select(Organization).where(Organization.id.in_(ids))
-                                                    .options(load_only(*CARD_COLUMNS)))}
-    return Page(items=[cards[org_id] for org_id in ids], total=total, page=page, page_size=page_size, more=more)
-
-
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
                      choices: Choices | None = None) -> Page:
     """Approved organizations matching the filters, ordered by name, one page of them."""
-    hits = search_hits(session, filters.q) if filters.q else None
-    if hits is None:
+    match = trigram_match(session, filters.q) if filters.q else None
+    if match is None:
         return _page_of(session, directory_conditions(filters), page, page_size,
                         known_total(filters, choices or directory_choices(session)))
-    if len(hits) <= MAX_HITS:
-        return _page_among(session, hits, directory_conditions(filters, indexed=True), page, page_size)
-    # Common words: if the first hits already hold more matches than the pages show, that is the count.
-    total, more = bounded_count(session, [_among(hits), *directory_conditions(filters, indexed=True)], page_size)
+    hits = search_hits(session, match)
+    if not hits:
+        return Page(items=[], total=0, page=1, page_size=page_size)
+    if hits <= MAX_HITS:  # counted and paged among the hits, looked up by id and sorted by name
+        return _page_of(session, [among_hits(match), *directory_conditions(filters, indexed=True)], page, page_size)
+    # Common words: if the first hits already hold more matches than the pages show, that is the count; the page
+    # is found by walking the name index.
+    total, more = bounded_count(session, [among_hits(match, MAX_HITS + 1),
+                                          *directory_conditions(filters, indexed=True)], page_size)
     return _page_of(session, directory_conditions(filters), page, page_size, total + more if more else None)
 
 
