@@ -53,6 +53,7 @@ def pages(ids: dict) -> dict[str, str]:
         "directory": "/directory",
         "directory_filtered": "/directory?" + urlencode({"country": "ID", "category": "energy_efficiency"}),
         "directory_search": "/directory?q=solar+industry",
+        "directory_search_rare": "/directory?q=mineralisation",  # 0.6% of the organizations hold it
         "directory_deep": "/directory?page=500",
         "technologies": "/technologies",
         "technologies_category": "/technologies?category=energy_efficiency",
