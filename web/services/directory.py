@@ -161,23 +161,18 @@ def bounded_count(session: Session, conditions: list[ColumnElement[bool]], page_
     return min(found, cap), found > cap
 
 
-def _bounded_page(total: int, page: int, page_size: int) -> tuple[int, bool, int]:
-    """(total shown, whether there are more, the page number within the pages shown)."""
-    cap = MAX_PAGES * page_size
-    total, more = min(total, cap), total > cap
-    return total, more, min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
-
-
 def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int,
              total: int | None = None) -> Page:
     more = False
     if total is None:
         total, more = bounded_count(session, conditions, page_size)
-    total, more_than_shown, page = _bounded_page(total, page, page_size)
+    elif total > MAX_PAGES * page_size:
+        total, more = MAX_PAGES * page_size, True
+    page = min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
     rows = session.scalars(select(Organization).where(*conditions).options(load_only(*CARD_COLUMNS))
                            .order_by(Organization.name, Organization.id)
                            .offset((page - 1) * page_size).limit(page_size))
-    return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more or more_than_shown)
+    return Page(items=list(rows), total=total, page=page, page_size=page_size, more=more)
 
 
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
@@ -192,10 +187,10 @@ def search_directory(session: Session, filters: Filters, page: int, page_size: i
         return Page(items=[], total=0, page=1, page_size=page_size)
     if count <= MAX_HITS:  # counted and paged among the hits, looked up by id and sorted by name
         return _page_of(session, [among_hits(hits), *directory_conditions(filters, indexed=True)], page, page_size)
-    # Common words: if the first hits already hold more matches than the pages show, that is the count; the page
-    # is found by walking the name index.
+    # Common words: the page is found by walking the name index. If the first hits already hold more matches than
+    # the pages show, that is the count (one past the bound: "more than"); else the LIKE conditions count them.
     total, more = bounded_count(session, [among_hits(hits), *directory_conditions(filters, indexed=True)], page_size)
-    return _page_of(session, directory_conditions(filters), page, page_size, total + more if more else None)
+    return _page_of(session, directory_conditions(filters), page, page_size, total + 1 if more else None)
 
 
 def known_total(filters: Filters, choices: Choices) -> int | None:
