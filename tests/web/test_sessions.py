@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from models import UserSession
 from models.base import utcnow
@@ -70,6 +70,28 @@ def test_sessions_list_shows_each_login_and_ends_another_one(app, client, sessio
     assert response.status_code == 303
     assert _logged_in(client)
     assert not _logged_in(laptop)
+
+
+def test_sessions_list_shows_the_latest_logins_and_counts_the_others(app, client, session):
+    from web.services.sessions import SESSIONS_SHOWN, start_session
+
+    user = create_user(session)
+    session.commit()
+    login(client, user)
+    current = session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    current.last_seen_at = utcnow() - timedelta(days=2)  # this browser last touched long ago: still listed
+    for n in range(SESSIONS_SHOWN + 2):
+        start_session(session, user, 3600, user_agent=f"Agent {n}")
+    session.commit()
+    page = BeautifulSoup(client.get("/profile").text, "html.parser")
+    rows = page.select("#sessions li.session")
+    assert len(rows) == SESSIONS_SHOWN
+    assert rows[0]["id"] == f"session-{current.id}" and "current" in rows[0]["class"]
+    assert "And 3 older logins, not listed" in page.select_one("#sessions-more").get_text()
+    response = client.post("/profile/sessions/end-all", data={"csrf_token": csrf_token(client, "/profile")},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)) == 0
 
 
 def test_ending_another_users_session_is_404(app, client, session):

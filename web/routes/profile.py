@@ -35,13 +35,15 @@ def _profile_page(request: Request, session, user: User, *, values: dict[str, An
                   status_code: int = 200) -> HTMLResponse:
     org = user.organization
     partner_codes = profile.partner_country_codes(session)
+    current_login_id = getattr(request.state.login, "id", None)
+    logins, more_logins = sessions.list_sessions(session, user, current_login_id)
     context: dict[str, Any] = {
         "active_tab": None, "org": org, "errors": errors or {},
         "account": account_values or {"language": user.language, "time_zone": user.time_zone},
         "account_errors": account_errors or {},
         "password_errors": password_errors or {},
-        "logins": sessions.list_sessions(session, user), "describe_agent": sessions.describe_agent,
-        "current_login_id": getattr(request.state.login, "id", None),
+        "logins": logins, "more_logins": more_logins, "describe_agent": sessions.describe_agent,
+        "current_login_id": current_login_id,
     }
     if org is not None:
         if values is None:

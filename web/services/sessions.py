@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from models import User, UserSession
@@ -16,6 +16,8 @@ from web.values import strip_control_characters
 
 # last_seen_at is written at most this often per session, so a page view rarely writes.
 TOUCH_INTERVAL = timedelta(minutes=5)
+# Logins the profile page lists; past them it says how many more there are ("Log out everywhere" ends them all).
+SESSIONS_SHOWN = 10
 
 
 def start_session(session: Session, user: User, max_age_seconds: int, user_agent: str = "",
@@ -54,11 +56,19 @@ def touch(session: Session, row: UserSession, now: datetime | None = None) -> No
     row.last_seen_at = now
 
 
-def list_sessions(session: Session, user: User) -> list[UserSession]:
-    """The user's live logins, most recently used first."""
-    return list(session.scalars(select(UserSession).where(UserSession.user_id == user.id,
-                                                          UserSession.expires_at > utcnow())
-                                .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())))
+def list_sessions(session: Session, user: User, current_id: int | None = None,
+                  limit: int = SESSIONS_SHOWN) -> tuple[list[UserSession], int]:
+    """The user's live logins, most recently used first, up to `limit` with the current one among them; and how
+    many more there are (the page offers "Log out everywhere" for those)."""
+    live = (UserSession.user_id == user.id, UserSession.expires_at > utcnow())
+    shown = list(session.scalars(select(UserSession).where(*live)
+                                 .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()).limit(limit)))
+    if current_id is not None and all(login.id != current_id for login in shown):
+        current = session.scalar(select(UserSession).where(UserSession.id == current_id, *live))
+        if current is not None:
+            shown = [current, *shown[:limit - 1]]
+    total = session.scalar(select(func.count()).select_from(UserSession).where(*live)) or 0
+    return shown, max(0, total - len(shown))
 
 
 def end_session(session: Session, token: str) -> None:
