@@ -52,3 +52,16 @@ def test_favicon_is_served(client):
     page = BeautifulSoup(client.get("/").text, "html.parser")
     icon = page.find("link", rel="icon")
     assert client.get(icon["href"]).status_code == 200
+
+
+def test_option_tags_escape_once_and_mark_the_selected_value():
+    from markupsafe import Markup
+
+    from web.templating import option_tags
+
+    options = [("a&b", "A & B"), ("x", Markup("<b>X</b>")), (3, "Three")]
+    html = option_tags(options, "x")
+    assert html == ('<option value="a&amp;b">A &amp; B</option><option value="x" selected><b>X</b></option>'
+                    '<option value="3">Three</option>')
+    assert option_tags(options, 3).count(" selected") == 1 and 'value="3" selected' in option_tags(options, 3)
+    assert " selected" not in option_tags(options, None) and option_tags([], "x") == ""
