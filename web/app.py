@@ -22,6 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from matchmaker.engine import set_blas_threads
 from models.session import make_engine, make_session_factory
 from web import i18n
+from web.balance import ConnectionBalancer, ProcessTable
 from web.capacity import ConcurrencyGate, limit_request_threads, pool_size, retry_after_seconds
 from web.deps import csrf_protect, load_user
 from web.inputs import guard_input
@@ -255,6 +256,10 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     if proxies:
         # Outermost: everything after it (throttling, the sessions list, Secure cookies) sees the real client.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    table = ProcessTable.from_environment()
+    if table is not None:
+        # Outermost of all: it counts connections by the address they come from, before proxy headers rewrite it.
+        app.add_middleware(ConnectionBalancer, table=table)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

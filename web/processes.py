@@ -11,12 +11,15 @@ SIGTERM and SIGINT on.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
+
+from web.balance import SLOT_ENV, TABLE_ENV, ProcessTable, set_processes
 
 
 def can_spread(config: Config) -> bool:
@@ -47,9 +50,19 @@ class SpreadMultiprocess(Multiprocess):
         sockets = [reuse_port_socket(config) for _ in range(config.workers)]
         logger.info("Listening on %s:%d with %d processes, a socket each", config.host, config.port, len(sockets))
         super().__init__(config, sockets=sockets)
+        # Where the processes publish their connection counts (web.balance evens them out).
+        self.table = ProcessTable.create(config.workers)
 
     def _process(self, slot: int) -> Process:
+        # Spawned processes take the environment as it is when they start, which is right after this.
+        os.environ[TABLE_ENV], os.environ[SLOT_ENV] = str(self.table), str(slot)
         return Process(self.config, [self.sockets[slot]])
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.table.unlink(missing_ok=True)
 
     def init_processes(self) -> None:
         for slot in range(self.processes_num):
@@ -98,6 +111,7 @@ class SpreadMultiprocess(Multiprocess):
         logger.info("Received SIGTTIN, increasing the number of processes.")
         self.sockets.append(reuse_port_socket(self.config))
         self.processes_num += 1
+        set_processes(self.table, self.processes_num)
         process = self._process(len(self.sockets) - 1)
         process.start()
         self.processes.append(process)
@@ -109,6 +123,7 @@ class SpreadMultiprocess(Multiprocess):
             logger.info("Already reached one process, cannot decrease the number of processes anymore.")
             return
         self.processes_num -= 1
+        set_processes(self.table, self.processes_num)
         process = self.processes.pop()
         process.terminate()
         process.join()
