@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from models import MeetingMessage, MeetingRequest, ThreadRead, User
@@ -55,20 +55,26 @@ def mark_thread_read(session: Session, user: User, req: MeetingRequest, message_
         session.expire(loaded)  # read again when next asked
 
 
+# Built once, with the thread ids as one expanding parameter: the tabs ask on every view, and building the
+# statement and its cache key each time (a new one per number of threads) cost more than running it.
+_UNREAD_COUNTS = (
+    select(MeetingMessage.request_id, func.count())
+    .where(MeetingMessage.request_id.in_(bindparam("request_ids", expanding=True)),
+           MeetingMessage.author_org_id != bindparam("org_id"),
+           MeetingMessage.id > func.coalesce(
+               select(ThreadRead.last_read_message_id)
+               .where(ThreadRead.user_id == bindparam("user_id"), ThreadRead.request_id == MeetingMessage.request_id)
+               .scalar_subquery(), 0))
+    .group_by(MeetingMessage.request_id)
+)
+
+
 def unread_counts(session: Session, user: User, request_ids: list[int]) -> dict[int, int]:
     """Messages from others after the user's read mark, per thread."""
     if not request_ids:
         return {}
-    mark = select(ThreadRead.last_read_message_id).where(ThreadRead.user_id == user.id,
-                                                         ThreadRead.request_id == MeetingMessage.request_id)
-    rows = session.execute(
-        select(MeetingMessage.request_id, func.count())
-        .where(MeetingMessage.request_id.in_(request_ids),
-               MeetingMessage.author_org_id != (user.organization_id or 0),
-               MeetingMessage.id > func.coalesce(mark.scalar_subquery(), 0))
-        .group_by(MeetingMessage.request_id)
-    ).all()
-    return dict(rows)
+    params = {"request_ids": list(request_ids), "org_id": user.organization_id or 0, "user_id": user.id}
+    return dict(session.execute(_UNREAD_COUNTS, params).all())
 
 
 def post_message(session: Session, settings, user: User, request_id: int, body: str) -> MeetingMessage:
