@@ -31,7 +31,7 @@ def test_match_page_shows_other_contact_person(client, session, settings, htmx):
 
 @HTMX
 def test_post_message_appends_to_thread(client, session, settings, htmx):
-    alice, bob = member(session), member(session)
+    alice, bob = member(session, "Alpha", full_name="Alice A"), member(session, "Beta", full_name="Bob B")
     req = make_match(session, settings, alice, bob)
     messages.post_message(session, settings, bob, req.id, "First, from Beta")
     session.commit()
@@ -47,6 +47,9 @@ def test_post_message_appends_to_thread(client, session, settings, htmx):
     bodies = [p.get_text() for p in thread.select(".message-body")]
     assert bodies == ["First, from Beta", "Second <b>from</b> Alpha"]  # newest at the bottom, escaped
     assert ["mine" in li["class"] for li in thread.select("li.message")] == [False, True]
+    # Each message says who wrote it, for which organization (read with the thread's own narrow query).
+    authors = [" ".join(p.get_text(" ", strip=True).split()[:4]) for p in thread.select(".message-meta")]
+    assert authors == ["Bob B · Beta", "Alice A · Alpha"]
     assert thread.find("textarea", {"name": "body"}).get_text() == ""
 
 
