@@ -3,7 +3,7 @@
 With a listening socket per process (web.processes) the kernel hands each new connection to one process by a
 hash of its addresses, and a keep-alive connection stays with that process. 64 clients came out 35/29, then
 41/23 (`ss -tnp` during benchmarks/load.py). Both processes were busy and got the same share of the two cores,
-so the larger one's clients waited almost twice as long as the other's, and that, not the pages, set the p99.
+so the larger one's clients waited almost twice as long as the other's: a p99 set by the kernel's hash.
 
 So each process counts the connections that sent it a request lately and publishes the count in a small table
 the supervisor shares with its processes (a file each maps, one slot per process). A process serving more than
