@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import User, UserSession
 from models.base import utcnow
@@ -46,14 +47,19 @@ def find_session(session: Session, token: str) -> UserSession | None:
     return session.scalar(_FIND_SESSION, {"token_hash": token_digest(token), "now": utcnow()})
 
 
+def touch_due(row: UserSession, now: datetime | None = None) -> bool:
+    """Whether touch would write: the login's last use was recorded more than a few minutes ago."""
+    return (now or utcnow()) - row.last_seen_at >= TOUCH_INTERVAL
+
+
 def touch(session: Session, row: UserSession, now: datetime | None = None) -> None:
     """Record that the login was used (at most every few minutes)."""
     now = now or utcnow()
-    if now - row.last_seen_at < TOUCH_INTERVAL:
+    if not touch_due(row, now):
         return
     session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
                     .execution_options(synchronize_session=False))
-    row.last_seen_at = now
+    set_committed_value(row, "last_seen_at", now)  # already written: nothing left for the flush
 
 
 def list_sessions(session: Session, user: User, current_id: int | None = None,
