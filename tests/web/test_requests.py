@@ -276,9 +276,9 @@ def test_request_detail_shows_history(client, session, settings):
 def test_request_button_macro(app, session):
     alice, bob = member(session), member(session)
     template = app.state.renderer.env.from_string(
-        '{% from "requests/_request_button.html" import request_button with context %}{{ request_button(org) }}')
-    html_other = template.render({"user": alice, "org": bob.organization, "csrf_token": "t"})
-    html_own = template.render({"user": alice, "org": alice.organization, "csrf_token": "t"})
+        '{% from "requests/_request_button.html" import request_button %}{{ request_button(org, user) }}')
+    html_other = template.render({"user": alice, "org": bob.organization})
+    html_own = template.render({"user": alice, "org": alice.organization})
     form = BeautifulSoup(html_other, "html.parser").find("form")
     assert form["action"] == "/requests/new" and form.find("input", {"name": "to"})["value"] == str(bob.organization_id)
     assert form.find("button").get_text(strip=True) == "Request meeting"
