@@ -54,6 +54,19 @@ def test_index_change_check_reads_an_index_only(engine, session):
     assert plan.count("COVERING INDEX") == 3, plan
 
 
+def test_prematching_exclusions_look_up_the_organizations_requests_by_their_indexes(engine, session, market):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    orgs, _user = market
+    with recorded(engine) as seen:
+        prematching.excluded_org_ids(session, orgs["textile"].id)
+    statement, parameters = next((s, p) for s, p in seen if "meeting_request" in s)
+    plan = sqlite_plan(engine, statement, parameters)
+    # Read on every Pre-Matching view: the organization's own requests, not every open request on the platform.
+    assert "ix_meeting_request_requester_org_id" in plan and "ix_meeting_request_recipient_org_id" in plan, plan
+    assert "ix_meeting_request_status" not in plan, plan
+
+
 def test_prematching_ranks_once_for_repeated_views_and_again_after_a_change(app, client, market, session,
                                                                               monkeypatch):
     orgs, user = market

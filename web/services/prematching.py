@@ -10,7 +10,7 @@ from dataclasses import astuple, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,10 +126,11 @@ def parse_page(value: Any) -> int:
 
 # Statements every Pre-Matching view runs, built once (building one cost more than SQLite took to answer it).
 _DISMISSED_IDS = select(DismissedMatch.dismissed_org_id).where(DismissedMatch.organization_id == bindparam("org_id"))
-_REQUEST_PAIRS = (select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)
-                  .where(or_(MeetingRequest.requester_org_id == bindparam("org_id"),
-                             MeetingRequest.recipient_org_id == bindparam("org_id")),
-                         MeetingRequest.status.in_(OPEN_STATUSES)))
+# Two lookups, one per side's index. As one OR, SQLite (which keeps no statistics) read the status index instead:
+# every open request on the platform (2,600 at 100,000 organizations, a tenth of the Pre-Matching page's time).
+_REQUEST_PAIRS = union_all(*(select(MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)
+                             .where(side == bindparam("org_id"), MeetingRequest.status.in_(OPEN_STATUSES))
+                             for side in (MeetingRequest.requester_org_id, MeetingRequest.recipient_org_id)))
 _DISMISSED_COUNT = select(func.count(DismissedMatch.id)).where(DismissedMatch.organization_id == bindparam("org_id"))
 
 
@@ -176,6 +177,9 @@ _PER_INDEX = _PerIndex()
 CARD_COLUMNS = (Organization.id, Organization.name, Organization.kind, Organization.country, Organization.status,
                 Organization.is_demo, Organization.description, Organization.offers, Organization.needs,
                 Organization.contact_email)
+# Built once: composing the statement on every view (its cache key, the operators) cost as much as running it.
+_CARD_ROWS = (select(*CARD_COLUMNS, exists().where(User.organization_id == Organization.id, User.is_active.is_(True)))
+              .where(Organization.id.in_(bindparam("ids", expanding=True))))
 # Rankings by everything they depend on (index, organization, how many, exclusions, weights, floor): a member who
 # reloads Pre-Matching, comes back to it or pages back gets the ranking again without a pass over the index (at
 # 100,000 organizations that pass is most of the page). Exclusions are read from the database on every view and
@@ -249,9 +253,7 @@ def recommendation_for(session: Session, state: IndexState, weights: FusionWeigh
 
 def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
     ids = [state.db_id[m.id] for m in matches]
-    claimed = exists().where(User.organization_id == Organization.id, User.is_active.is_(True))
-    orgs = {row[0]: CardOrganization(*row) for row in session.execute(select(*CARD_COLUMNS, claimed)
-                                                                       .where(Organization.id.in_(ids)))}
+    orgs = {row[0]: CardOrganization(*row) for row in session.execute(_CARD_ROWS, {"ids": ids})}
     render = reason_formatter(session)
     return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
             for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]
