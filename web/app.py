@@ -230,6 +230,7 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.reads_on_loop = engine.dialect.name == "sqlite"  # web.deps.get_session: where a page's reads run
     # "Send the email just queued", "embed the profile just saved": asked for by services, run by the in-process
     # scheduler once the request's unit of work commits (none when the scheduler runs in `matchmaker worker`).
     from web.jobs import install_job_nudges

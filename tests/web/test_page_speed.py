@@ -106,15 +106,18 @@ def count_hops(monkeypatch) -> list[str]:
     return hops
 
 
-def test_a_page_view_takes_one_worker_thread_hop_and_a_post_three(client, session, market, monkeypatch):
+def test_a_page_view_takes_one_worker_thread_hop_on_sqlite_and_a_post_three(engine, client, session, market,
+                                                                           monkeypatch):
     _orgs, user = market
     login(client, user)
     hops = count_hops(monkeypatch)
-    # The login's read and the commit of a read run on the event loop; only the route goes to a worker thread.
+    # SQLite: the login's read and the commit of a read run on the event loop; only the route goes to a worker
+    # thread. PostgreSQL: a round trip on the loop would stop it, so the session opens and commits in threads.
+    view = 1 if engine.dialect.name == "sqlite" else 3
     assert client.get("/directory").status_code == 200
-    assert len(hops) == 1, hops
+    assert len(hops) == view, hops
     assert client.get("/requests/received").status_code == 200
-    assert len(hops) == 2, hops
+    assert len(hops) == 2 * view, hops
     # A write waits its turn for the lock in a worker thread: open (BEGIN IMMEDIATE), the route, the commit.
     token = csrf_token(client)
     hops.clear()
@@ -124,8 +127,10 @@ def test_a_page_view_takes_one_worker_thread_hop_and_a_post_three(client, sessio
     assert len(hops) == 3, [h[:60] for h in hops]
 
 
-def test_the_last_seen_update_is_written_from_a_worker_thread_every_few_minutes(client, session, market,
+def test_the_last_seen_update_is_written_from_a_worker_thread_every_few_minutes(engine, client, session, market,
                                                                                monkeypatch):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL opens every session in a worker thread")
     _orgs, user = market
     login(client, user)
     login_row = session.scalars(select(UserSession).where(UserSession.user_id == user.id)).one()
