@@ -25,3 +25,22 @@ def test_tab_search_matches_the_other_side_by_name_case_insensitively_and_litera
     assert names("sent", "alpha") == ([], 0)  # one's own name matches nothing
     assert names("received", "gamma", "pending") == (["Gamma Inbound"], 1)
     assert names("received", "gamma", "declined")[0] == []
+
+
+def test_the_apis_plain_rows_are_the_tab_rows_with_both_sides_names(session, settings):
+    alice = member(session, "Alpha")
+    others = [member(session, name) for name in ("Gamma 50% Solar", "Gamma 500 Solar", "Delta_Wind", "Epsilon")]
+    for other in others[:3]:
+        make_request(session, settings, alice, other)
+    make_request(session, settings, others[3], alice)
+    make_request(session, settings, others[0], others[1])  # between two others: in nobody's tab here
+    session.commit()
+    for box, status, q in [("sent", "", ""), ("received", "", ""), ("sent", "pending", ""), ("sent", "", "50%"),
+                           ("sent", "declined", ""), ("received", "", "eps")]:
+        tab, _counts = requests.list_requests(session, alice, box, status, q, limit=2, offset=1)
+        rows = requests.list_request_rows(session, alice, box, status, q, limit=2, offset=1)
+        assert [row.id for row in rows] == [req.id for req in tab], (box, status, q)
+        assert [(row.requester_name, row.recipient_name, row.recipient_country, row.requester_kind) for row in rows] \
+            == [(req.requester_org.name, req.recipient_org.name, req.recipient_org.country, req.requester_org.kind)
+                for req in tab]
+    assert len(requests.list_request_rows(session, alice, "sent")) == 3

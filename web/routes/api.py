@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -112,6 +112,20 @@ def _request_out(req: MeetingRequest, user: User, unclaimed: set[int] | None = N
                              recipient_on_platform=req.recipient_org_id not in (unclaimed or set()))
 
 
+def _request_row_out(row: Any, user: User, unclaimed: set[int]) -> MeetingRequestOut:
+    """_request_out from a row of requests.ROW_COLUMNS."""
+    direction = "sent" if row.requester_org_id == user.organization_id else "received"
+    return MeetingRequestOut(
+        id=row.id, status=row.status, direction=direction,
+        requester=OrganizationRef(id=row.requester_org_id, name=row.requester_name, country=row.requester_country,
+                                  kind=row.requester_kind),
+        recipient=OrganizationRef(id=row.recipient_org_id, name=row.recipient_name, country=row.recipient_country,
+                                  kind=row.recipient_kind),
+        message=row.message, topics=list(row.topics or []), event_id=row.event_id, decline_reason=row.decline_reason,
+        created_at=row.created_at, expires_at=row.expires_at, responded_at=row.responded_at,
+        recipient_on_platform=row.recipient_org_id not in unclaimed)
+
+
 def _message_out(message: MeetingMessage) -> MessageOut:
     author = message.author_user.full_name if message.author_user else ""
     return MessageOut(id=message.id, request_id=message.request_id, author_name=author,
@@ -133,9 +147,9 @@ def me(request: Request, user: CurrentUser) -> Me:
 def list_requests(session: DbSession, user: Member, box: Literal["sent", "received"] = "received",
                   status: str = "", q: str = "") -> list[MeetingRequestOut]:
     """Requests the caller's organization sent or received, optionally by status and partner name."""
-    rows, _counts = requests.list_requests(session, user, box, status, q)
-    unclaimed = invitations.unclaimed_ids(session, {req.recipient_org_id for req in rows})
-    return [_request_out(req, user, unclaimed) for req in rows]
+    rows = requests.list_request_rows(session, user, box, status, q)
+    unclaimed = invitations.unclaimed_ids(session, {row.recipient_org_id for row in rows})
+    return [_request_row_out(row, user, unclaimed) for row in rows]
 
 
 @router.post("/requests", response_model=MeetingRequestOut, status_code=201)

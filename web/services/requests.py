@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, aliased, defer, joinedload
 
 from models import (
     MEETING_STATUSES,
@@ -345,21 +345,26 @@ def list_requests(session: Session, user: User, box: str, status: str = "", q: s
     """Requests in a tab (sent, received or matches), filtered, newest first from `offset`, with counts per status."""
     text = q.strip()
     filtered = status in MEETING_STATUSES
-    count_statement, rows_statement = _list_statements(box, bool(text), filtered)
+    count_statement, rows_statement, _plain = _list_statements(box, bool(text), filtered)
     params: dict[str, Any] = {"org_id": user.organization_id}
     if text:
-        params["name_like"] = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        params["name_like"] = _name_like(text)
     counts = dict(session.execute(count_statement, params).all())
     counts = {key: counts.get(key, 0) for key in MEETING_STATUSES} | {"all": sum(counts.values())}
     params |= {"offset": offset, "limit": limit} | ({"status": status} if filtered else {})
     return list(session.scalars(rows_statement, params).all()), counts
 
 
+def _name_like(text: str) -> str:
+    """A LIKE pattern for a name holding `text` (wildcards escaped with /)."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 @lru_cache(maxsize=None)
 def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any]:
-    """The count and row statements of a tab, built once per shape with bound parameters: the row statement with
-    its loader options took longer to build than the database took to answer it (the request tabs are the
-    pages seen most after Pre-Matching)."""
+    """The count, row and plain-row statements of a tab, built once per shape with bound parameters: the row
+    statement with its loader options took longer to build than the database took to answer it (the request tabs
+    are the pages seen most after Pre-Matching)."""
     org_id = bindparam("org_id")
     conditions = [_box_filter(box, org_id)]
     if searched:
@@ -376,7 +381,39 @@ def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any
             .options(*(joinedload(side).options(*(defer(column) for column in LIST_SKIPS))
                        for side in (MeetingRequest.requester_org, MeetingRequest.recipient_org)))
             .offset(bindparam("offset")).limit(bindparam("limit")))
-    return counts, rows
+    plain = (select(*ROW_COLUMNS).join(_REQUESTER, _REQUESTER.id == MeetingRequest.requester_org_id)
+             .join(_RECIPIENT, _RECIPIENT.id == MeetingRequest.recipient_org_id)
+             .where(*conditions).order_by(order, MeetingRequest.id.desc())
+             .offset(bindparam("offset")).limit(bindparam("limit")))
+    return counts, rows, plain
+
+
+_REQUESTER, _RECIPIENT = aliased(Organization, name="requester"), aliased(Organization, name="recipient")
+# What the API's request list gives per row: the request's own columns and each side's id, name, country and kind.
+ROW_COLUMNS = (MeetingRequest.id, MeetingRequest.status, MeetingRequest.requester_org_id,
+               MeetingRequest.recipient_org_id, MeetingRequest.message, MeetingRequest.topics, MeetingRequest.event_id,
+               MeetingRequest.decline_reason, MeetingRequest.created_at, MeetingRequest.expires_at,
+               MeetingRequest.responded_at,
+               *(column.label(f"{side}_{column.key}") for side, org in (("requester", _REQUESTER),
+                                                                         ("recipient", _RECIPIENT))
+                 for column in (org.name, org.country, org.kind)))
+
+
+def list_request_rows(session: Session, user: User, box: str, status: str = "", q: str = "",
+                      limit: int = 200, offset: int = 0) -> list[Any]:
+    """The rows of a tab as list_requests orders and filters them, as plain rows of ROW_COLUMNS (no counts).
+
+    For the API, which shows no counts and needs nothing but these columns: 90 requests with their two
+    organizations each as ORM objects took two thirds of `/api/v1/requests` (8 ms at 100,000 organizations).
+    """
+    text = q.strip()
+    filtered = status in MEETING_STATUSES
+    params: dict[str, Any] = {"org_id": user.organization_id, "offset": offset, "limit": limit}
+    if text:
+        params["name_like"] = _name_like(text)
+    if filtered:
+        params["status"] = status
+    return list(session.execute(_list_statements(box, bool(text), filtered)[2], params))
 
 
 def feedback_pairs(session: Session) -> list[tuple[int, int, int]]:
