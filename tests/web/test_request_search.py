@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.web.requests_support import make_request, member
-from web.services import requests
+from web.services import request_lists
 
 
 def test_tab_search_matches_the_other_side_by_name_case_insensitively_and_literally(session, settings):
@@ -16,7 +16,7 @@ def test_tab_search_matches_the_other_side_by_name_case_insensitively_and_litera
     session.commit()
 
     def names(box, q, status=""):
-        rows, counts = requests.list_requests(session, alice, box, status, q)
+        rows, counts = request_lists.list_requests(session, alice, box, status, q)
         return sorted(r.recipient_org.name if box == "sent" else r.requester_org.name for r in rows), counts["all"]
 
     assert names("sent", "GAMMA") == (["Gamma 50% Solar", "Gamma 500 Solar"], 2)
@@ -37,10 +37,10 @@ def test_the_apis_plain_rows_are_the_tab_rows_with_both_sides_names(session, set
     session.commit()
     for box, status, q in [("sent", "", ""), ("received", "", ""), ("sent", "pending", ""), ("sent", "", "50%"),
                            ("sent", "declined", ""), ("received", "", "eps")]:
-        tab, _counts = requests.list_requests(session, alice, box, status, q, limit=2, offset=1)
-        rows = requests.list_request_rows(session, alice, box, status, q, limit=2, offset=1)
+        tab, _counts = request_lists.list_requests(session, alice, box, status, q, limit=2, offset=1)
+        rows = request_lists.list_request_rows(session, alice, box, status, q, limit=2, offset=1)
         assert [row.id for row in rows] == [req.id for req in tab], (box, status, q)
         assert [(row.requester_name, row.recipient_name, row.recipient_country, row.requester_kind) for row in rows] \
             == [(req.requester_org.name, req.recipient_org.name, req.recipient_org.country, req.requester_org.kind)
                 for req in tab]
-    assert len(requests.list_request_rows(session, alice, "sent")) == 3
+    assert len(request_lists.list_request_rows(session, alice, "sent")) == 3

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
 from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
-from web.services import invitations, requests, messages
+from web.services import invitations, messages, request_lists, requests
 from web.values import DbId
 
 
@@ -113,7 +113,7 @@ def _request_out(req: MeetingRequest, user: User, unclaimed: set[int] | None = N
 
 
 def _request_row_out(row: Any, user: User, unclaimed: set[int]) -> MeetingRequestOut:
-    """_request_out from a row of requests.ROW_COLUMNS."""
+    """_request_out from a row of request_lists.ROW_COLUMNS."""
     direction = "sent" if row.requester_org_id == user.organization_id else "received"
     return MeetingRequestOut(
         id=row.id, status=row.status, direction=direction,
@@ -147,7 +147,7 @@ def me(request: Request, user: CurrentUser) -> Me:
 def list_requests(session: DbSession, user: Member, box: Literal["sent", "received"] = "received",
                   status: str = "", q: str = "") -> list[MeetingRequestOut]:
     """Requests the caller's organization sent or received, optionally by status and partner name."""
-    rows = requests.list_request_rows(session, user, box, status, q)
+    rows = request_lists.list_request_rows(session, user, box, status, q)
     unclaimed = invitations.unclaimed_ids(session, {row.recipient_org_id for row in rows})
     return [_request_row_out(row, user, unclaimed) for row in rows]
 
@@ -190,7 +190,7 @@ def cancel_request(request: Request, session: DbSession, user: Member, request_i
 @router.get("/matches", response_model=list[MatchOut])
 def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut]:
     """Accepted requests in either direction, with the partner's contact person."""
-    rows, _counts = requests.list_requests(session, user, "matches", "", q)
+    rows, _counts = request_lists.list_requests(session, user, "matches", "", q)
     unread = messages.unread_counts(session, user, [req.id for req in rows])
     result = []
     for req in rows:

@@ -9,7 +9,7 @@ from models import MEETING_STATUSES
 from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _, current_language
-from web.services import invitations, requests, messages, notifications
+from web.services import invitations, messages, notifications, request_lists, requests
 from web.services.directory import categories, parse_page
 from web.services.organizations import get_visible_organization
 from web.templating import is_htmx, render
@@ -35,7 +35,7 @@ def _tab(request: Request, session, user, box: str, status: str, q: str):
     size = _settings(request).page_size
     page = parse_page(request.query_params.get("page"))
     status = status if status in MEETING_STATUSES else ""
-    rows, counts = requests.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
+    rows, counts = request_lists.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
     rows, has_next = rows[:size], len(rows) > size
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
