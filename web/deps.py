@@ -54,7 +54,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     writes = request_writes(request)
     on_loop = request.app.state.reads_on_loop and not writes
     if on_loop:
-        session = _open_session(request, factory, writes, touch=False)
+        session = _open_session(request, factory, False, touch=False)
         if request.state.login is not None and sessions.touch_due(request.state.login) and not is_prefetch(request):
             await run_in_threadpool(sessions.touch, session, request.state.login)
     else:

@@ -47,8 +47,19 @@ def _name_like(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+_REQUESTER, _RECIPIENT = aliased(Organization, name="requester"), aliased(Organization, name="recipient")
+# What the API's request list gives per row: the request's own columns and each side's id, name, country and kind.
+ROW_COLUMNS = (MeetingRequest.id, MeetingRequest.status, MeetingRequest.requester_org_id,
+               MeetingRequest.recipient_org_id, MeetingRequest.message, MeetingRequest.topics, MeetingRequest.event_id,
+               MeetingRequest.decline_reason, MeetingRequest.created_at, MeetingRequest.expires_at,
+               MeetingRequest.responded_at,
+               *(column.label(f"{side}_{column.key}") for side, org in (("requester", _REQUESTER),
+                                                                         ("recipient", _RECIPIENT))
+                 for column in (org.name, org.country, org.kind)))
+
+
 @lru_cache(maxsize=None)
-def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any]:
+def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any, Any]:
     """The count, row and plain-row statements of a tab, built once per shape with bound parameters: the row
     statement with its loader options took longer to build than the database took to answer it (the request tabs
     are the pages seen most after Pre-Matching)."""
@@ -73,17 +84,6 @@ def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any
              .where(*conditions).order_by(order, MeetingRequest.id.desc())
              .offset(bindparam("offset")).limit(bindparam("limit")))
     return counts, rows, plain
-
-
-_REQUESTER, _RECIPIENT = aliased(Organization, name="requester"), aliased(Organization, name="recipient")
-# What the API's request list gives per row: the request's own columns and each side's id, name, country and kind.
-ROW_COLUMNS = (MeetingRequest.id, MeetingRequest.status, MeetingRequest.requester_org_id,
-               MeetingRequest.recipient_org_id, MeetingRequest.message, MeetingRequest.topics, MeetingRequest.event_id,
-               MeetingRequest.decline_reason, MeetingRequest.created_at, MeetingRequest.expires_at,
-               MeetingRequest.responded_at,
-               *(column.label(f"{side}_{column.key}") for side, org in (("requester", _REQUESTER),
-                                                                         ("recipient", _RECIPIENT))
-                 for column in (org.name, org.country, org.kind)))
 
 
 def list_request_rows(session: Session, user: User, box: str, status: str = "", q: str = "",
