@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -84,3 +86,16 @@ def _is_spawned_worker(pid: int) -> bool:
     except OSError:
         return False
     return b"multiprocessing.spawn" in command and b"resource_tracker" not in command
+
+
+def kill_with_workers(process) -> None:
+    """SIGKILL a `matchmaker serve` left running by a failed test, and its worker processes: workers outlive a
+    killed supervisor, and would go on serving (and taking CPU from the tests after it)."""
+    if process.poll() is not None:
+        return
+    leftover = [pid for pid in _children(process.pid) if _is_spawned_worker(pid)]
+    process.kill()
+    process.wait()
+    for pid in leftover:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

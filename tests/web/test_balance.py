@@ -13,7 +13,8 @@ import time
 import pytest
 
 from tests.web.live_support import free_port
-from tests.web.process_support import _accepting_process, _children, _cli, _is_spawned_worker, _wait_until_up
+from tests.web.process_support import (_accepting_process, _children, _cli, _is_spawned_worker, _wait_until_up,
+                                       kill_with_workers)
 from web.balance import REFRESH_SECONDS, SLOT_ENV, STALE_SECONDS, TABLE_ENV, ConnectionBalancer, ProcessTable
 
 
@@ -165,8 +166,7 @@ def test_connections_piled_on_one_process_spread_to_both(tmp_path):
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            kill_with_workers(process)
         log.close()
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert "Traceback" not in output, output[-3000:]

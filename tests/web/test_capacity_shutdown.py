@@ -17,7 +17,7 @@ import pytest
 
 from tests.web.live_support import free_port
 from tests.web.process_support import (_accepting_process, _children, _cli, _is_spawned_worker, _listening,
-                                        _wait_until_up)
+                                       _wait_until_up, kill_with_workers)
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 PASSWORD = "demo-password-2026"
@@ -92,9 +92,7 @@ def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
         assert set(codes) <= {200, 503}, sorted(set(codes))
         assert stopped_after < 8, f"stopped {stopped_after:.1f} s after SIGTERM"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_with_workers(process)
         log.close()
 
 
@@ -171,7 +169,5 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
         output = (tmp_path / "serve.log").read_text(errors="replace")
         assert "Traceback" not in output and "Fatal Python error" not in output, output[-3000:]
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_with_workers(process)
         log.close()
