@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from models import Organization
 
 from tests.factories import create_organization, create_user, login
 from tests.web.query_support import recorded, sqlite_plan
-from web.services import directory
+from web.services import catalogs, directory
 from web.services.directory import Filters, directory_conditions, search_directory, search_hits, trigram_match
 from web.services.organizations import refresh_tags
 
@@ -109,3 +112,58 @@ def test_directory_page_shows_a_rare_word_search(client, session, orgs):
     page = BeautifulSoup(client.get("/directory?q=Zeolite").text, "html.parser")
     assert [a.text.strip() for a in page.select("#directory-results .org-card h3 a")] == ["Beta Minerals"]
     assert "1 organization" in page.select_one(".results-meta").text
+
+
+def searched(statements: list[tuple[str, object]]) -> bool:
+    """Whether the statements looked for words (the trigram index on SQLite, LIKE on PostgreSQL) or counted."""
+    return any("organization_search" in s or "LIKE" in s or "count(" in s.lower() for s, _ in statements)
+
+
+def test_a_repeated_search_is_answered_again_until_an_organization_changes(session, orgs):
+    filters = Filters(q="kiln", country="VN")
+    with recorded(session.get_bind()) as first:
+        assert found(session, filters) == ["Alpha Cement"]
+    with recorded(session.get_bind()) as again:
+        assert found(session, filters) == ["Alpha Cement"]
+    assert searched(first) and not searched(again)  # the same question: its ids, read by id
+    assert search_directory(session, filters, 1, 20).total == 1
+
+    create_organization(session, name="Aardvark Kilns", description="Kiln burners", country="VN")
+    session.commit()
+    assert found(session, filters) == ["Aardvark Kilns", "Alpha Cement"]  # a new organization is found at once
+
+    pending = session.scalars(select(Organization).where(Organization.name == "Pending Kiln Co")).one()
+    pending.status, pending.country = "approved", "VN"
+    session.commit()
+    assert found(session, filters) == ["Aardvark Kilns", "Alpha Cement", "Pending Kiln Co"]  # an approval too
+
+    orgs[0].status = "suspended"
+    session.commit()
+    page = search_directory(session, filters, 1, 20)
+    assert ([org.name for org in page.items], page.total) == (["Aardvark Kilns", "Pending Kiln Co"], 2)
+
+
+def test_cached_pages_keep_their_page_number_and_count(session, orgs):
+    filters = Filters(q="kiln")
+    for _ in range(2):  # computed, then answered from what was kept
+        pages = [search_directory(session, filters, page, 2) for page in (1, 2, 9)]
+        assert [([o.name for o in p.items], p.page, p.total) for p in pages] == [
+            (["Alpha Cement", "Beta Minerals"], 1, 3), (["Zeta Works"], 2, 3), (["Zeta Works"], 2, 3)]
+
+
+def test_answers_are_bounded_and_expire(monkeypatch):
+    answers = catalogs.Answers(size=2, max_age=60.0)
+    computed: list[str] = []
+
+    def compute(value: str):
+        return lambda: computed.append(value) or value
+
+    assert [answers.get(key, compute(key)) for key in ("a", "b", "a", "c", "b")] == ["a", "b", "a", "c", "b"]
+    assert computed == ["a", "b", "c", "b"] and len(answers) == 2  # "b" was the least recently asked when "c" came
+    clock = [1000.0]
+    monkeypatch.setattr(catalogs.time, "monotonic", lambda: clock[0])
+    answers = catalogs.Answers(size=2, max_age=60.0)
+    answers.get("a", compute("a"))
+    clock[0] += 61
+    answers.get("a", compute("a"))
+    assert computed[-2:] == ["a", "a"]  # too old: asked again

@@ -6,6 +6,10 @@ are kept while the organization table's fingerprint stays the same: its newest u
 index probe each, asked once per request. Every change to an organization (an import, a profile saved, an
 approval) moves updated_at, so the next request sees it. While one request recomputes a value, the others get the
 previous one instead of queuing behind it; only a process's very first request waits.
+
+Answers to repeated questions asked of organizations (a directory search, a filter, a page of them) are kept the
+same way, keyed by the question and the fingerprint it was answered under: a bounded number of them, the least
+recently asked dropped first.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +32,8 @@ REFERENCE_SECONDS = 60.0
 # A safety net, not the mechanism: a transaction that commits an older updated_at after a newer one was read
 # would otherwise go unseen until the next change.
 DERIVED_SECONDS = 300.0
+ANSWERS = 512  # answers kept per kind of question; a directory answer is a few dozen ids
+ANSWER_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,52 @@ class Cached:
             self._lock.release()
 
 
+class Answers:
+    """Answers keyed by (fingerprint, question): at most `size`, none older than max_age.
+
+    An answer is stored under the fingerprint read in the same transaction as the data it was computed from, so
+    it is never served once the data has moved on. Two requests missing the same question at once both compute it
+    (the lock is not held while computing); both get a correct answer.
+    """
+
+    def __init__(self, size: int, max_age: float) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now - entry[0] < self.max_age:
+                self._entries.move_to_end(key)
+                return entry[1]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Catalogs:
     """The cached values of one database (one engine)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[str, Cached] = {}
+        self._answers: dict[str, Answers] = {}
+
+    def answers(self, name: str) -> Answers:
+        with self._lock:
+            if name not in self._answers:
+                self._answers[name] = Answers(ANSWERS, ANSWER_SECONDS)
+            return self._answers[name]
 
     def cached(self, name: str, max_age: float) -> Cached:
         with self._lock:
@@ -102,17 +149,26 @@ def catalogs_of(session: Session) -> Catalogs:
         return catalogs
 
 
+# Built once: composing it (and its cache key) on every view cost more than SQLite's two index probes.
+_ORGANIZATIONS_VERSION = select(select(func.max(Organization.updated_at)).scalar_subquery(),
+                                select(func.max(Organization.id)).scalar_subquery())
+
+
 def organizations_version(session: Session) -> tuple:
     """A fingerprint of the organization table that every insert or update changes: two index probes."""
-    newest = select(func.max(Organization.updated_at)).scalar_subquery()
-    highest = select(func.max(Organization.id)).scalar_subquery()
-    return tuple(session.execute(select(newest, highest)).one())
+    return tuple(session.execute(_ORGANIZATIONS_VERSION).one())
 
 
 def derived(session: Session, name: str, compute: Callable[[], T], version: tuple | None = None) -> T:
     """A value computed from organizations, recomputed when the organization table changed."""
     key = version if version is not None else organizations_version(session)
     return catalogs_of(session).cached(name, DERIVED_SECONDS).get(key, compute)
+
+
+def answer(session: Session, name: str, version: tuple, question: Hashable, compute: Callable[[], T]) -> T:
+    """The answer to a question asked of organizations, computed once per organizations_version (see Answers).
+    compute must return a plain value (ids, counts), never ORM objects: answers are shared between sessions."""
+    return catalogs_of(session).answers(name).get((version, question), compute)
 
 
 def reference(session: Session, name: str, compute: Callable[[], T]) -> T:

@@ -8,7 +8,7 @@ technology overview) come from web.services.catalogs, recomputed only when an or
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from math import ceil
 from typing import Any, ClassVar
 
@@ -177,11 +177,40 @@ def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int,
 
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
                      choices: Choices | None = None) -> Page:
-    """Approved organizations matching the filters, ordered by name, one page of them."""
+    """Approved organizations matching the filters, ordered by name, one page of them.
+
+    Which organizations the page holds, and how many match, is kept per process while the organizations are
+    unchanged (catalogs.answer, under the fingerprint the choices were read with): a filter or search many people
+    ask for (their country, a category, a common word) is worked out once, and the cards are then read by id.
+    """
+    choices = choices or directory_choices(session)
+    fresh: list[Page] = []
+
+    def compute() -> tuple[tuple[int, ...], int, int, bool]:
+        found = _search(session, filters, page, page_size, choices)
+        fresh.append(found)
+        return tuple(org.id for org in found.items), found.total, found.page, found.more
+
+    question = (astuple(filters), page, page_size)
+    ids, total, shown, more = catalogs.answer(session, "directory", choices.version, question, compute)
+    if fresh:
+        return fresh[0]
+    return Page(items=cards_by_id(session, ids), total=total, page=shown, page_size=page_size, more=more)
+
+
+def cards_by_id(session: Session, ids: tuple[int, ...]) -> list[Organization]:
+    """The organizations' card columns, in the order of ids."""
+    if not ids:
+        return []
+    rows = session.scalars(select(Organization).where(Organization.id.in_(ids)).options(load_only(*CARD_COLUMNS)))
+    by_id = {org.id: org for org in rows}
+    return [by_id[org_id] for org_id in ids if org_id in by_id]
+
+
+def _search(session: Session, filters: Filters, page: int, page_size: int, choices: Choices) -> Page:
     match = trigram_match(session, filters.q) if filters.q else None
     if match is None:
-        return _page_of(session, directory_conditions(filters), page, page_size,
-                        known_total(filters, choices or directory_choices(session)))
+        return _page_of(session, directory_conditions(filters), page, page_size, known_total(filters, choices))
     count, hits = search_hits(session, match)
     if not count:
         return Page(items=[], total=0, page=1, page_size=page_size)
@@ -218,6 +247,7 @@ class Choices:
     countries: tuple[str, ...]
     per_category: dict[str, int]
     per_sector: dict[str, int]
+    version: tuple = ()  # the organizations' fingerprint these figures were read under
 
 
 def _per_tag(session: Session, field_name: str) -> dict[str, int]:
@@ -228,12 +258,14 @@ def _per_tag(session: Session, field_name: str) -> dict[str, int]:
 
 def directory_choices(session: Session) -> Choices:
     """What the filters offer and how many approved organizations each category and sector has (cached)."""
+    version = catalogs.organizations_version(session)
+
     def compute() -> Choices:
         approved = Organization.status == "approved"
         return Choices(session.scalar(select(func.count(Organization.id)).where(approved)) or 0,
                        tuple(sorted(session.scalars(select(Organization.country).where(approved).distinct()))),
-                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"))
-    return catalogs.derived(session, "directory_choices", compute)
+                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"), version)
+    return catalogs.derived(session, "directory_choices", compute, version)
 
 
 def partner_countries(session: Session) -> list[str]:

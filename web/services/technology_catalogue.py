@@ -179,9 +179,11 @@ def catalogue_version(session: Session) -> tuple:
 
     Deleting a published technology moves its organization's updated_at, so a delete is seen too.
     """
-    probes = [select(func.max(column)).scalar_subquery() for column in
-              (Technology.updated_at, Technology.id, Organization.updated_at, Organization.id)]
-    return tuple(session.execute(select(*probes)).one())
+    return tuple(session.execute(_CATALOGUE_VERSION).one())
+
+
+_CATALOGUE_VERSION = select(*(select(func.max(column)).scalar_subquery() for column in
+                              (Technology.updated_at, Technology.id, Organization.updated_at, Organization.id)))
 
 
 def category_areas(session: Session) -> dict[str, str]:
