@@ -94,6 +94,23 @@ def test_sessions_list_shows_the_latest_logins_and_counts_the_others(app, client
     assert session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)) == 0
 
 
+def test_sessions_list_reads_login_rows_without_the_profile(app, client, session):
+    user = create_user(session)
+    session.commit()
+    login(client, user)
+    statements: list[str] = []
+    on_execute = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(app.state.engine, "before_cursor_execute", on_execute)
+    try:
+        page = BeautifulSoup(client.get("/profile").text, "html.parser")
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", on_execute)
+    assert len(page.select("#sessions li.session")) == 1
+    listing = [s for s in statements if "FROM user_session" in s and "ORDER BY user_session.last_seen_at" in s]
+    assert len(listing) == 1
+    assert "organization" not in listing[0]  # the viewer's own organization, not decoded again per login
+
+
 def test_ending_another_users_session_is_404(app, client, session):
     alice, bob = create_user(session), create_user(session)
     session.commit()
