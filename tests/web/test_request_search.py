@@ -43,4 +43,14 @@ def test_the_apis_plain_rows_are_the_tab_rows_with_both_sides_names(session, set
         assert [(row.requester_name, row.recipient_name, row.recipient_country, row.requester_kind) for row in rows] \
             == [(req.requester_org.name, req.recipient_org.name, req.recipient_org.country, req.requester_org.kind)
                 for req in tab]
+        # The HTML tab's rows: what the row template reads of a request, the same as of the ORM object.
+        shown, shown_counts = request_lists.list_tab(session, alice, box, status, q, limit=2, offset=1)
+        assert shown_counts == _counts
+        for row, req in zip(shown, tab, strict=True):
+            for name in ("id", "status", "requester_org_id", "recipient_org_id", "message", "topics", "event_id",
+                         "decline_reason", "created_at", "expires_at", "responded_at"):
+                assert getattr(row, name) == getattr(req, name), name
+            for side in (alice.organization_id, None):
+                assert ((row.other_org(side).id, row.other_org(side).name, row.other_org(side).country)
+                        == (req.other_org(side).id, req.other_org(side).name, req.other_org(side).country))
     assert len(request_lists.list_request_rows(session, alice, "sent")) == 3

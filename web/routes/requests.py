@@ -35,7 +35,7 @@ def _tab(request: Request, session, user, box: str, status: str, q: str):
     size = _settings(request).page_size
     page = parse_page(request.query_params.get("page"))
     status = status if status in MEETING_STATUSES else ""
-    rows, counts = request_lists.list_requests(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
+    rows, counts = request_lists.list_tab(session, user, box, status, q, limit=size + 1, offset=(page - 1) * size)
     rows, has_next = rows[:size], len(rows) > size
     unread = messages.unread_counts(session, user, [req.id for req in rows if req.status == "accepted"])
     context = {"active_tab": box, "box": box, "rows": rows, "counts": counts, "status": status, "q": q,
