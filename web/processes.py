@@ -7,11 +7,17 @@ and PostgreSQL). Here each process listens on its own socket bound to the same a
 the kernel hands each new connection to one of them by a hash of its addresses. The rest is uvicorn's
 supervisor: it restarts a process that dies (on the same socket, which kept its queue meanwhile) and passes
 SIGTERM and SIGINT on.
+
+A process also stops when its supervisor dies, even by SIGKILL or the out-of-memory killer: before, the processes
+went on serving on their sockets with nobody to restart or stop them, and a new server could not take the port
+from them cleanly.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import sys
 
@@ -20,6 +26,35 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
 
 from web.balance import SLOT_ENV, TABLE_ENV, ProcessTable, set_processes
+
+SUPERVISOR_ENV = "MATCHMAKER_SUPERVISOR_PID"  # internal plumbing to the spawned processes, not a setting
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def stop_with_supervisor(supervisor: int) -> bool:
+    """Have Linux send this process SIGTERM when its parent (the supervisor, pid `supervisor`) dies; if it has died
+    already, stop now. SIGTERM is the graceful stop: running requests get the shutdown timeout.
+    Returns whether the kernel took the request."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        taken = libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        taken = False
+    if not taken:
+        logger.warning("This process will not stop by itself if its supervisor dies (prctl refused).")
+    if os.getppid() != supervisor:  # the supervisor died before the request: nobody else would signal it
+        os.kill(os.getpid(), signal.SIGTERM)
+    return taken
+
+
+class WatchedProcess(Process):
+    """uvicorn's server process, which also stops when its supervisor dies (stop_with_supervisor)."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # runs in the spawned process
+        supervisor = os.environ.get(SUPERVISOR_ENV)
+        if supervisor:
+            stop_with_supervisor(int(supervisor))
+        super().target(sockets)
 
 
 def can_spread(config: Config) -> bool:
@@ -56,7 +91,8 @@ class SpreadMultiprocess(Multiprocess):
     def _process(self, slot: int) -> Process:
         # Spawned processes take the environment as it is when they start, which is right after this.
         os.environ[TABLE_ENV], os.environ[SLOT_ENV] = str(self.table), str(slot)
-        return Process(self.config, [self.sockets[slot]])
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+        return WatchedProcess(self.config, [self.sockets[slot]])
 
     def run(self) -> None:
         try:

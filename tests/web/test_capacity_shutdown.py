@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -171,3 +172,43 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
     finally:
         kill_with_workers(process)
         log.close()
+
+
+def test_server_processes_stop_when_their_supervisor_is_killed(tmp_path):
+    port = free_port()
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'orphans.db'}",
+           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_WORKERS": "2",
+           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "orphans-test-key",
+           "MATCHMAKER_RUN_SCHEDULER": "false", "MATCHMAKER_SHUTDOWN_TIMEOUT": "3"}
+    _cli(env, "db", "upgrade")
+    log = open(tmp_path / "serve.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    workers: list[int] = []
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", process, seconds=60)
+        workers = [pid for pid in _children(process.pid) if _is_spawned_worker(pid)]
+        assert len(workers) == 2, workers
+        process.kill()  # SIGKILL: the supervisor passes nothing on
+        process.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and [pid for pid in workers if _is_spawned_worker(pid)]:
+            time.sleep(0.1)
+        # Before, both went on serving on their sockets, with nobody left to restart or stop them.
+        assert not [pid for pid in workers if _is_spawned_worker(pid)], "server processes outlived their supervisor"
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def test_a_process_whose_supervisor_is_already_gone_stops_at_once():
+    code = ("import time; from web.processes import stop_with_supervisor; "
+            "print(stop_with_supervisor(2 ** 22 + 1), flush=True); time.sleep(20)")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGTERM, (done.returncode, done.stderr[-2000:])
+    assert time.monotonic() - started < 15
