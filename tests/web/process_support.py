@@ -12,6 +12,26 @@ import time
 import httpx
 
 
+def start_serve(tmp_path, name: str, seed: bool = False, **settings: str) -> tuple[subprocess.Popen, int]:
+    """`matchmaker serve` on a free port with a fresh SQLite database `name`.db in tmp_path, its output in
+    tmp_path/serve.log (a file, not a pipe: a full pipe would stall the server). settings: MATCHMAKER_ values.
+    Returns the process and its port."""
+    from tests.web.live_support import free_port
+
+    port = free_port()
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}",
+           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_EMBEDDING_MODEL": "hashing",
+           "MATCHMAKER_SECRET_KEY": f"{name}-test-key", "MATCHMAKER_SHUTDOWN_TIMEOUT": "3",
+           "PYTHONFAULTHANDLER": "1", **{f"MATCHMAKER_{key.upper()}": value for key, value in settings.items()}}
+    _cli(env, "db", "upgrade")
+    if seed:
+        _cli(env, "seed")
+    with open(tmp_path / "serve.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    return process, port
+
+
 def _cli(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, check=True, capture_output=True, timeout=120)
 

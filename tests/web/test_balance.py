@@ -6,15 +6,13 @@ import asyncio
 import http.client
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-from tests.web.live_support import free_port
-from tests.web.process_support import (_accepting_process, _children, _cli, _is_spawned_worker, _wait_until_up,
-                                       kill_with_workers)
+from tests.web.process_support import (_accepting_process, _children, _is_spawned_worker, _wait_until_up,
+                                       kill_with_workers, start_serve)
 from web.balance import REFRESH_SECONDS, SLOT_ENV, STALE_SECONDS, TABLE_ENV, ConnectionBalancer, ProcessTable
 
 
@@ -113,17 +111,9 @@ def _request(conn: http.client.HTTPConnection) -> str:
 
 
 def test_connections_piled_on_one_process_spread_to_both(tmp_path):
-    port = free_port()
-    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'balance.db'}",
-           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_WORKERS": "2",
-           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "balance-test-key",
-           "MATCHMAKER_RUN_SCHEDULER": "false", "MATCHMAKER_SHUTDOWN_TIMEOUT": "3"}
-    _cli(env, "db", "upgrade")
     temp_before = set(os.listdir(tempfile.gettempdir()))
     tables: set[str] = set()
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process, port = start_serve(tmp_path, "balance", workers="2", run_scheduler="false")
     conns: list[http.client.HTTPConnection] = []
     try:
         _wait_until_up(f"http://127.0.0.1:{port}", process, seconds=60)
@@ -167,7 +157,6 @@ def test_connections_piled_on_one_process_spread_to_both(tmp_path):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             kill_with_workers(process)
-        log.close()
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert "Traceback" not in output, output[-3000:]
     assert not tables & set(os.listdir(tempfile.gettempdir())), "the supervisor left its table behind"

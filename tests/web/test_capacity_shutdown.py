@@ -16,9 +16,8 @@ import time
 import httpx
 import pytest
 
-from tests.web.live_support import free_port
-from tests.web.process_support import (_accepting_process, _children, _cli, _is_spawned_worker, _listening,
-                                       _wait_until_up, kill_with_workers)
+from tests.web.process_support import (_accepting_process, _children, _is_spawned_worker, _listening, _wait_until_up,
+                                       kill_with_workers, start_serve)
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 PASSWORD = "demo-password-2026"
@@ -63,16 +62,8 @@ async def _burst(base: str, cookies: httpx.Cookies, clients: int, seconds: float
 
 
 def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
-    port = free_port()
+    process, port = start_serve(tmp_path, "burst", seed=True)
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'burst.db'}",
-           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "burst-test-key",
-           "MATCHMAKER_SHUTDOWN_TIMEOUT": "3", "PYTHONFAULTHANDLER": "1"}
-    _cli(env, "db", "upgrade")
-    _cli(env, "seed")
-    log = open(tmp_path / "serve.log", "wb")  # a file, not a pipe: a full pipe would stall the server
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
     exited: list[float] = []
     threading.Thread(target=lambda: (process.wait(), exited.append(time.monotonic())), daemon=True).start()
     try:
@@ -94,23 +85,13 @@ def test_serve_under_burst_exits_soon_after_sigterm(tmp_path):
         assert stopped_after < 8, f"stopped {stopped_after:.1f} s after SIGTERM"
     finally:
         kill_with_workers(process)
-        log.close()
 
 
 def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_sigterm(tmp_path):
     from web.jobs import take_jobs_lock
 
-    port = free_port()
+    process, port = start_serve(tmp_path, "workers", seed=True, workers="2")
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}",
-           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_WORKERS": "2",
-           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "workers-test-key",
-           "MATCHMAKER_SHUTDOWN_TIMEOUT": "3", "PYTHONFAULTHANDLER": "1"}
-    _cli(env, "db", "upgrade")
-    _cli(env, "seed")
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(base, process, seconds=60)
         workers = [pid for pid in _children(process.pid) if _is_spawned_worker(pid)]
@@ -171,19 +152,10 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
         assert "Traceback" not in output and "Fatal Python error" not in output, output[-3000:]
     finally:
         kill_with_workers(process)
-        log.close()
 
 
 def test_server_processes_stop_when_their_supervisor_is_killed(tmp_path):
-    port = free_port()
-    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'orphans.db'}",
-           "MATCHMAKER_DATA_DIR": str(tmp_path / "data"), "MATCHMAKER_WORKERS": "2",
-           "MATCHMAKER_EMBEDDING_MODEL": "hashing", "MATCHMAKER_SECRET_KEY": "orphans-test-key",
-           "MATCHMAKER_RUN_SCHEDULER": "false", "MATCHMAKER_SHUTDOWN_TIMEOUT": "3"}
-    _cli(env, "db", "upgrade")
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process, port = start_serve(tmp_path, "orphans", workers="2", run_scheduler="false")
     workers: list[int] = []
     try:
         _wait_until_up(f"http://127.0.0.1:{port}", process, seconds=60)
@@ -202,7 +174,6 @@ def test_server_processes_stop_when_their_supervisor_is_killed(tmp_path):
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        log.close()
 
 
 def test_a_process_whose_supervisor_is_already_gone_stops_at_once():
