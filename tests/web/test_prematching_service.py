@@ -152,6 +152,32 @@ def test_recommendations_rank_the_chiller_maker_first(session_factory, embedder)
         assert page.items[0].reasons and 0 < page.items[0].percent <= 100
 
 
+def test_a_kept_rankings_reasons_are_formatted_once_per_language(session_factory, embedder, monkeypatch):
+    from web.i18n import use_language
+
+    orgs = _embedded_market(session_factory, embedder)
+    formatted: list[str] = []
+    real = prematching.format_reason
+    monkeypatch.setattr(prematching, "format_reason", lambda reason, **kw: formatted.append(reason.code) or real(
+        reason, **kw))
+
+    def view(language: str) -> list[list[str]]:
+        with session_factory() as session, use_language(language):
+            page = prematching.recommendations_for(session, state, DEFAULT_WEIGHTS, orgs["textile"],
+                                                   prematching.Filters(), 1, 20)
+            return [rec.reasons for rec in page.items]
+
+    with session_factory() as session:
+        state = build_state(session, embedder.name)
+    english = view("en")
+    assert formatted and english[0]
+    count = len(formatted)
+    assert view("en") == english and len(formatted) == count  # the same ranking again: its texts were kept
+    japanese = view("ja")
+    assert len(formatted) > count and japanese != english  # another language: formatted in it
+    assert view("ja") == japanese and len(formatted) == 2 * count
+
+
 def test_feedback_changes_weights(session_factory, embedder):
     orgs = _embedded_market(session_factory, embedder)
     with session_factory() as session:

@@ -186,6 +186,9 @@ _CARD_ROWS = (select(*CARD_COLUMNS, exists().where(User.organization_id == Organ
 # are part of the key, and a changed profile or vector makes a new index, so a kept ranking is never a stale one.
 _RANKINGS = _PerIndex()
 RANKINGS_KEPT = 256
+# A kept ranking's reasons as text, per language: formatting them (names of countries, categories and glossary
+# terms, the translated templates) was a tenth of a Pre-Matching view, and they change only with the ranking.
+_REASON_TEXTS = _PerIndex()
 
 
 def index_countries(state: IndexState) -> list[str]:
@@ -230,13 +233,15 @@ def recommendations_for(session: Session, state: IndexState, weights: FusionWeig
         return _ranked(state, me, k + 1, left_out, weights, floor)
 
     # The key holds the filters rather than the (large) set they leave out.
-    matches = _RANKINGS.get(state.index, (me, k + 1, excluded, astuple(filters), weights, floor), rank,
-                            keep=RANKINGS_KEPT)
+    key = (me, k + 1, excluded, astuple(filters), weights, floor)
+    matches = _RANKINGS.get(state.index, key, rank, keep=RANKINGS_KEPT)
+    language = current_language()
+    texts = _REASON_TEXTS.get(state.index, (key, language), lambda: reason_texts(session, matches, language),
+                              keep=RANKINGS_KEPT)
     has_more = len(matches) > k and page < MAX_PAGES
     # Fewer than asked: every other candidate scores at or below the floor (the page says so).
     below_floor = len(matches) <= k
-    matches = matches[:k]
-    return Recommendations(_with_orgs(session, state, matches), page, has_more, below_floor, floor)
+    return Recommendations(_with_orgs(session, state, matches[:k], texts), page, has_more, below_floor, floor)
 
 
 def recommendation_for(session: Session, state: IndexState, weights: FusionWeights, org: Organization,
@@ -251,12 +256,21 @@ def recommendation_for(session: Session, state: IndexState, weights: FusionWeigh
     return items[0] if items else None
 
 
-def _with_orgs(session: Session, state: IndexState, matches: list[Match]) -> list[Recommendation]:
+def reason_texts(session: Session, matches: list[Match], language: str) -> list[list[str]]:
+    """Each match's reasons as text in the language."""
+    render = reason_formatter(session, language)
+    return [[render(reason) for reason in match.reasons] for match in matches]
+
+
+def _with_orgs(session: Session, state: IndexState, matches: list[Match],
+               texts: list[list[str]] | None = None) -> list[Recommendation]:
+    """The matches with their organizations' card columns, read now (approved ones only), and their reasons as
+    text (texts: already formatted, in the order of matches)."""
     ids = [state.db_id[m.id] for m in matches]
     orgs = {row[0]: CardOrganization(*row) for row in session.execute(_CARD_ROWS, {"ids": ids})}
-    render = reason_formatter(session)
-    return [Recommendation(orgs[i], m.score, [render(r) for r in m.reasons])
-            for i, m in zip(ids, matches) if i in orgs and orgs[i].is_approved]
+    texts = texts if texts is not None else reason_texts(session, matches, current_language())
+    return [Recommendation(orgs[i], m.score, list(reasons))
+            for i, m, reasons in zip(ids, matches, texts) if i in orgs and orgs[i].is_approved]
 
 
 def own_organization(user: User) -> Organization:
