@@ -19,7 +19,7 @@ from tests.factories import login
 from tests.web import test_prematching
 from tests.web.query_support import recorded, sqlite_plan, statements_of
 from tests.web.requests_support import make_request, member
-from web.services import prematching, sessions
+from web.services import prematching, request_lists, sessions
 from web.services.matching_index import MatchingCache, index_version
 
 PATHS = ("/requests/sent", "/api/v1/requests?box=sent")  # a request tab and the API's list
@@ -65,6 +65,26 @@ def test_prematching_exclusions_look_up_the_organizations_requests_by_their_inde
     # Read on every Pre-Matching view: the organization's own requests, not every open request on the platform.
     assert "ix_meeting_request_requester_org_id" in plan and "ix_meeting_request_recipient_org_id" in plan, plan
     assert "ix_meeting_request_status" not in plan, plan
+
+
+def test_matches_tab_looks_up_the_organizations_requests_by_their_indexes(engine, session, settings):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    alice, bob, carol = member(session, "Alpha"), member(session, "Beta"), member(session, "Gamma")
+    for requester, recipient in ((alice, bob), (carol, alice), (bob, carol)):
+        make_request(session, settings, requester, recipient).status = "accepted"
+    session.commit()
+    with recorded(engine) as seen:
+        rows, counts = request_lists.list_tab(session, alice, "matches")
+    assert {row.other_org(alice.organization_id).name for row in rows} == {"Beta", "Gamma"}
+    assert counts["accepted"] == 2 == counts["all"]
+    listed = [(s, p) for s, p in seen if "FROM meeting_request" in s]
+    assert len(listed) == 2  # the counts and the rows
+    for statement, parameters in listed:
+        plan = sqlite_plan(engine, statement, parameters)
+        # Every accepted request on the platform was read through the status index, and the organization's kept.
+        assert "ix_meeting_request_requester_org_id" in plan and "ix_meeting_request_recipient_org_id" in plan, plan
+        assert "ix_meeting_request_status" not in plan, plan
 
 
 def test_prematching_ranks_once_for_repeated_views_and_again_after_a_change(app, client, market, session,

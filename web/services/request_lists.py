@@ -8,19 +8,24 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, defer, joinedload
 
 from models import MEETING_STATUSES, MeetingRequest, Organization, User
 
 
-def _box_filter(box: str, org_id: int | None):
+def _box_filter(box: str, org_id: Any):
     if box == "sent":
         return MeetingRequest.requester_org_id == org_id
     if box == "received":
         return MeetingRequest.recipient_org_id == org_id
-    return (MeetingRequest.status == "accepted") & or_(MeetingRequest.requester_org_id == org_id,
-                                                       MeetingRequest.recipient_org_id == org_id)
+    # Matches: the organization's accepted requests on either side, looked up by each side's index. Written as
+    # "status = accepted AND (one side OR the other)", SQLite read every accepted request on the platform through
+    # the status index and kept the organization's (as Pre-Matching's exclusions did).
+    inner = aliased(MeetingRequest)
+    return MeetingRequest.id.in_(union_all(
+        *(select(inner.id).where(side == org_id, inner.status == "accepted")
+          for side in (inner.requester_org_id, inner.recipient_org_id))))
 
 
 # Columns of the two organizations a list row never shows: long texts and JSON lists that cost more to load than
