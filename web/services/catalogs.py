@@ -84,9 +84,10 @@ class Cached:
 class Answers:
     """Answers keyed by (fingerprint, question): at most `size`, none older than max_age.
 
-    An answer is stored under the fingerprint read in the same transaction as the data it was computed from, so
-    it is never served once the data has moved on. Two requests missing the same question at once both compute it
-    (the lock is not held while computing); both get a correct answer.
+    An answer is stored under the fingerprint its caller read the data with, so once the data has moved on it is
+    not asked for again; like the other derived values, a caller given the previous figures while another request
+    recomputes them asks under the previous fingerprint meanwhile. Two requests missing the same question at once
+    both compute it (the lock is not held while computing).
     """
 
     def __init__(self, size: int, max_age: float) -> None:

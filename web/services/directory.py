@@ -174,11 +174,12 @@ def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int,
     elif total > MAX_PAGES * page_size:
         total, more = MAX_PAGES * page_size, True
     page = min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
-    columns = Organization.id if sorted_ids else Organization
-    rows = session.scalars(select(columns).where(*conditions).order_by(Organization.name, Organization.id)
-                           .offset((page - 1) * page_size).limit(page_size)
-                           .options(*(() if sorted_ids else (load_only(*CARD_COLUMNS),))))
-    items = cards_by_id(session, tuple(rows)) if sorted_ids else list(rows)
+    statement = (select(Organization.id if sorted_ids else Organization).where(*conditions)
+                 .order_by(Organization.name, Organization.id).offset((page - 1) * page_size).limit(page_size))
+    if sorted_ids:
+        items = cards_by_id(session, tuple(session.scalars(statement)))
+    else:
+        items = list(session.scalars(statement.options(load_only(*CARD_COLUMNS))))
     return Page(items=items, total=total, page=page, page_size=page_size, more=more)
 
 
