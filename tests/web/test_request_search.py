@@ -40,7 +40,8 @@ def test_the_apis_plain_rows_are_the_tab_rows_with_both_sides_names(session, set
         tab, _counts = request_lists.list_requests(session, alice, box, status, q, limit=2, offset=1)
         rows = request_lists.list_request_rows(session, alice, box, status, q, limit=2, offset=1)
         assert [row.id for row in rows] == [req.id for req in tab], (box, status, q)
-        assert [(row.requester_name, row.recipient_name, row.recipient_country, row.requester_kind) for row in rows] \
+        assert [(row.requester_org.name, row.recipient_org.name, row.recipient_org.country, row.requester_org.kind)
+                for row in rows] \
             == [(req.requester_org.name, req.recipient_org.name, req.recipient_org.country, req.requester_org.kind)
                 for req in tab]
         # The HTML tab's rows: what the row template reads of a request, the same as of the ORM object.

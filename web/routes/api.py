@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from models import MeetingMessage, MeetingRequest, Organization, User
 from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
 from web.services import invitations, messages, request_lists, requests
+from web.services.request_lists import RequestRow, Side
 from web.values import DbId
 
 
@@ -98,11 +99,11 @@ class MessageCreate(BaseModel):
     body: str = Field(max_length=messages.MAX_BODY, description="Required, up to 5,000 characters.")
 
 
-def _org(org: Organization) -> OrganizationRef:
+def _org(org: Organization | Side) -> OrganizationRef:
     return OrganizationRef(id=org.id, name=org.name, country=org.country, kind=org.kind)
 
 
-def _request_out(req: MeetingRequest, user: User, unclaimed: set[int] | None = None) -> MeetingRequestOut:
+def _request_out(req: MeetingRequest | RequestRow, user: User, unclaimed: set[int] | None = None) -> MeetingRequestOut:
     direction = ("sent" if req.requester_org_id == user.organization_id
                  else "received" if req.recipient_org_id == user.organization_id else "other")
     return MeetingRequestOut(id=req.id, status=req.status, direction=direction, requester=_org(req.requester_org),
@@ -110,20 +111,6 @@ def _request_out(req: MeetingRequest, user: User, unclaimed: set[int] | None = N
                              event_id=req.event_id, decline_reason=req.decline_reason, created_at=req.created_at,
                              expires_at=req.expires_at, responded_at=req.responded_at,
                              recipient_on_platform=req.recipient_org_id not in (unclaimed or set()))
-
-
-def _request_row_out(row: Any, user: User, unclaimed: set[int]) -> MeetingRequestOut:
-    """_request_out from a row of request_lists.ROW_COLUMNS."""
-    direction = "sent" if row.requester_org_id == user.organization_id else "received"
-    return MeetingRequestOut(
-        id=row.id, status=row.status, direction=direction,
-        requester=OrganizationRef(id=row.requester_org_id, name=row.requester_name, country=row.requester_country,
-                                  kind=row.requester_kind),
-        recipient=OrganizationRef(id=row.recipient_org_id, name=row.recipient_name, country=row.recipient_country,
-                                  kind=row.recipient_kind),
-        message=row.message, topics=list(row.topics or []), event_id=row.event_id, decline_reason=row.decline_reason,
-        created_at=row.created_at, expires_at=row.expires_at, responded_at=row.responded_at,
-        recipient_on_platform=row.recipient_org_id not in unclaimed)
 
 
 def _message_out(message: MeetingMessage) -> MessageOut:
@@ -149,7 +136,7 @@ def list_requests(session: DbSession, user: Member, box: Literal["sent", "receiv
     """Requests the caller's organization sent or received, optionally by status and partner name."""
     rows = request_lists.list_request_rows(session, user, box, status, q)
     unclaimed = invitations.unclaimed_ids(session, {row.recipient_org_id for row in rows})
-    return [_request_row_out(row, user, unclaimed) for row in rows]
+    return [_request_out(row, user, unclaimed) for row in rows]
 
 
 @router.post("/requests", response_model=MeetingRequestOut, status_code=201)
