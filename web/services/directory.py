@@ -8,7 +8,8 @@ technology overview) come from web.services.catalogs, recomputed only when an or
 
 from __future__ import annotations
 
-from dataclasses import asdict, astuple, dataclass, replace
+import json
+from dataclasses import asdict, astuple, dataclass, field, replace
 from math import ceil
 from typing import Any, ClassVar
 
@@ -164,23 +165,39 @@ def bounded_count(session: Session, conditions: list[ColumnElement[bool]], page_
     return min(found, cap), found > cap
 
 
+def _bounded(total: int, page: int, page_size: int) -> tuple[int, int, bool]:
+    """(the total shown: at most what MAX_PAGES pages hold, the page asked for among those there are, whether
+    there are more matches than shown)."""
+    cap = MAX_PAGES * page_size
+    shown = min(total, cap)
+    return shown, min(page, max(1, ceil(shown / page_size))), total > cap
+
+
 def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int,
-             total: int | None = None, sorted_ids: bool = False) -> Page:
-    """sorted_ids: every match is sorted (no index gives the order), so sort only ids and names, then read the
-    page's cards by id (sorting whole card rows, their JSON lists included, took twice as long)."""
-    more = False
+             total: int | None = None) -> Page:
     if total is None:
         total, more = bounded_count(session, conditions, page_size)
-    elif total > MAX_PAGES * page_size:
-        total, more = MAX_PAGES * page_size, True
-    page = min(page, max(1, min(MAX_PAGES, ceil(total / page_size))))
-    statement = (select(Organization.id if sorted_ids else Organization).where(*conditions)
-                 .order_by(Organization.name, Organization.id).offset((page - 1) * page_size).limit(page_size))
-    if sorted_ids:
-        items = cards_by_id(session, tuple(session.scalars(statement)))
+        total, page, _ = _bounded(total, page, page_size)
     else:
-        items = list(session.scalars(statement.options(load_only(*CARD_COLUMNS))))
-    return Page(items=items, total=total, page=page, page_size=page_size, more=more)
+        total, page, more = _bounded(total, page, page_size)
+    statement = (select(Organization).where(*conditions).options(load_only(*CARD_COLUMNS))
+                 .order_by(Organization.name, Organization.id).offset((page - 1) * page_size).limit(page_size))
+    return Page(items=list(session.scalars(statement)), total=total, page=page, page_size=page_size, more=more)
+
+
+def _sorted_page(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int) -> Page:
+    """A page of matches that no index gives in name order (a tag's holders, looked up by the tag index).
+
+    One statement reads every match's name and id as one JSON array; they are counted and sorted here, by name
+    then id as SQLite's binary collation orders them. Counting and then sorting in two statements looked each
+    holder up twice (twice the time), and fetching the pairs row by row handed the GIL over for each of them.
+    """
+    pairs = sorted(map(tuple, json.loads(session.scalar(
+        select(func.json_group_array(func.json_array(Organization.name, Organization.id))).where(*conditions))
+        or "[]")))
+    total, page, more = _bounded(len(pairs), page, page_size)
+    ids = tuple(org_id for _name, org_id in pairs[(page - 1) * page_size:page * page_size])
+    return Page(items=cards_by_id(session, ids), total=total, page=page, page_size=page_size, more=more)
 
 
 def search_directory(session: Session, filters: Filters, page: int, page_size: int,
@@ -233,25 +250,44 @@ def _search(session: Session, filters: Filters, page: int, page_size: int, choic
 def _filtered(session: Session, filters: Filters, page: int, page_size: int, choices: Choices) -> Page:
     """A page of the filters without text search (or with words too short for the trigram index).
 
-    A category or sector few organizations hold is read the other way round on SQLite (see rare_tag): the page
-    walks the name index and checks each organization for the tag, so a deep page of a rare tag read thousands of
-    rows for each one shown (page 40 of a tag held by 1.6% of 100,000: 100 ms). Past the point where that costs
-    more than sorting every holder of the tag by name, the holders are looked up by the tag index (at most
-    MAX_TAG_HOLDERS of them; 9 ms for 1,561) and the page chosen among them.
+    A category or sector few organizations hold can be read the other way round on SQLite (see rare_tag). The
+    page walks the name index (of all organizations, or of a kind or a country) and checks each one for the tag:
+    a deep page of a rare tag read thousands of rows for each one shown (page 40 of a tag held by 1.6% of
+    100,000: 100 ms), and with a kind too even the first page walked the whole kind to count the matches (the
+    partner companies holding that tag: 80 ms). Where the walk would read more rows than twice the tag's holders
+    (walked_rows), the holders are looked up by the tag index instead (at most MAX_TAG_HOLDERS of them; 5.5 ms
+    for 1,561) and the page is chosen among them.
     """
     total = known_total(filters, choices)
     rare = rare_tag(session, filters, choices)
-    # Walking the names reads about (offset + page) / share rows; sorting the holders costs about two such rows
-    # per holder (measured): the cheaper way is taken. Only where the cached figures give the count: with a
-    # country or kind too, counting among the holders cost more than the walk saved (measured up to page 5).
-    if rare is None or total is None or page * page_size * choices.approved <= 2 * rare[2] * rare[2]:
+    if rare is None or walked_rows(filters, choices, rare[2], page, page_size, total is not None) <= 2 * rare[2]:
         return _page_of(session, directory_conditions(filters), page, page_size, total)
     field_name, value, _holders = rare
     others = replace(filters, **{"category" if field_name == "technology_categories" else "sector": ""})
     held = [Organization.id.in_(select(OrganizationTag.organization_id).where(
         OrganizationTag.field == field_name, OrganizationTag.value == value)),
         *directory_conditions(others, indexed=True)]
-    return _page_of(session, held, page, page_size, total, sorted_ids=True)
+    return _sorted_page(session, held, page, page_size)
+
+
+def walked_rows(filters: Filters, choices: Choices, holders: int, page: int, page_size: int, counted: bool) -> float:
+    """About how many index rows walking the names reads for a page of a tag that `holders` organizations hold.
+
+    (offset + page size) / the tag's share, plus as many to count the matches unless the count is known (the
+    count stops at what the pages show), each at most the index walked: the kind's or the country's, or all
+    approved organizations. With both a kind and a country SQLite, which keeps no statistics, may walk either, so
+    the longer is assumed. The share assumes the tag is as common within a kind or country as overall.
+    """
+    if not holders or not choices.approved:
+        return 0.0
+    scopes = ([choices.per_kind.get(filters.kind, 0)] if filters.kind else []) + \
+        ([choices.per_country.get(filters.country, 0)] if filters.country else [])
+    scope = max(scopes) if scopes else choices.approved
+    share = holders / choices.approved
+    rows = min(scope, page * page_size / share)
+    if not counted:
+        rows += min(scope, (MAX_PAGES * page_size + 1) / share)
+    return rows
 
 
 def rare_tag(session: Session, filters: Filters, choices: Choices) -> tuple[str, str, int] | None:
@@ -293,6 +329,14 @@ class Choices:
     per_category: dict[str, int]
     per_sector: dict[str, int]
     version: tuple = ()  # the organizations' fingerprint these figures were read under
+    per_kind: dict[str, int] = field(default_factory=dict)
+    per_country: dict[str, int] = field(default_factory=dict)
+
+
+def _per_column(session: Session, column: Any) -> dict[str, int]:
+    """Approved organizations per value of a column that has a (status, column, name) index."""
+    return dict(session.execute(select(column, func.count()).where(Organization.status == "approved")
+                                .group_by(column)).all())
 
 
 def _per_tag(session: Session, field_name: str) -> dict[str, int]:
@@ -306,10 +350,10 @@ def directory_choices(session: Session) -> Choices:
     version = catalogs.organizations_version(session)
 
     def compute() -> Choices:
-        approved = Organization.status == "approved"
-        return Choices(session.scalar(select(func.count(Organization.id)).where(approved)) or 0,
-                       tuple(sorted(session.scalars(select(Organization.country).where(approved).distinct()))),
-                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"), version)
+        per_country = _per_column(session, Organization.country)
+        return Choices(sum(per_country.values()), tuple(sorted(per_country)),
+                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"), version,
+                       _per_column(session, Organization.kind), per_country)
     return catalogs.derived(session, "directory_choices", compute, version)
 
 
