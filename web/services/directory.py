@@ -38,9 +38,9 @@ MAX_PAGES = 50
 # PostgreSQL answers the same LIKE conditions from its pg_trgm index.
 TRIGRAM = 3
 MAX_HITS = 2500
-# The most holders of a category or sector a directory page sorts by name itself (directory._filtered): 10,000
-# take about 35 ms; a tag held by more is common enough that walking the name index finds a page sooner.
-MAX_TAG_HOLDERS = 10_000
+# The most holders of a category or sector a directory page may sort by name itself (directory.holders_first):
+# 20,000 take about 70 ms, and a walk by name that would cost more than that is rare past it.
+MAX_TAG_HOLDERS = 20_000
 _HITS = text("SELECT count(*), json_group_array(rowid) FROM (SELECT rowid FROM organization_search "
              "WHERE organization_search MATCH :match LIMIT :limit)")
 _HIT_IDS = func.json_each(bindparam("hit_ids")).table_valued("value")
@@ -135,20 +135,29 @@ def unindexed(column: Any) -> ColumnElement[Any]:
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
-def directory_conditions(filters: Filters, indexed: bool = False) -> list[ColumnElement[bool]]:
+def directory_conditions(filters: Filters, indexed: bool = False, walk: str = "",
+                         counting: bool = False) -> list[ColumnElement[bool]]:
     """SQL conditions for approved organizations matching the filters.
 
     indexed: the rows are already narrowed to the trigram index's hits (`id IN hits`), the words it found are left
     out (text_conditions), and status, kind and country are compared without their indexes. Otherwise SQLite,
     knowing nothing of how many rows an index step leaves, walked all 100,000 entries of (status, kind, name) for
     a list of 148 ids (17 ms) instead of looking up the 148 rows.
+    walk: "kind" or "country", the one of the two whose (status, ..., name) index a walk by name reads when both
+    are asked for (see walk_by); the other is compared without its index. SQLite only. With counting, status too:
+    a count reads the rows in any order, and the column's own index gives them in the order of their ids (the
+    Japanese companies holding a common category: 20 ms through the kind's index in name order, 11 ms in id
+    order).
     """
-    column = unindexed if indexed else (lambda column: column)
-    conditions: list[ColumnElement[bool]] = [column(Organization.status) == "approved"]
+    def column(name: str) -> Any:
+        value = getattr(Organization, name)
+        kept = not indexed and (not walk or name == walk or (name == "status" and not counting))
+        return value if kept else unindexed(value)
+    conditions: list[ColumnElement[bool]] = [column("status") == "approved"]
     if filters.kind:
-        conditions.append(column(Organization.kind) == filters.kind)
+        conditions.append(column("kind") == filters.kind)
     if filters.country:
-        conditions.append(column(Organization.country) == filters.country)
+        conditions.append(column("country") == filters.country)
     if filters.category:
         conditions.append(has_tag("technology_categories", filters.category))
     if filters.sector:
@@ -174,9 +183,13 @@ def _bounded(total: int, page: int, page_size: int) -> tuple[int, int, bool]:
 
 
 def _page_of(session: Session, conditions: list[ColumnElement[bool]], page: int, page_size: int,
-             total: int | None = None) -> Page:
+             total: int | None = None, counted: list[ColumnElement[bool]] | None = None) -> Page:
+    """counted: the same conditions for counting, when those given name the index a walk by name reads (see
+    directory_conditions)."""
+    if total == 0:  # known to be empty: looking for the page would walk the whole index to find nothing
+        return Page(items=[], total=0, page=1, page_size=page_size)
     if total is None:
-        total, more = bounded_count(session, conditions, page_size)
+        total, more = bounded_count(session, counted or conditions, page_size)
         total, page, _ = _bounded(total, page, page_size)
     else:
         total, page, more = _bounded(total, page, page_size)
@@ -236,15 +249,29 @@ def _search(session: Session, filters: Filters, page: int, page_size: int, choic
     match = trigram_match(session, filters.q) if filters.q else None
     if match is None:
         return _filtered(session, filters, page, page_size, choices)
+    if known_total(filters, choices) == 0:
+        return Page(items=[], total=0, page=1, page_size=page_size)
+    scope = walk_scope(filters, choices)
+    if scope is not None and scope <= MAX_HITS:
+        # A kind or country with few organizations: walking them all, twice at most, costs no more than looking
+        # up a common word's hits (a common word in Indonesia: 4.5 ms walked, 13 ms by the hits).
+        return _filtered(session, filters, page, page_size, choices)
     count, hits = search_hits(session, match)
     if not count:
         return Page(items=[], total=0, page=1, page_size=page_size)
     if count <= MAX_HITS:  # counted and paged among the hits, looked up by id and sorted by name
         return _page_of(session, [among_hits(hits), *directory_conditions(filters, indexed=True)], page, page_size)
+    rare = rare_tag(session, filters, choices)
+    if rare is not None and holders_first(filters, choices, rare[2], page, page_size, counted=False):
+        # Common words and a rare category or sector: the walk below would check every name for a few matches
+        # (a common word among one category's holders: 300 ms at 100k); the holders are fewer.
+        return _sorted_page(session, held_conditions(filters, rare), page, page_size)
     # Common words: the page is found by walking the name index. If the first hits already hold more matches than
     # the pages show, that is the count (one past the bound: "more than"); else the LIKE conditions count them.
     total, more = bounded_count(session, [among_hits(hits), *directory_conditions(filters, indexed=True)], page_size)
-    return _page_of(session, directory_conditions(filters), page, page_size, total + 1 if more else None)
+    walk = walk_by(session, filters, choices)
+    return _page_of(session, directory_conditions(filters, walk=walk), page, page_size, total + 1 if more else None,
+                    directory_conditions(filters, walk=walk, counting=True))
 
 
 def _filtered(session: Session, filters: Filters, page: int, page_size: int, choices: Choices) -> Page:
@@ -254,35 +281,75 @@ def _filtered(session: Session, filters: Filters, page: int, page_size: int, cho
     page walks the name index (of all organizations, or of a kind or a country) and checks each one for the tag:
     a deep page of a rare tag read thousands of rows for each one shown (page 40 of a tag held by 1.6% of
     100,000: 100 ms), and with a kind too even the first page walked the whole kind to count the matches (the
-    partner companies holding that tag: 80 ms). Where the walk would read more rows than twice the tag's holders
-    (walked_rows), the holders are looked up by the tag index instead (at most MAX_TAG_HOLDERS of them; 5.5 ms
+    partner companies holding that tag: 80 ms). Where the walk would cost more than reading the tag's holders
+    (holders_first), the holders are looked up by the tag index instead (at most MAX_TAG_HOLDERS of them; 5.5 ms
     for 1,561) and the page is chosen among them.
     """
     total = known_total(filters, choices)
-    rare = rare_tag(session, filters, choices)
-    if rare is None or walked_rows(filters, choices, rare[2], page, page_size, total is not None) <= 2 * rare[2]:
-        return _page_of(session, directory_conditions(filters), page, page_size, total)
+    rare = rare_tag(session, filters, choices) if total != 0 else None
+    if rare is None or not holders_first(filters, choices, rare[2], page, page_size, counted=total is not None):
+        walk = walk_by(session, filters, choices)
+        return _page_of(session, directory_conditions(filters, walk=walk), page, page_size, total,
+                        directory_conditions(filters, walk=walk, counting=True))
+    return _sorted_page(session, held_conditions(filters, rare), page, page_size)
+
+
+def held_conditions(filters: Filters, rare: tuple[str, str, int]) -> list[ColumnElement[bool]]:
+    """The filters' conditions on the holders of the rare tag, looked up by the tag index (SQLite); every word
+    searched is matched by LIKE, as the trigram index's hits are not among them."""
     field_name, value, _holders = rare
-    others = replace(filters, **{"category" if field_name == "technology_categories" else "sector": ""})
-    held = [Organization.id.in_(select(OrganizationTag.organization_id).where(
+    others = replace(filters, q="", **{"category" if field_name == "technology_categories" else "sector": ""})
+    return [Organization.id.in_(select(OrganizationTag.organization_id).where(
         OrganizationTag.field == field_name, OrganizationTag.value == value)),
-        *directory_conditions(others, indexed=True)]
-    return _sorted_page(session, held, page, page_size)
+        *directory_conditions(others, indexed=True), *text_conditions(filters.q)]
+
+
+def walk_by(session: Session, filters: Filters, choices: Choices) -> str:
+    """With both a kind and a country on SQLite, the one fewer approved organizations have: a walk by name reads
+    its index. SQLite keeps no statistics and took the other as readily: the partner companies (45,000 at 100k)
+    walked to find none in Japan, 120 ms, where Japan's index would have been as long, and Mongolia's, 1,600 rows,
+    would have found none in 3 ms. Else "" (the planner's choice)."""
+    if not (filters.kind and filters.country) or session.get_bind().dialect.name != "sqlite":
+        return ""
+    return "country" if choices.per_country.get(filters.country, 0) <= choices.per_kind.get(filters.kind, 0) \
+        else "kind"
+
+
+def holders_first(filters: Filters, choices: Choices, holders: int, page: int, page_size: int,
+                  counted: bool) -> bool:
+    """Whether reading the rare tag's holders costs less than walking the names (SQLite, measured at 100k).
+
+    A holder costs about two rows of a walk that reads only indexes (the kind's, the country's or the names', and
+    the tag's), and about one row of a walk that reads each organization too: to compare both a kind and a country,
+    a second tag, or words (a partner company in Vietnam holding two tags: walked, 16 ms; its holders, 7 ms).
+    """
+    rows = walked_rows(filters, choices, holders, page, page_size, counted)
+    per_holder = 1 if filters.q or (filters.kind and filters.country) or (filters.category and filters.sector) else 2
+    return rows > per_holder * holders
+
+
+def walk_scope(filters: Filters, choices: Choices) -> int | None:
+    """How many rows the index a walk by name reads holds when a kind or country narrows it (see walk_by)."""
+    scopes = ([choices.per_kind.get(filters.kind, 0)] if filters.kind else []) + \
+        ([choices.per_country.get(filters.country, 0)] if filters.country else [])
+    return min(scopes) if scopes else None
 
 
 def walked_rows(filters: Filters, choices: Choices, holders: int, page: int, page_size: int, counted: bool) -> float:
     """About how many index rows walking the names reads for a page of a tag that `holders` organizations hold.
 
     (offset + page size) / the tag's share, plus as many to count the matches unless the count is known (the
-    count stops at what the pages show), each at most the index walked: the kind's or the country's, or all
-    approved organizations. With both a kind and a country SQLite, which keeps no statistics, may walk either, so
-    the longer is assumed. The share assumes the tag is as common within a kind or country as overall.
+    count stops at what the pages show), each at most the index walked: the kind's or the country's (the shorter,
+    see walk_by), or all approved organizations. The share assumes the tag is as common within a kind or country
+    as overall. Words searched may be as rare as can be among them, and the walk then reads its whole index,
+    twice: a two-letter word among a sector's 9,900 holders read every name (290 ms at 100k; its holders, 30 ms).
     """
     if not holders or not choices.approved:
         return 0.0
-    scopes = ([choices.per_kind.get(filters.kind, 0)] if filters.kind else []) + \
-        ([choices.per_country.get(filters.country, 0)] if filters.country else [])
-    scope = max(scopes) if scopes else choices.approved
+    if filters.q:
+        holders = 1
+    scope = walk_scope(filters, choices)
+    scope = choices.approved if scope is None else scope
     share = holders / choices.approved
     rows = min(scope, page * page_size / share)
     if not counted:
@@ -292,8 +359,8 @@ def walked_rows(filters: Filters, choices: Choices, holders: int, page: int, pag
 
 def rare_tag(session: Session, filters: Filters, choices: Choices) -> tuple[str, str, int] | None:
     """(field, value, holders) of the filters' rarest category or sector when at most MAX_TAG_HOLDERS approved
-    organizations hold it, on SQLite without text search; else None. PostgreSQL plans this from its statistics."""
-    if filters.q or session.get_bind().dialect.name != "sqlite":
+    organizations hold it, on SQLite; else None. PostgreSQL plans this from its statistics."""
+    if session.get_bind().dialect.name != "sqlite":
         return None
     tags = [("technology_categories", filters.category, choices.per_category.get(filters.category, 0))] \
         if filters.category else []
@@ -304,14 +371,21 @@ def rare_tag(session: Session, filters: Filters, choices: Choices) -> tuple[str,
 
 
 def known_total(filters: Filters, choices: Choices) -> int | None:
-    """The number of matches when the cached figures hold it (no filter, or one category or sector), else None."""
+    """The number of matches when the cached figures hold it (no filter; one category, sector, kind or country;
+    a kind and a country), else None; 0 whenever they show that nothing matches (each filter only narrows)."""
+    counts = {"category": choices.per_category.get(filters.category, 0),
+              "sector": choices.per_sector.get(filters.sector, 0),
+              "kind": choices.per_kind.get(filters.kind, 0), "country": choices.per_country.get(filters.country, 0)}
     used = [name for name, value in asdict(filters).items() if value]
     if not used:
         return choices.approved
-    if used == ["category"]:
-        return choices.per_category.get(filters.category, 0)
-    if used == ["sector"]:
-        return choices.per_sector.get(filters.sector, 0)
+    if any(counts.get(name) == 0 for name in used) or \
+            (filters.kind and filters.country and not choices.per_kind_country.get((filters.kind, filters.country))):
+        return 0
+    if len(used) == 1 and used[0] in counts:
+        return counts[used[0]]
+    if sorted(used) == ["country", "kind"]:
+        return choices.per_kind_country[(filters.kind, filters.country)]
     return None
 
 
@@ -329,14 +403,9 @@ class Choices:
     per_category: dict[str, int]
     per_sector: dict[str, int]
     version: tuple = ()  # the organizations' fingerprint these figures were read under
+    per_kind_country: dict[tuple[str, str], int] = field(default_factory=dict)
     per_kind: dict[str, int] = field(default_factory=dict)
     per_country: dict[str, int] = field(default_factory=dict)
-
-
-def _per_column(session: Session, column: Any) -> dict[str, int]:
-    """Approved organizations per value of a column that has a (status, column, name) index."""
-    return dict(session.execute(select(column, func.count()).where(Organization.status == "approved")
-                                .group_by(column)).all())
 
 
 def _per_tag(session: Session, field_name: str) -> dict[str, int]:
@@ -350,10 +419,16 @@ def directory_choices(session: Session) -> Choices:
     version = catalogs.organizations_version(session)
 
     def compute() -> Choices:
-        per_country = _per_column(session, Organization.country)
-        return Choices(sum(per_country.values()), tuple(sorted(per_country)),
-                       _per_tag(session, "technology_categories"), _per_tag(session, "sectors"), version,
-                       _per_column(session, Organization.kind), per_country)
+        pairs = {(kind, country): count for kind, country, count in session.execute(
+            select(Organization.kind, Organization.country, func.count())
+            .where(Organization.status == "approved").group_by(Organization.kind, Organization.country))}
+        per_kind: dict[str, int] = {}
+        per_country: dict[str, int] = {}
+        for (kind, country), count in pairs.items():
+            per_kind[kind] = per_kind.get(kind, 0) + count
+            per_country[country] = per_country.get(country, 0) + count
+        return Choices(sum(pairs.values()), tuple(sorted(per_country)), _per_tag(session, "technology_categories"),
+                       _per_tag(session, "sectors"), version, pairs, per_kind, per_country)
     return catalogs.derived(session, "directory_choices", compute, version)
 
 
