@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, union_all
+from sqlalchemy import bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, defer, joinedload
 
 from models import MEETING_STATUSES, MeetingRequest, Organization, User
@@ -141,6 +141,13 @@ ROW_COLUMNS = (MeetingRequest.id, MeetingRequest.status, MeetingRequest.requeste
                  for column in (org.name, org.country, org.kind)))
 
 
+def _named(side: Any) -> Any:
+    """The organization in column `side` has a name like :name_like."""
+    other = aliased(Organization)
+    return exists().where(other.id == side,
+                          func.lower(other.name).like(func.lower(bindparam("name_like")), escape="/"))
+
+
 @lru_cache(maxsize=None)
 def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any, Any]:
     """The count, row and plain-row statements of a tab, built once per shape with bound parameters: the row
@@ -149,11 +156,11 @@ def _list_statements(box: str, searched: bool, filtered: bool) -> tuple[Any, Any
     org_id = bindparam("org_id")
     conditions = [_box_filter(box, org_id)]
     if searched:
-        # The name searched is the other side's, whichever column that is (case-insensitive, wildcards escaped).
-        names = select(Organization.id).where(
-            func.lower(Organization.name).like(func.lower(bindparam("name_like")), escape="/"))
-        conditions.append(or_((MeetingRequest.requester_org_id != org_id) & MeetingRequest.requester_org_id.in_(names),
-                              (MeetingRequest.recipient_org_id != org_id) & MeetingRequest.recipient_org_id.in_(names)))
+        # The name searched is the other side's, whichever column that is (case-insensitive, wildcards escaped),
+        # looked up by id for each of the organization's requests. As `side IN (ids of the names that match)`,
+        # SQLite matched every organization's name first: 50 ms at 100,000 for any word, 140 ms for "a".
+        conditions.append(or_((MeetingRequest.requester_org_id != org_id) & _named(MeetingRequest.requester_org_id),
+                              (MeetingRequest.recipient_org_id != org_id) & _named(MeetingRequest.recipient_org_id)))
     counts = select(MeetingRequest.status, func.count()).where(*conditions).group_by(MeetingRequest.status)
     if filtered:
         conditions.append(MeetingRequest.status == bindparam("status"))
