@@ -100,6 +100,11 @@ class TimetableView:
     counts: dict[str, int]
 
     @property
+    def table_options(self) -> list[tuple[int, int]]:
+        """(value, label) of each table, for option_tags."""
+        return [(table, table) for table in self.tables or ()]
+
+    @property
     def unplaced(self) -> list[MeetingRow]:
         return [row for row in self.rows if not row.placed]
 
