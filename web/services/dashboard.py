@@ -3,10 +3,9 @@
 Every figure is a GROUP BY or a count in the database; Python only orders, labels and folds the
 few aggregated rows. Per-day and per-week series come from web.services.dashboard_time.
 
-The platform's figures read from organizations alone (how many of each kind per country and per category, by
-status, approved per week) pass over every organization: about 800 ms together at 100,000, on each view. They are
-kept while the organization table's fingerprint is unchanged (web.services.catalogs.answer; an import, a profile
-saved or a review moves it), so a reload counts only requests, registrations and meetings.
+The platform's figures read from organizations alone (kinds per country and per category, by status, approved per
+week) pass over every organization (800 ms at 100,000): they are kept while the organizations' fingerprint holds
+(catalogs.answer), so a reload counts only requests, registrations and meetings.
 """
 
 from __future__ import annotations

@@ -3,13 +3,14 @@
 Each query reads what the page shows and no more: lists walk the (status, name, id) index to one bounded page
 (MAX_PAGES; nobody reads page 500 of a directory, and OFFSET 10,000 reads 10,000 rows to throw away), counts stop
 at what the pagination can show, and figures every visitor sees (filter choices, unfiltered counts, the
-technology overview) come from web.services.catalogs, recomputed only when an organization changed.
+technology overview) come from web.services.catalogs, recomputed only when an organization changed. What those
+figures tell a page (its count, and on SQLite which way to read it) is in web.services.directory_figures.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, replace
 from math import ceil
 from typing import Any, ClassVar
 
@@ -21,14 +22,23 @@ from sqlalchemy.sql.operators import custom_op
 from models import Organization, OrganizationTag
 from web.services import catalogs
 from web.services.catalogs import Category
-from web.services.query_filters import PageLinks, QueryFilters
+from web.services.directory_figures import (
+    MAX_PAGES,
+    Choices,
+    Filters,
+    directory_choices,
+    holders_first,
+    known_total,
+    rare_tag,
+    walk_by,
+    walk_scope,
+)
+from web.services.query_filters import PageLinks
 
 MAX_QUERY_WORDS = 10
 # What a result card shows: the rest of a profile (search text, description, contact) stays in the database.
 CARD_COLUMNS = (Organization.name, Organization.kind, Organization.country, Organization.status, Organization.is_demo,
                 Organization.offers, Organization.needs, Organization.technology_categories)
-# Pages a list can be paged to: page_size * MAX_PAGES organizations by name; past that, narrow the filters.
-MAX_PAGES = 50
 # Text search on SQLite: words of TRIGRAM characters or more are looked up in the organization_search trigram
 # index (migration 0013). Up to MAX_HITS organizations hold them all: the page is chosen among those, looked up
 # by id and sorted by name (a rare word, which scanning by name looked for through every row: 160 ms at 100,000).
@@ -38,31 +48,9 @@ MAX_PAGES = 50
 # PostgreSQL answers the same LIKE conditions from its pg_trgm index.
 TRIGRAM = 3
 MAX_HITS = 2500
-# The most holders of a category or sector a directory page may sort by name itself (directory.holders_first):
-# 20,000 take about 70 ms, and a walk by name that would cost more than that is rare past it.
-MAX_TAG_HOLDERS = 20_000
 _HITS = text("SELECT count(*), json_group_array(rowid) FROM (SELECT rowid FROM organization_search "
              "WHERE organization_search MATCH :match LIMIT :limit)")
 _HIT_IDS = func.json_each(bindparam("hit_ids")).table_valued("value")
-
-
-@dataclass
-class Filters(QueryFilters):
-    """What the directory or technology list is narrowed to; empty strings mean 'any'."""
-
-    q: str = ""
-    kind: str = ""
-    country: str = ""
-    category: str = ""
-    sector: str = ""
-
-    @classmethod
-    def from_params(cls, params: Any) -> Filters:
-        """Filters from query parameters, trimmed and bounded."""
-        def get(key: str, limit: int) -> str:
-            return str(params.get(key) or "").strip()[:limit]
-        return cls(q=get("q", 200), kind=get("kind", 30), country=get("country", 2).upper(),
-                   category=get("category", 40), sector=get("sector", 200))
 
 
 @dataclass
@@ -304,132 +292,9 @@ def held_conditions(filters: Filters, rare: tuple[str, str, int]) -> list[Column
         *directory_conditions(others, indexed=True), *text_conditions(filters.q)]
 
 
-def walk_by(session: Session, filters: Filters, choices: Choices) -> str:
-    """With both a kind and a country on SQLite, the one fewer approved organizations have: a walk by name reads
-    its index. SQLite keeps no statistics and took the other as readily: the partner companies (45,000 at 100k)
-    walked to find none in Japan, 120 ms, where Japan's index would have been as long, and Mongolia's, 1,600 rows,
-    would have found none in 3 ms. Else "" (the planner's choice)."""
-    if not (filters.kind and filters.country) or session.get_bind().dialect.name != "sqlite":
-        return ""
-    return "country" if choices.per_country.get(filters.country, 0) <= choices.per_kind.get(filters.kind, 0) \
-        else "kind"
-
-
-def holders_first(filters: Filters, choices: Choices, holders: int, page: int, page_size: int,
-                  counted: bool) -> bool:
-    """Whether reading the rare tag's holders costs less than walking the names (SQLite, measured at 100k).
-
-    A holder costs about two rows of a walk that reads only indexes (the kind's, the country's or the names', and
-    the tag's), and about one row of a walk that reads each organization too: to compare both a kind and a country,
-    a second tag, or words (a partner company in Vietnam holding two tags: walked, 16 ms; its holders, 7 ms).
-    """
-    rows = walked_rows(filters, choices, holders, page, page_size, counted)
-    per_holder = 1 if filters.q or (filters.kind and filters.country) or (filters.category and filters.sector) else 2
-    return rows > per_holder * holders
-
-
-def walk_scope(filters: Filters, choices: Choices) -> int | None:
-    """How many rows the index a walk by name reads holds when a kind or country narrows it (see walk_by)."""
-    scopes = ([choices.per_kind.get(filters.kind, 0)] if filters.kind else []) + \
-        ([choices.per_country.get(filters.country, 0)] if filters.country else [])
-    return min(scopes) if scopes else None
-
-
-def walked_rows(filters: Filters, choices: Choices, holders: int, page: int, page_size: int, counted: bool) -> float:
-    """About how many index rows walking the names reads for a page of a tag that `holders` organizations hold.
-
-    (offset + page size) / the tag's share, plus as many to count the matches unless the count is known (the
-    count stops at what the pages show), each at most the index walked: the kind's or the country's (the shorter,
-    see walk_by), or all approved organizations. The share assumes the tag is as common within a kind or country
-    as overall. Words searched may be as rare as can be among them, and the walk then reads its whole index,
-    twice: a two-letter word among a sector's 9,900 holders read every name (290 ms at 100k; its holders, 30 ms).
-    """
-    if not holders or not choices.approved:
-        return 0.0
-    if filters.q:
-        holders = 1
-    scope = walk_scope(filters, choices)
-    scope = choices.approved if scope is None else scope
-    share = holders / choices.approved
-    rows = min(scope, page * page_size / share)
-    if not counted:
-        rows += min(scope, (MAX_PAGES * page_size + 1) / share)
-    return rows
-
-
-def rare_tag(session: Session, filters: Filters, choices: Choices) -> tuple[str, str, int] | None:
-    """(field, value, holders) of the filters' rarest category or sector when at most MAX_TAG_HOLDERS approved
-    organizations hold it, on SQLite; else None. PostgreSQL plans this from its statistics."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    tags = [("technology_categories", filters.category, choices.per_category.get(filters.category, 0))] \
-        if filters.category else []
-    if filters.sector:
-        tags.append(("sectors", filters.sector, choices.per_sector.get(filters.sector, 0)))
-    rarest = min(tags, key=lambda tag: tag[2], default=None)
-    return rarest if rarest is not None and rarest[2] <= MAX_TAG_HOLDERS else None
-
-
-def known_total(filters: Filters, choices: Choices) -> int | None:
-    """The number of matches when the cached figures hold it (no filter; one category, sector, kind or country;
-    a kind and a country), else None; 0 whenever they show that nothing matches (each filter only narrows)."""
-    counts = {"category": choices.per_category.get(filters.category, 0),
-              "sector": choices.per_sector.get(filters.sector, 0),
-              "kind": choices.per_kind.get(filters.kind, 0), "country": choices.per_country.get(filters.country, 0)}
-    used = [name for name, value in asdict(filters).items() if value]
-    if not used:
-        return choices.approved
-    if any(counts.get(name) == 0 for name in used) or \
-            (filters.kind and filters.country and not choices.per_kind_country.get((filters.kind, filters.country))):
-        return 0
-    if len(used) == 1 and used[0] in counts:
-        return counts[used[0]]
-    if sorted(used) == ["country", "kind"]:
-        return choices.per_kind_country[(filters.kind, filters.country)]
-    return None
-
-
 def categories(session: Session) -> list[Category]:
     """The technology categories in their display order."""
     return catalogs.categories(session)
-
-
-@dataclass(frozen=True)
-class Choices:
-    """What the directory's filters offer, and how many organizations are approved."""
-
-    approved: int
-    countries: tuple[str, ...]
-    per_category: dict[str, int]
-    per_sector: dict[str, int]
-    version: tuple = ()  # the organizations' fingerprint these figures were read under
-    per_kind_country: dict[tuple[str, str], int] = field(default_factory=dict)
-    per_kind: dict[str, int] = field(default_factory=dict)
-    per_country: dict[str, int] = field(default_factory=dict)
-
-
-def _per_tag(session: Session, field_name: str) -> dict[str, int]:
-    return dict(session.execute(select(OrganizationTag.value, func.count()).join(Organization)
-                                .where(OrganizationTag.field == field_name, Organization.status == "approved")
-                                .group_by(OrganizationTag.value)).all())
-
-
-def directory_choices(session: Session) -> Choices:
-    """What the filters offer and how many approved organizations each category and sector has (cached)."""
-    version = catalogs.organizations_version(session)
-
-    def compute() -> Choices:
-        pairs = {(kind, country): count for kind, country, count in session.execute(
-            select(Organization.kind, Organization.country, func.count())
-            .where(Organization.status == "approved").group_by(Organization.kind, Organization.country))}
-        per_kind: dict[str, int] = {}
-        per_country: dict[str, int] = {}
-        for (kind, country), count in pairs.items():
-            per_kind[kind] = per_kind.get(kind, 0) + count
-            per_country[country] = per_country.get(country, 0) + count
-        return Choices(sum(pairs.values()), tuple(sorted(per_country)), _per_tag(session, "technology_categories"),
-                       _per_tag(session, "sectors"), version, pairs, per_kind, per_country)
-    return catalogs.derived(session, "directory_choices", compute, version)
 
 
 def partner_countries(session: Session) -> list[str]:
