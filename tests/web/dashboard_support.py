@@ -1,15 +1,19 @@
-"""Rows for the dashboard tests, made directly: events, registrations, requests and event meetings."""
+"""Rows for the dashboard tests, made directly: events, registrations, requests and event meetings; the organizer
+and the data set the dashboard tests share (fixtures)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
+import pytest
 from bs4 import BeautifulSoup
 
 from models import Event, EventMeeting, EventRegistration, MeetingRequest, OrganizationTag
-from tests.factories import create_organization
+from tests.factories import create_organization, login
+from tests.web.organizer_support import organizer  # noqa: F401 - the fixture boss takes
 
 SVG = "{http://www.w3.org/2000/svg}"
 UTC = timezone.utc
@@ -101,3 +105,48 @@ def table_rows(page: BeautifulSoup, key: str) -> list[list[str]]:
     """The numbers table under a chart: header row first."""
     table = page.find(id=f"dash-{key}").find("table")
     return [[cell.get_text(strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")]
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def boss(client, organizer):  # organizer: tests.web.organizer_support's fixture
+    login(client, organizer)
+    return client
+
+
+@pytest.fixture
+def data(session):
+    """Eight organizations, one event (Tokyo, 09:00-12:00, 30-minute slots, 3 tables), seven requests.
+
+    Approved: jp1, jp2 (Japanese companies), jp3 (consultant), vn1, th1 (partner companies);
+    vn2 pending, th2 rejected, fi (financial institution, JP) suspended.
+    """
+    jp1 = org(session, "JP", categories=["energy_efficiency", "renewable_energy"], name="JP One")
+    jp2 = org(session, "JP", categories=["energy_efficiency"], name="JP Two")
+    jp3 = org(session, "JP", "consultant", name="JP Consult")
+    vn1 = org(session, "VN", "partner_company", categories=["energy_efficiency"], name="VN One")
+    vn2 = org(session, "VN", "partner_company", status="pending")
+    th1 = org(session, "TH", "partner_company", categories=["renewable_energy"], name="TH One")
+    th2 = org(session, "TH", "partner_company", status="rejected")
+    fi = org(session, "JP", "financial_institution", status="suspended")
+    ev = event(session)
+    register(session, ev, jp1)
+    register(session, ev, vn1)
+    register(session, ev, th1, "pending")
+    register(session, ev, jp2, "withdrawn")
+    register(session, ev, jp3, "rejected")
+    r1 = request(session, jp1, vn1, "accepted", ev)
+    r2 = request(session, th1, jp1, "accepted", ev)
+    r3 = request(session, jp2, vn1, "accepted", ev)
+    r4 = request(session, jp1, th1, "accepted", ev)
+    request(session, vn1, jp3, "pending", ev)
+    request(session, jp1, vn1, "declined")
+    r7 = request(session, th1, jp2, "cancelled", ev)
+    meeting(session, ev, r1, at(2026, 7, 1, 0), 1, published=True)  # 09:00 Tokyo
+    meeting(session, ev, r2, at(2026, 7, 1, 0), 2)
+    meeting(session, ev, r3, reason="no_common_slot")
+    meeting(session, ev, r4)
+    meeting(session, ev, r7, at(2026, 7, 1, 0, 30), 1)  # its request was cancelled: not counted anywhere
+    session.commit()
+    return SimpleNamespace(event=ev, jp1=jp1, jp3=jp3, vn2=vn2, th2=th2, fi=fi)

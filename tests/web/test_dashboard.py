@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import create_user, login
-from tests.web.query_support import recorded, sqlite_plan
-from tests.web.dashboard_support import (
+from tests.web.organizer_support import organizer  # noqa: F401 - a fixture the tests name
+from tests.web.dashboard_support import (  # noqa: F401 - boss, data: fixtures the tests name
+    boss,
+    data,
     at,
     bars,
     event,
@@ -25,56 +26,6 @@ from tests.web.dashboard_support import (
     tag,
     texts,
 )
-
-
-@pytest.fixture
-def organizer(session):
-    user = create_user(session, role="organizer", email="boss@example.com")
-    session.commit()
-    return user
-
-
-@pytest.fixture
-def boss(client, organizer):
-    login(client, organizer)
-    return client
-
-
-@pytest.fixture
-def data(session):
-    """Eight organizations, one event (Tokyo, 09:00-12:00, 30-minute slots, 3 tables), seven requests.
-
-    Approved: jp1, jp2 (Japanese companies), jp3 (consultant), vn1, th1 (partner companies);
-    vn2 pending, th2 rejected, fi (financial institution, JP) suspended.
-    """
-    jp1 = org(session, "JP", categories=["energy_efficiency", "renewable_energy"], name="JP One")
-    jp2 = org(session, "JP", categories=["energy_efficiency"], name="JP Two")
-    jp3 = org(session, "JP", "consultant", name="JP Consult")
-    vn1 = org(session, "VN", "partner_company", categories=["energy_efficiency"], name="VN One")
-    vn2 = org(session, "VN", "partner_company", status="pending")
-    th1 = org(session, "TH", "partner_company", categories=["renewable_energy"], name="TH One")
-    th2 = org(session, "TH", "partner_company", status="rejected")
-    fi = org(session, "JP", "financial_institution", status="suspended")
-    ev = event(session)
-    register(session, ev, jp1)
-    register(session, ev, vn1)
-    register(session, ev, th1, "pending")
-    register(session, ev, jp2, "withdrawn")
-    register(session, ev, jp3, "rejected")
-    r1 = request(session, jp1, vn1, "accepted", ev)
-    r2 = request(session, th1, jp1, "accepted", ev)
-    r3 = request(session, jp2, vn1, "accepted", ev)
-    r4 = request(session, jp1, th1, "accepted", ev)
-    request(session, vn1, jp3, "pending", ev)
-    request(session, jp1, vn1, "declined")
-    r7 = request(session, th1, jp2, "cancelled", ev)
-    meeting(session, ev, r1, at(2026, 7, 1, 0), 1, published=True)  # 09:00 Tokyo
-    meeting(session, ev, r2, at(2026, 7, 1, 0), 2)
-    meeting(session, ev, r3, reason="no_common_slot")
-    meeting(session, ev, r4)
-    meeting(session, ev, r7, at(2026, 7, 1, 0, 30), 1)  # its request was cancelled: not counted anywhere
-    session.commit()
-    return SimpleNamespace(event=ev, jp1=jp1, jp3=jp3, vn2=vn2, th2=th2, fi=fi)
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -207,41 +158,6 @@ def test_platform_by_category_in_japanese(client, session, data):
     assert texts(svg_of(response.text, "categories"), "label") == ["省エネルギー", "再生可能エネルギー"]
     countries = csv_rows(client.get("/dashboard/countries.csv"))
     assert [row[0] for row in countries[1:]] == ["日本", "タイ", "ベトナム"]
-
-
-def test_platform_figures_of_organizations_are_kept_until_an_organization_changes(boss, session, data):
-    # Counted from every organization (1.5 s at 100,000), they are kept between views; an approval, a profile
-    # saved or an import moves the organization table's fingerprint and they are counted again.
-    def by_country():
-        return {row[0]: row[1:] for row in table_rows(soup(boss.get("/dashboard")), "countries")[1:]}
-
-    assert by_country()["Vietnam"] == ["0", "1", "0", "1", "1", "2"]
-    with recorded(boss.app.state.engine) as seen:
-        by_country()
-    assert any("meeting_request" in s for s, _ in seen)
-    assert not any("GROUP BY organization.country, organization.kind" in s for s, _ in seen)  # kept
-    data.vn2.status = "approved"
-    session.commit()
-    assert by_country()["Vietnam"] == ["0", "2", "0", "2", "1", "2"]
-    page = soup(boss.get("/dashboard"))
-    assert table_rows(page, "organizations")[2] == ["Partner-country company", "0", "3", "1", "0", "4"]
-    assert [row[1] for row in table_rows(page, "activity")[1:]] == ["6"]
-    request(session, data.jp1, data.vn2, "accepted")  # requests are counted on each view
-    session.commit()
-    assert by_country()["Vietnam"] == ["0", "2", "0", "2", "1", "3"]
-
-
-def test_requests_per_category_start_from_the_requests(boss, session, data):
-    # Through the organization table SQLite started from every tag on the platform (the matches per category:
-    # 980 ms at 100,000 organizations).
-    with recorded(boss.app.state.engine) as seen:
-        boss.get("/dashboard")
-    per_category = [(s, p) for s, p in seen if s.startswith("SELECT organization_tag.value, count(DISTINCT")]
-    assert len(per_category) == 2  # sent, matched
-    if session.get_bind().dialect.name == "sqlite":
-        for statement in per_category:
-            plan = sqlite_plan(boss.app.state.engine, *statement)
-            assert plan.split("\n")[0].split()[1] == "meeting_request", plan
 
 
 def test_platform_activity_chart_has_one_point_per_week_and_series(boss, data):
