@@ -23,7 +23,8 @@ def matching_cache_of(app: Any) -> MatchingCache:
             settings = app.state.settings
             cache = app.state.matching_cache = MatchingCache(
                 app.state.session_factory, settings.matching_min_feedback, settings.matching_inline_refresh,
-                settings.matching_learn_seconds, settings.matching_check_seconds)
+                settings.matching_learn_seconds, settings.matching_check_seconds,
+                settings.matching_gil_turn_seconds)
         return cache
 
 

@@ -32,7 +32,7 @@ from web.services.matching_vectors import (
     ready_vectors,
 )
 from web.services.requests import feedback_pairs
-from web.threads import DaemonThreadPool
+from web.threads import DaemonThreadPool, short_gil_turns
 
 # Above this share of changed organizations a full rebuild (with a fresh TF-IDF fit) beats a refresh.
 REFRESH_SHARE = 0.05
@@ -185,7 +185,7 @@ class MatchingCache:
     """
 
     def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False,
-                 learn_seconds: float = 0.0, check_seconds: float = 0.0) -> None:
+                 learn_seconds: float = 0.0, check_seconds: float = 0.0, gil_turn_seconds: float = 0.0) -> None:
         self.session_factory = session_factory
         self.min_examples = min_examples
         self.inline = inline
@@ -198,6 +198,8 @@ class MatchingCache:
         # asking again (the check is four queries; under the load mix a twenty-fifth of the server's CPU). A change
         # is then noticed that much later; the refresh itself takes longer anyway.
         self.check_seconds = check_seconds
+        # While the refresher builds, request threads get the GIL back within this many seconds (web.threads).
+        self.gil_turn_seconds = gil_turn_seconds
         self._checked: dict[str, tuple[Published, float]] = {}
         self._published: dict[str, Published] = {}
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
@@ -277,7 +279,7 @@ class MatchingCache:
             # A read-only unit of work: a build reads for a minute at 100,000 organizations, and a writing one
             # (BEGIN IMMEDIATE on SQLite) would hold the write lock all that time, so every post, read mark and
             # login touch meanwhile waited out the busy timeout and got 503.
-            with session_scope(self.session_factory, write=False) as session:
+            with short_gil_turns(self.gil_turn_seconds), session_scope(self.session_factory, write=False) as session:
                 self.refresh(session, model)
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published
