@@ -113,8 +113,8 @@ class ConcurrencyGate:
 class DaemonPoolExecutor(BasePoolExecutor):
     """APScheduler's thread pool executor on DaemonThreadPool; join() waits a bounded time for running jobs."""
 
-    def __init__(self, workers: int = JOB_WORKERS) -> None:
-        super().__init__(DaemonThreadPool(workers))
+    def __init__(self, workers: int = JOB_WORKERS, gil_turn_seconds: float = 0.0) -> None:
+        super().__init__(DaemonThreadPool(workers, gil_turn_seconds=gil_turn_seconds))
 
     def join(self, timeout: float | None) -> bool:
         return self._pool.join(timeout)

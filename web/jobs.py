@@ -197,7 +197,7 @@ def start_scheduler(app) -> BackgroundScheduler:
     settings = app.state.settings
     # A few daemon threads: the pool keeps a connection for each (web.capacity), and a job still running at
     # shutdown cannot hold the process (stop_scheduler waits for it a bounded time).
-    executor = app.state.job_executor = DaemonPoolExecutor()
+    executor = app.state.job_executor = DaemonPoolExecutor(gil_turn_seconds=settings.background_gil_turn_seconds)
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
     app.state.jobs_lock = None
     if settings.workers > 1:

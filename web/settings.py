@@ -96,11 +96,11 @@ class Settings(BaseSettings):
         description="Pre-Matching views within this many seconds of a check that found the match index current "
         "show it without checking again; a profile change reaches the recommendations that much later.",
     )
-    matching_gil_turn_seconds: float = Field(
+    background_gil_turn_seconds: float = Field(
         default=0.001, ge=0, le=0.1,
-        description="While the matching index is built or refreshed in the background, Python's switch interval "
-        "(seconds): pages wait at most this long to get the interpreter back from the build, which takes longer "
-        "in turn. 0 keeps Python's default (5 ms).",
+        description="While background work runs in a server process (the matching index build and refresh, the "
+        "scheduled jobs), Python's switch interval in seconds: pages wait at most this long to get the "
+        "interpreter back from it, and the work takes longer in turn. 0 keeps Python's default (5 ms).",
     )
     match_floor: float = Field(
         default=-1.0,

@@ -19,6 +19,9 @@ _switch_default: float | None = None  # the interval before the first of them st
 def short_gil_turns(seconds: float) -> Iterator[None]:
     """While a long pure-Python job runs on a background thread, request threads get the GIL back sooner.
 
+    DaemonThreadPool runs each of its jobs in it (the match index refresher, the scheduled jobs), with
+    MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS.
+
     A thread that gives the GIL up (every query: sqlite3 and psycopg release it) waits up to the switch interval
     (5 ms by default) to get it back from a thread that keeps computing. While the match index was built at
     100,000 organizations (110 s of Python: profiles decoded, TF-IDF fitted), a requests tab that makes a dozen
@@ -52,8 +55,9 @@ class DaemonThreadPool(Executor):
     transactions and claims rows, and the outbox marks a send cut off mid-way instead of repeating it.
     """
 
-    def __init__(self, workers: int, name: str = "job") -> None:
+    def __init__(self, workers: int, name: str = "job", gil_turn_seconds: float = 0.0) -> None:
         self._queue: SimpleQueue = SimpleQueue()
+        self._gil_turn_seconds = gil_turn_seconds  # each job runs in short_gil_turns(this)
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)]
         for thread in self._threads:
@@ -72,7 +76,8 @@ class DaemonThreadPool(Executor):
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                result = fn(*args, **kwargs)
+                with short_gil_turns(self._gil_turn_seconds):
+                    result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the future, as concurrent.futures does
                 future.set_exception(exc)
             else:

@@ -11,7 +11,7 @@ from tests.web.matching_support import embed, make_market
 from web.matching_state import matching_cache_of
 from web.services import matching_index
 from web.services.matching_index import MatchingCache
-from web.threads import short_gil_turns
+from web.threads import DaemonThreadPool, short_gil_turns
 
 
 @pytest.fixture
@@ -91,4 +91,25 @@ def test_the_background_refresher_builds_with_short_turns(session_factory, embed
 
 
 def test_the_app_cache_takes_the_setting(app):
-    assert matching_cache_of(app).gil_turn_seconds == app.state.settings.matching_gil_turn_seconds > 0
+    assert matching_cache_of(app).gil_turn_seconds == app.state.settings.background_gil_turn_seconds > 0
+
+
+def test_each_job_of_a_daemon_pool_runs_with_short_turns(default_interval):
+    pool = DaemonThreadPool(2, "test", gil_turn_seconds=0.0008)
+    try:
+        seen = [pool.submit(sys.getswitchinterval).result(5) for _ in range(3)]
+    finally:
+        pool.shutdown(timeout=5)
+    assert seen == [pytest.approx(0.0008)] * 3
+    assert sys.getswitchinterval() == pytest.approx(default_interval)
+
+
+def test_the_schedulers_jobs_run_with_the_setting(app, default_interval):
+    from web.jobs import start_scheduler, stop_scheduler
+
+    start_scheduler(app)
+    try:
+        seen = app.state.job_executor._pool.submit(sys.getswitchinterval).result(5)
+    finally:
+        stop_scheduler(app, 5)
+    assert seen == pytest.approx(app.state.settings.background_gil_turn_seconds)

@@ -32,7 +32,7 @@ from web.services.matching_vectors import (
     ready_vectors,
 )
 from web.services.requests import feedback_pairs
-from web.threads import DaemonThreadPool, short_gil_turns
+from web.threads import DaemonThreadPool
 
 # Above this share of changed organizations a full rebuild (with a fresh TF-IDF fit) beats a refresh.
 REFRESH_SHARE = 0.05
@@ -268,7 +268,8 @@ class MatchingCache:
                 return False
             self._pending.add(model)
             if self._executor is None:
-                self._executor = DaemonThreadPool(1, "matching-refresh")  # a long build never holds a stopping process
+                # Daemon: a long build never holds a stopping process; short GIL turns: nor starves the pages.
+                self._executor = DaemonThreadPool(1, "matching-refresh", self.gil_turn_seconds)
         self._executor.submit(self._run, model)
         return True
 
@@ -279,7 +280,7 @@ class MatchingCache:
             # A read-only unit of work: a build reads for a minute at 100,000 organizations, and a writing one
             # (BEGIN IMMEDIATE on SQLite) would hold the write lock all that time, so every post, read mark and
             # login touch meanwhile waited out the busy timeout and got 503.
-            with short_gil_turns(self.gil_turn_seconds), session_scope(self.session_factory, write=False) as session:
+            with session_scope(self.session_factory, write=False) as session:
                 self.refresh(session, model)
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published
