@@ -79,13 +79,35 @@ def test_timetable_run_clash_and_publish_in_browser(browser, live_server, sessio
     textile_bank = meetings[("textile", "bank")]
     session.refresh(textile_bank)
     card = page.locator(f"#meeting-{meetings[('hotel', 'chiller')].id}")
+    assert card.locator("select[name=slot]").count() == 0  # the form comes when "Move…" opens
     card.locator("summary").click()
+    card.locator("select[name=slot]").wait_for()
+    page.screenshot(path=os.path.join(screenshot_dir, "timetable-move-form.png"))
     card.locator("select[name=slot]").select_option(slot_value(textile_bank.starts_at))
     card.locator("select[name=table]").select_option(str(textile_bank.table_number))
     card.get_by_role("button", name="Move here").click()
     error = page.locator(f"#table-error-{meetings[('hotel', 'chiller')].id}")
     error.wait_for()
     assert "is taken at" in error.inner_text()
+
+    # Without JavaScript, "Move…" opens the form as a page of its own and its post comes back to the timetable.
+    plain = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    plain_page = plain.new_page()
+    log_in(plain_page, live_server, organizer.email)
+    plain_page.goto(f"{live_server}/events/{event.id}/timetable")
+    plain_card = plain_page.locator(f"#meeting-{meetings[('hotel', 'chiller')].id}")
+    plain_card.locator("summary").click()
+    plain_card.get_by_role("link", name="Open the form").click()
+    plain_page.wait_for_url("**/move")
+    plain_page.screenshot(path=os.path.join(screenshot_dir, "timetable-move-page.png"))
+    plain_page.locator("select[name=table]").select_option(str(textile_bank.table_number))
+    plain_page.locator("select[name=slot]").select_option(slot_value(textile_bank.starts_at))
+    with plain_page.expect_navigation():
+        plain_page.get_by_role("button", name="Move here").click()
+    # The clash comes back on the timetable, beside the form in the meeting's card, the choice kept.
+    assert "is taken at" in plain_page.inner_text(f"#table-error-{meetings[('hotel', 'chiller')].id}")
+    assert plain_page.locator("#timetable-grid").count() == 1
+    plain.close()
 
     # A free place is taken at once; the change waits for the next publish.
     free = page.locator("#timetable-grid tr:last-child td.tt-free").first

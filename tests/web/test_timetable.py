@@ -187,7 +187,8 @@ def test_csv_neutralises_formula_names(client, session, settings):
 
 
 ENDPOINTS = [("get", "/timetable"), ("get", "/timetable.csv"), ("post", "/timetable/run"),
-             ("post", "/timetable/publish"), ("post", "/timetable/meetings/{m}/move"),
+             ("post", "/timetable/publish"), ("get", "/timetable/meetings/{m}/move"),
+             ("post", "/timetable/meetings/{m}/move"),
              ("post", "/timetable/meetings/{m}/remove"), ("post", "/timetable/meetings/{m}/release")]
 
 

@@ -12,7 +12,7 @@ from tests.web.timetable_support import (
     set_unavailable,
 )
 from tests.web.timetable_support import seminar  # noqa: F401 - a fixture the tests name
-from tests.web.requests_support import HTMX, soup
+from tests.web.requests_support import HTMX, headers, soup
 from web.services import timetable
 from web.services.events import slots_of
 from web.services.timetable_view import slot_value
@@ -193,3 +193,55 @@ def test_same_meeting_moved_by_two_organizers_keeps_one_place(session_factory, s
         assert refused.value.code == "timetable_race"
     seats = session.scalars(select(EventMeetingSeat).where(EventMeetingSeat.meeting_id == meeting.id)).all()
     assert len(seats) == 2 and {s.starts_at for s in seats} == {slots_of(event)[1].starts_at}
+
+
+# --- The move form, loaded when it is opened ---------------------------------------------------------------------
+
+
+def test_the_timetable_sends_no_move_form_until_one_is_opened(client, session, booked):
+    event, _people, organizer, m = booked
+    organizer_token(client, organizer, event)
+    page = soup(client.get(f"/events/{event.id}/timetable"))
+    assert page.select("form.tt-move-form") == [] and page.select("select[name=slot]") == []
+    for meeting in m.values():
+        details = page.find(id=f"meeting-{meeting.id}").select_one("details.tt-move")
+        url = f"/events/{event.id}/timetable/meetings/{meeting.id}/move"
+        # htmx loads the form into the card when the details open; without JavaScript the link opens it as a page.
+        assert (details["hx-get"], details["hx-trigger"]) == (url, "toggle once")
+        assert details.select_one(details["hx-target"].removeprefix("find ")).select_one("a")["href"] == url
+
+
+@HTMX
+def test_the_move_form_keeps_the_meetings_place_and_posts_as_on_the_timetable(client, session, booked, htmx):
+    event, _people, organizer, m = booked
+    token = organizer_token(client, organizer, event)
+    gd = m["gd"]
+    response = client.get(f"/events/{event.id}/timetable/meetings/{gd.id}/move", headers=headers(htmx))
+    assert response.status_code == 200 and "HX-Request" in response.headers["vary"]
+    page = soup(response)
+    assert (page.select_one("h1") is None) == htmx  # the fragment for htmx, a page of its own without JavaScript
+    form = page.select_one("form.tt-move-form")
+    assert form["action"] == f"/events/{event.id}/timetable/meetings/{gd.id}/move"
+    # In the card the form swaps the timetable; on its own page there is no timetable to swap: a plain post.
+    assert form.has_attr("hx-post") == htmx
+    assert form.select_one("input[name=csrf_token]")["value"] == token
+    assert form.select_one("select[name=slot] option[selected]")["value"] == slot_value(slots_of(event)[1])
+    assert form.select_one("select[name=table] option[selected]")["value"] == "1"
+    waiting = soup(client.get(f"/events/{event.id}/timetable/meetings/{m['ag'].id}/move", headers=headers(htmx)))
+    assert waiting.select_one("select[name=slot] option[selected]") is None  # not placed yet: nothing chosen
+    assert "Place here" in waiting.select_one("form.tt-move-form button").get_text()
+    # Posted from the page of its own: the move is made and the browser goes back to the timetable.
+    moved = post_move(client, event, token, m["ag"], 2, "2")
+    assert moved.status_code == 303 and moved.headers["location"].startswith(f"/events/{event.id}/timetable")
+    session.refresh(m["ag"])
+    assert (slot_value(m["ag"].starts_at), m["ag"].table_number) == (slot_value(slots_of(event)[2]), 2)
+
+
+def test_no_move_form_for_a_meeting_of_another_event_or_none(client, session, settings, booked):
+    event, _people, organizer, m = booked
+    other = create_event(session)
+    session.commit()
+    organizer_token(client, organizer, event)
+    for url in (f"/events/{other.id}/timetable/meetings/{m['ab'].id}/move",
+                f"/events/{event.id}/timetable/meetings/999999/move"):
+        assert client.get(url).status_code == 404, url

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.deps import DbSession, Form, Organizer
-from web.errors import DomainError
+from web.errors import DomainError, NotFound
 from web.flash import flash
 from web.i18n import _
 from web.services import timetable, timetable_moves
@@ -98,6 +98,21 @@ def _meeting_action(request: Request, session, user, event_id: int, meeting_id: 
     request_ = meeting.request
     notice = success % {"a": request_.requester_org.name, "b": request_.recipient_org.name}
     return _done(request, session, user, event_id, notice, anchor=f"#meeting-{meeting_id}")
+
+
+@router.get("/events/{event_id}/timetable/meetings/{meeting_id}/move", response_class=HTMLResponse)
+def move_form(request: Request, session: DbSession, user: Organizer, event_id: int, meeting_id: int):
+    """The form that moves one meeting: htmx loads it into the meeting's card when "Move…" opens; without
+    JavaScript it is a page of its own."""
+    event = timetable.timetable_event(session, user, event_id)
+    view = timetable_view(session, event, user.time_zone)
+    rows = view.by_id([meeting_id])
+    if not rows or rows[0].status == "withdrawn":
+        raise NotFound(_("There is no such meeting in this event's timetable."))
+    return render(request, "timetable/move.html", {
+        "active_tab": "events", "event": event, "view": view, "row": rows[0], "move_error": {},
+        "slot_value": slot_value,
+    }, fragment="timetable/_move_form.html", headers={"Vary": "HX-Request"})
 
 
 @router.post("/events/{event_id}/timetable/meetings/{meeting_id}/move", response_class=HTMLResponse)
