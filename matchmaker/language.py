@@ -37,6 +37,10 @@ def normalize(text: str) -> str:
 
 def japanese_share(text: str) -> float:
     """Return the share of kana and kanji among a text's letters (0 when it has none)."""
+    if text.isascii():
+        # Most texts: no kana or kanji can be in them. Listing their letters was most of the Python time of
+        # build_texts, 17 of the index build's 110 s at 100,000 organizations (3.3 -> 0.6 s per 20,000).
+        return 0.0
     letters = _LETTER.findall(text)
     if not letters:
         return 0.0

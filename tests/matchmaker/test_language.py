@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from matchmaker import HashingEmbedder, Reason, build_index, embed_profiles, format_reason, profile_from_dict, recommend
 from matchmaker.language import (
     GLOSSARY_FILE,
@@ -11,6 +13,7 @@ from matchmaker.language import (
     default_glossary,
     embedding_text,
     is_japanese,
+    japanese_share,
     japanese_tokens,
     technology_overlap,
 )
@@ -40,6 +43,14 @@ def test_every_glossary_row_names_its_source():
     assert len(rows) > 100 and len({r["concept"] for r in rows}) == len(rows)
     for r in rows:
         assert r["en"] and r["ja"] and r["source"].startswith("en: ") and " | ja: " in r["source"], r
+
+
+def test_japanese_share_counts_kana_and_kanji_among_letters():
+    assert japanese_share("Rooftop solar, 1.5 MW") == 0.0 and japanese_share("") == 0.0 and japanese_share("42") == 0.0
+    assert japanese_share("CO₂ reduction – café") == 0.0  # not ASCII, still no Japanese
+    assert japanese_share("太陽光") == 1.0
+    assert japanese_share("ab太陽") == 0.5  # two of four letters
+    assert japanese_share("ＬＥＤ照明") == pytest.approx(2 / 5)  # full-width Latin letters are letters too
 
 
 def test_japanese_text_is_embedded_as_its_english_gloss():
