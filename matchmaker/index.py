@@ -144,9 +144,13 @@ class MatchIndex:
     def _lexical(self, lexical: LexicalModel | None) -> None:
         texts = [build_lexical_texts(p) for p in self.profiles]
         offer_texts, need_texts = [t[0] for t in texts], [t[1] for t in texts]
-        self.lexical = lexical or LexicalModel.fit(offer_texts + need_texts)
-        self.lex_offer = self.lexical.transform(offer_texts)
-        self.lex_need = self.lexical.transform(need_texts)
+        if lexical is None:
+            self.lexical, rows = LexicalModel.fit_transform(offer_texts + need_texts)
+            self.lex_offer, self.lex_need = rows[:len(offer_texts)], rows[len(offer_texts):]
+        else:
+            self.lexical = lexical
+            self.lex_offer = self.lexical.transform(offer_texts)
+            self.lex_need = self.lexical.transform(need_texts)
         # Transposed copies turn one query's similarity to all rows into a walk over its terms' postings.
         self.lex_offer_t = sp.csr_matrix(self.lex_offer.T)
         self.lex_need_t = sp.csr_matrix(self.lex_need.T)

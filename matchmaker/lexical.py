@@ -66,6 +66,27 @@ class LexicalModel:
             vectorizer.fit(["zzzplaceholder"])
         return cls(vectorizer)
 
+    @classmethod
+    def fit_transform(cls, texts: list[str], analyzer: str = DEFAULT_ANALYZER) -> tuple["LexicalModel", sp.csr_matrix]:
+        """fit(texts) and transform(texts) with each text analysed once, not twice.
+
+        The bilingual analyzer (words, plural forms, glossary concepts: pure Python) was two thirds of an index
+        build, and a build analysed every offer and need text to fit the vocabulary, then again to transform it.
+        """
+        kept = [i for i, t in enumerate(texts) if t.strip()]
+        vectorizer = make_vectorizer(analyzer)
+        try:
+            rows = vectorizer.fit_transform([texts[i] for i in kept])
+        except ValueError:  # no usable term at all: fit() makes its placeholder vocabulary
+            model = cls.fit(texts, analyzer)
+            return model, model.transform(texts)
+        # The rows of the texts that were fitted, in their places; blank texts get empty rows as transform gives them.
+        place = sp.csr_matrix((np.ones(len(kept), np.float32), (np.array(kept, np.int64), np.arange(len(kept)))),
+                              shape=(len(texts), len(kept)))
+        placed = (place @ rows.tocsr().astype(np.float32)).tocsr()
+        placed.sort_indices()  # as transform() gives them: each row's terms by column
+        return cls(vectorizer), placed
+
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         """Return L2-normalised sparse TF-IDF rows (empty texts give empty rows)."""
         return self.vectorizer.transform(texts).tocsr().astype(np.float32)
