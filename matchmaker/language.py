@@ -110,6 +110,8 @@ class Concept:
 
 
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+# Words whose "may a wording start here" answer a Glossary keeps (a few MB at most).
+MAX_KEPT_WORDS = 200_000
 _JOINER = re.compile(r"[\s\-]+")
 
 
@@ -152,6 +154,16 @@ class Glossary:
         self._first_words = frozenset(w for k in self._ascii for w in (k.split(" ")[0],))
         self._max_chars = max((len(k) for k in self._other), default=0)
         self._first_chars = frozenset(k[0] for k in self._other)
+        self._starts: dict[str, bool] = {}
+
+    def _may_start(self, word: str) -> bool:
+        """Whether a wording starts with this word or its singular; kept per word (texts repeat their words)."""
+        known = self._starts.get(word)
+        if known is None:
+            known = word in self._first_words or any(w in self._first_words for w in _singular(word))
+            if len(self._starts) < MAX_KEPT_WORDS:  # any text may bring new words: the memory stays bounded
+                self._starts[word] = known
+        return known
 
     def find(self, text: str) -> list[str]:
         """Return the concept ids named in a text, in order of appearance (repeats kept)."""
@@ -177,15 +189,16 @@ class Glossary:
                 i += 1
         words = [m for m in _ASCII_WORD.finditer(t) if not covered[m.start()]]
         names = [m.group() for m in words]
-        # joined[j]: word j and word j + 1 may belong to one wording (only spaces or hyphens between them).
-        joined = [_JOINER.fullmatch(t[a.end():b.start()]) is not None for a, b in zip(words, words[1:])]
         i = 0
         while i < len(words):
-            if names[i] not in self._first_words and not any(w in self._first_words for w in _singular(names[i])):
+            if not self._may_start(names[i]):
                 i += 1
                 continue
+            # A wording runs on while only spaces or hyphens stand between its words (looked at only here: most
+            # words start none, and testing every gap was a fifth of an index build).
             longest = 1
-            while longest < self._max_words and i + longest < len(words) and joined[i + longest - 1]:
+            while (longest < self._max_words and i + longest < len(words)
+                   and _JOINER.fullmatch(t[words[i + longest - 1].end():words[i + longest].start()]) is not None):
                 longest += 1
             for size in range(longest, 0, -1):
                 run = names[i:i + size]

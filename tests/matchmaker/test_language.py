@@ -37,6 +37,23 @@ def test_glossary_finds_the_same_concept_in_both_languages():
     assert "solar_pv" not in g.find("PVC pipes")
 
 
+def test_a_wording_runs_across_spaces_and_hyphens_only():
+    g = default_glossary()
+    assert g.find("heat - pump") == g.find("heat-pump") == g.find("Heat  pumps") == ["heat_pump"]
+    assert g.find("heat, pump") == ["pump"]  # a comma ends a wording: "heat" alone names nothing
+    assert g.find("waste heat. roof-top") == ["waste_heat", "rooftop"]
+
+
+def test_the_words_a_glossary_keeps_are_bounded(monkeypatch):
+    from matchmaker import language
+
+    monkeypatch.setattr(language, "MAX_KEPT_WORDS", 50)
+    g = language.load_glossary()
+    many = " ".join(f"word{n}" for n in range(500)) + " rooftop solar panels"
+    assert g.find(many) == ["rooftop", "solar_pv"] and len(g._starts) == 50
+    assert g.find(many) == ["rooftop", "solar_pv"]  # answers past the bound are worked out again, the same
+
+
 def test_every_glossary_row_names_its_source():
     with open(GLOSSARY_FILE, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
