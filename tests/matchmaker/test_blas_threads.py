@@ -47,3 +47,29 @@ def test_queries_never_change_blas_threads(profiles, embedder, restore_blas_thre
         recommend(index, profile.id, k=5)
     assert seen == {2}
     assert _blas_counts(controller) == {2}
+
+
+def test_faiss_builds_and_searches_with_the_process_thread_count(restore_blas_threads):
+    import threading
+
+    import numpy as np
+
+    faiss = pytest.importorskip("faiss")
+    from matchmaker.ann import AnnParams, DenseIVF
+
+    set_blas_threads(1)
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((2000, 16)).astype(np.float32)
+    seen = {}
+
+    def build_and_search():  # OpenMP's count is per thread: a refresher or request thread, not the test's
+        ivf = DenseIVF(matrix, 0, 2000, AnnParams(train_size=2000))
+        seen["build"] = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(2)  # as a thread that never set it would have (one per core)
+        ivf.search(matrix[0], 10, 4)
+        seen["search"] = faiss.omp_get_max_threads()
+
+    thread = threading.Thread(target=build_and_search)
+    thread.start()
+    thread.join(60)
+    assert seen == {"build": 1, "search": 1}
