@@ -19,15 +19,14 @@ _switch_default: float | None = None  # the interval before the first of them st
 def short_gil_turns(seconds: float) -> Iterator[None]:
     """While a long pure-Python job runs on a background thread, request threads get the GIL back sooner.
 
-    DaemonThreadPool runs each of its jobs in it (the match index refresher, the scheduled jobs), with
-    MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS.
-
     A thread that gives the GIL up (every query: sqlite3 and psycopg release it) waits up to the switch interval
     (5 ms by default) to get it back from a thread that keeps computing. While the match index was built at
     100,000 organizations (110 s of Python: profiles decoded, TF-IDF fitted), a requests tab that makes a dozen
     queries served 16 requests a second instead of 144, p95 over 700 ms. With 1 ms turns it served 45 (the
     build took 155 s); docs/architecture.md has the figures. The interval is process-wide: it is shortened while
     any such job runs (the shortest asked for) and given back when the last one ends. 0 leaves it alone.
+    DaemonThreadPool runs each of its jobs in it (the match index refresher, the scheduled jobs) with
+    MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS.
     """
     global _switch_default
     if seconds <= 0:
