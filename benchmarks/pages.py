@@ -118,10 +118,20 @@ def prepare(n: int, folder: Path, env: dict, reuse: bool) -> dict:
 # --- servers ---------------------------------------------------------------------------------------------------
 
 def serve(app: str, port: int, env: dict, app_dir: Path | None = None, workers: int = 1) -> subprocess.Popen:
-    args = [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log", "--workers", str(workers)]
-    if app_dir is not None:
-        args += ["--app-dir", str(app_dir)]
+    if workers > 1:
+        # As `matchmaker serve` runs several processes (web.processes: a socket each, Nagle off), the bare page
+        # alike: uvicorn's own --workers socket leaves Nagle on, which adds up to 40 ms to a small page.
+        code = ("import uvicorn; from web.processes import SpreadMultiprocess; "
+                f"SpreadMultiprocess(uvicorn.Config({app!r}, host='127.0.0.1', port={port}, workers={workers}, "
+                "log_level='warning', access_log=False)).run()")
+        args = [PYTHON, "-c", code]
+        if app_dir is not None:
+            env = env | {"PYTHONPATH": os.pathsep.join([str(app_dir), env.get("PYTHONPATH", str(ROOT))])}
+    else:
+        args = [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                "--no-access-log"]
+        if app_dir is not None:
+            args += ["--app-dir", str(app_dir)]
     process = subprocess.Popen(args, env=env, cwd=ROOT)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -181,11 +191,16 @@ class Connection:
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
-        length = 0
+        length, close = 0, False
         for line in head.split(b"\r\n"):
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
+            elif line.lower() == b"connection: close":
+                close = True  # with --workers the processes even out their connections (web.balance)
         body = await self.reader.readexactly(length)
+        if close:
+            self.close()
+            self.reader = self.writer = None
         return status, len(body)
 
     def close(self) -> None:
