@@ -1,17 +1,19 @@
 """The match index build at scale: how long it takes, and what it leaves the pages while it runs.
 
 Usage: python benchmarks/index_build.py [--organizations 100000] [--workdir DIR] [--reuse] [--clients 8]
-                                        [--slice 3] [--turns 0.001,0]
+                                        [--slice 3] [--variants child,thread,thread-turns0]
 
 The scratch database is benchmarks/pages.py's (n generated organizations with activity; --reuse takes one left in
 --workdir by either script). First the build alone: `build_state` in a fresh process, as after a server start,
-timed. Then, for each value of MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS in --turns (0 is Python's own 5 ms switch
-interval: the baseline, measured in the same run), the app is served (one process, scheduler off), the requests
-tab is loaded by --clients connections in --slice-second slices three times, one Pre-Matching view starts the
-build in the background, and the slices go on until Pre-Matching shows recommendations. Per setting it prints the
-build's time as served, the tab's throughput before and during the build (median and lowest slice) and the
-non-200 answers. Last line, per setting:
-turns=T n=N build_inprocess_s=B build_served_s=S tab_before_rps=A tab_during_rps=D during_ratio=D/A
+timed. Then, for each of --variants, the app is served (one process, scheduler off), the requests tab is loaded
+by --clients connections in --slice-second slices three times, one Pre-Matching view starts the build in the
+background, and the slices go on until Pre-Matching shows recommendations. The variants: `child` (the default
+settings: the build in a child process of lower priority, MATCHMAKER_INDEX_BUILD_PROCESS=true), `thread` (in a
+thread of the server with short GIL turns, as before the child), `thread-turns0` (a thread with Python's own 5 ms
+switch interval: the first baseline), all measured in the same run. Per variant it prints the build's time as
+served, the tab's throughput before and during the build (median and lowest slice) and the non-200 answers.
+Last line, per variant:
+build=V n=N build_inprocess_s=B build_served_s=S tab_before_rps=A tab_during_rps=D during_ratio=D/A
 lowest_ratio=(lowest slice)/A slow_slices=(share of slices under A/2) non_200=E
 """
 
@@ -81,9 +83,16 @@ def slices_until_ready(port: int, cookie: str, clients: int, seconds: float) -> 
                 return rates, bad, time.perf_counter() - started
 
 
-def measure(turns: float, env: dict, options: argparse.Namespace) -> dict:
-    print(f"== MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS={turns}", flush=True)
-    server = serve("web.main:app", options.port, env | {"MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS": str(turns)})
+VARIANTS = {
+    "child": {"MATCHMAKER_INDEX_BUILD_PROCESS": "true"},
+    "thread": {"MATCHMAKER_INDEX_BUILD_PROCESS": "false"},
+    "thread-turns0": {"MATCHMAKER_INDEX_BUILD_PROCESS": "false", "MATCHMAKER_BACKGROUND_GIL_TURN_SECONDS": "0"},
+}
+
+
+def measure(variant: str, env: dict, options: argparse.Namespace) -> dict:
+    print(f"== {variant}: {' '.join(f'{k}={v}' for k, v in VARIANTS[variant].items())}", flush=True)
+    server = serve("web.main:app", options.port, env | VARIANTS[variant])
     try:
         cookie = login(f"http://127.0.0.1:{options.port}")
         tab = request_bytes(TAB, cookie)
@@ -111,7 +120,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="Reuse a database left in --workdir.")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--slice", type=float, default=3.0, help="Seconds per throughput slice.")
-    parser.add_argument("--turns", default="0.001,0", help="GIL turn settings to compare (0: Python's default).")
+    parser.add_argument("--variants", default="child,thread,thread-turns0",
+                        help=f"Where the build runs, to compare: {', '.join(VARIANTS)}.")
     parser.add_argument("--port", type=int, default=8741)
     options = parser.parse_args()
     n = options.organizations
@@ -124,9 +134,9 @@ def main() -> None:
     prepare(n, folder, env, options.reuse)
     alone = build_alone(env)
     lines = []
-    for turns in (float(t) for t in options.turns.split(",")):
-        r = measure(turns, env, options)
-        lines.append(f"turns={turns:g} n={n} build_inprocess_s={alone:.1f} build_served_s={r['served']:.0f} "
+    for variant in options.variants.split(","):
+        r = measure(variant, env, options)
+        lines.append(f"build={variant} n={n} build_inprocess_s={alone:.1f} build_served_s={r['served']:.0f} "
                      f"tab_before_rps={r['before']:.1f} tab_during_rps={r['during']:.1f} "
                      f"during_ratio={r['during'] / r['before']:.2f} lowest_ratio={r['lowest'] / r['before']:.2f} "
                      f"slow_slices={r['slow']:.2f} non_200={r['bad']}")

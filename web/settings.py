@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         "scheduled jobs), Python's switch interval in seconds: pages wait at most this long to get the "
         "interpreter back from it, and the work takes longer in turn. 0 keeps Python's default (5 ms).",
     )
+    index_build_process: bool = Field(
+        default=True,
+        description="Build the whole match index (after a start, or when many organizations changed) in a child "
+        "process of lower priority, so a minute of pure Python at 100,000 organizations never holds the pages' "
+        "interpreter; the result is pickled back. False builds it in a thread of the server process (an in-memory "
+        "SQLite database always does).",
+    )
     match_floor: float = Field(
         default=-1.0,
         description="Matches scoring at or below this share (0-1) are not recommended. Negative: the engine's "

@@ -137,3 +137,28 @@ def test_exact_path_below_threshold_and_threshold_kept_by_refresh():
     assert [m.id for m in recommend(index, q)] == [m.id for m in recommend(index, q, exact=True)]
     forced = build_index(profiles, vectors, ann_threshold=10)
     assert refresh_index(forced, removed=[profiles[1].id]).ann_threshold == 10
+
+
+def test_a_pickled_index_ranks_as_the_original_and_builds_its_approximate_search_again():
+    # The server gets an index built in a child process by pickle (web.services.matching_index): per-thread
+    # buffers, locks and the faiss structures stay behind and are made again where the index is used.
+    import pickle
+
+    profiles, vectors = _clustered(n=1200)
+    original = build_index(profiles, vectors, ann_threshold=100)
+    queries = _queries(original, 8)
+    before = {q: [(m.id, m.score) for m in recommend(original, q, 10)] for q in queries}
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy._ann is None and copy is not original
+    # Each profile's vectors come back as rows of the stacked matrices: the same values, types and shapes.
+    for mine, theirs in zip(original._vectors, copy._vectors):
+        for name in ("offer", "need", "offer_items", "need_items"):
+            a, b = getattr(mine, name), getattr(theirs, name)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    for q in queries:
+        assert [(m.id, m.score) for m in recommend(copy, q, 10)] == before[q]
+        assert [m.id for m in recommend(copy, q, 10, exact=True)] == [m.id for m in recommend(original, q, 10,
+                                                                                            exact=True)]
+    assert copy.uses_ann(HOST) and copy._ann is not None  # built again on first use

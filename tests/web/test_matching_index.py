@@ -216,3 +216,130 @@ def test_views_within_check_seconds_of_a_check_ask_nothing(session_factory, embe
     cache.wait()
     cache.close()
     assert cache.current(embedder.name) is not first
+
+
+def _recommended(state, ext_id: str) -> list[tuple[str, float]]:
+    from matchmaker import recommend
+
+    return [(m.id, round(m.score, 6)) for m in recommend(state.index, ext_id, 10)]
+
+
+def test_a_full_build_in_a_child_process_publishes_what_a_build_in_the_server_does(session_factory, embedder):
+    import os
+
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    in_child, in_thread = MatchingCache(session_factory, build_process=True), MatchingCache(session_factory)
+    with session_factory() as session:
+        child_state = in_child.refresh(session, embedder.name).state
+        thread_state = in_thread.refresh(session, embedder.name).state
+    # It ran in another process (a spawned child, done and exited cleanly), not in this one.
+    assert in_child._child is not None and in_child._child.pid != os.getpid() and in_child._child.exitcode == 0
+    assert in_thread._child is None
+    assert (child_state.version, child_state.snapshot, child_state.db_id, child_state.ext_id, child_state.waiting) \
+        == (thread_state.version, thread_state.snapshot, thread_state.db_id, thread_state.ext_id,
+            thread_state.waiting)
+    assert orgs["textile"].id in child_state
+    for ext_id in child_state.db_id:
+        assert _recommended(child_state, ext_id) == _recommended(thread_state, ext_id)
+
+
+def test_a_rebuild_after_many_changes_runs_in_a_child_too(session_factory, embedder, monkeypatch):
+    from web.services import matching_index
+
+    monkeypatch.setattr(matching_index, "REFRESH_MIN", 0)  # any change is "many": refresh_state rebuilds
+    monkeypatch.setattr(matching_index, "REFRESH_SHARE", 0.0)
+    with session_factory() as session:
+        orgs = make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache(session_factory, build_process=True)
+    with session_factory() as session:
+        first = cache.refresh(session, embedder.name).state
+        first_child = cache._child
+        session.get(type(orgs["textile"]), orgs["textile"].id).country = "VN"
+        session.commit()
+    with session_factory() as session:
+        second = cache.refresh(session, embedder.name).state
+    assert second.serial == first.serial + 1 and second.index.lexical is not first.index.lexical  # rebuilt
+    assert cache._child is not first_child and cache._child.exitcode == 0
+    assert second.index.profile("th-textile").country == "VN"
+
+
+def test_a_failed_build_in_a_child_says_why_and_keeps_the_previous_index(session_factory, embedder, tmp_path):
+    import pytest
+
+    from web.services.matching_index import build_state_in_child
+
+    with pytest.raises(RuntimeError, match="index build process failed"):
+        build_state_in_child(f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}", embedder.name)
+
+
+def test_an_in_memory_database_is_built_in_the_server_process():
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from web.services.matching_index import child_database_url
+
+    with Session(create_engine("sqlite://")) as session:
+        assert child_database_url(session) is None
+    with Session(create_engine("sqlite:////tmp/some.db")) as session:
+        assert child_database_url(session) == "sqlite:////tmp/some.db"
+    with Session(create_engine("postgresql+psycopg://user:secret@127.0.0.1:5432/db")) as session:
+        assert child_database_url(session) == "postgresql+psycopg://user:secret@127.0.0.1:5432/db"
+
+
+def test_close_stops_a_running_build_process(session_factory, embedder):
+    with session_factory() as session:
+        make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    cache = MatchingCache(session_factory, build_process=True)
+    assert cache.trigger(embedder.name)
+    deadline = time.monotonic() + 30
+    while cache._child is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child = cache._child
+    assert child is not None
+    cache.close()  # a stopping server: the child (still importing, a second or more) is killed at once
+    child.join(10)
+    assert not child.is_alive() and child.exitcode is not None and child.exitcode < 0
+    assert cache.current(embedder.name) is None
+
+
+def _send_index_with_half_copies(connection) -> None:
+    """A spawned child's side: an index holding half-precision copies (torch tensors), sent as a build sends it."""
+    from matchmaker import build_index
+    from tests.matchmaker.test_ann import _clustered
+    from web.services.matching_index import send_answer
+
+    profiles, vectors = _clustered(n=300)
+    index = build_index(profiles, vectors, half_threshold=0)
+    assert index.half_offer is not None
+    send_answer(connection, ("built", index))
+    connection.close()
+
+
+def test_an_index_with_half_precision_copies_arrives_after_its_child_exited():
+    # Before: Connection.send let torch share the half-precision tensors as file descriptors fetched from the
+    # child later; the child had exited by then and the server got FileNotFoundError (at 100,000 organizations).
+    import multiprocessing
+    import pickle
+
+    from matchmaker import recommend
+
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_send_index_with_half_copies, args=(send,))
+    child.start()
+    send.close()
+    assert receive.poll(60)
+    data = receive.recv_bytes()
+    child.join(60)
+    assert child.exitcode == 0  # gone before the answer is unpickled (receive_answer's order)
+    outcome, index = pickle.loads(data)
+    assert outcome == "built" and index.half_offer is not None
+    query = index.profiles[0].id
+    assert recommend(index, query, 5)  # ranks with the copies

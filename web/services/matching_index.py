@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import pickle
 import threading
 import time
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +25,10 @@ from matchmaker import (
     learn_weights,
     refresh_index,
 )
-from matchmaker.engine import score_pairs
+from matchmaker.engine import blas_threads, score_pairs
 from matchmaker.index import SIDE_ORDER
 from models import MeetingRequest, Organization, OrganizationEmbedding
-from models.session import session_scope
+from models.session import make_engine, make_session_factory, session_scope
 from web.services.matching_vectors import (
     approved_rows,
     interchange_id,
@@ -40,6 +44,9 @@ REFRESH_MIN = 20
 FEEDBACK_STATUSES = ("accepted", "declined", "expired")
 # The newest answered requests are enough to learn five weights; older ones describe an older platform.
 MAX_FEEDBACK = 5000
+# How much lower the child process that builds an index runs than the server (os.nice): the cores serve pages
+# first and the build takes what they leave.
+BUILD_NICENESS = 10
 log = logging.getLogger(__name__)
 
 
@@ -98,19 +105,106 @@ def _prepare_ann(index: MatchIndex | None) -> MatchIndex | None:
     return index
 
 
-def build_state(session: Session, model: str, serial: int = 0) -> IndexState:
-    """A fresh index of every approved organization whose vectors are stored under the model."""
+def build_state(session: Session, model: str, serial: int = 0, ann: bool = True) -> IndexState:
+    """A fresh index of every approved organization whose vectors are stored under the model.
+
+    ann=False leaves the approximate-search structures to be built where the index is used (they cannot be
+    pickled: build_state_in_child)."""
     version = index_version(session, model)
     snapshot = _snapshot(session, model)
     profiles, vectors, waiting, db_id = _load(session, model, None)
-    index = _prepare_ann(build_index(profiles, vectors) if profiles else None)
+    index = build_index(profiles, vectors) if profiles else None
+    if ann:
+        index = _prepare_ann(index)
     ready_ids = {db_id[p.id] for p in profiles}
     return IndexState(model, version, index, snapshot, {k: v for k, v in db_id.items() if v in ready_ids},
                       {v: k for k, v in db_id.items() if v in ready_ids}, set(waiting), serial)
 
 
-def refresh_state(session: Session, state: IndexState) -> IndexState:
-    """The state brought up to date: a refresh of the changed rows when few changed, else a rebuild."""
+def child_database_url(session: Session) -> str | None:
+    """The session's database as a URL another process can open (password included); None for an in-memory
+    SQLite database, which only this process sees."""
+    url = session.get_bind().url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: int = 1,
+                         on_start: Any = None) -> IndexState:
+    """build_state run by a child process of lower priority (BUILD_NICENESS), the result pickled back.
+
+    A full build is a minute of pure Python at 100,000 organizations. In a thread of the server it held the GIL
+    against every page of the process (short GIL turns brought the pages to a third of their speed, not more);
+    in a child the pages keep their process's GIL, and the kernel gives the cores to the server first. The
+    child reads in a transaction of its own, so the version, the snapshot and the vectors agree as they do in
+    one session. The approximate-search structures are built here afterwards (faiss gives the GIL up while it
+    trains). on_start(process) is called once the child runs (MatchingCache keeps it to stop it on close()).
+    """
+    context = multiprocessing.get_context("spawn")  # never fork a server with threads and open connections
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child_build, args=(send, database_url, model, serial, blas),
+                              name=f"matching-build-{model}", daemon=True)  # ends with the server, even mid-build
+    process.start()
+    send.close()  # ours: only the child writes, so a child that dies gives EOFError below, not a wait for ever
+    try:
+        if on_start is not None:
+            on_start(process)
+        try:
+            outcome, value = receive_answer(receive)
+        except EOFError:
+            process.join(5)
+            raise RuntimeError(f"the index build process ended without an answer (exit code {process.exitcode})")
+    finally:
+        receive.close()
+        process.join(30)
+        if process.is_alive():
+            process.kill()
+    if outcome != "built":
+        raise RuntimeError(f"the index build process failed:\n{value}")
+    value.index = _prepare_ann(value.index)
+    return value
+
+
+def _child_build(send: Any, database_url: str, model: str, serial: int, blas: int) -> None:
+    """The child's side of build_state_in_child: build, send ("built", state) or ("failed", traceback)."""
+    from matchmaker.engine import set_blas_threads  # noqa: PLC0415 - the child's own BLAS, as the server's
+
+    try:
+        os.nice(BUILD_NICENESS)
+        set_blas_threads(blas)
+        engine = make_engine(database_url, pool_size=1, max_overflow=0)
+        try:
+            with session_scope(make_session_factory(engine), write=False) as session:
+                answer = ("built", build_state(session, model, serial, ann=False))
+        finally:
+            engine.dispose()
+    except BaseException:  # noqa: BLE001 - the server logs it and keeps its previous index
+        answer = ("failed", traceback.format_exc())
+    send_answer(send, answer)
+    send.close()
+
+
+def send_answer(connection: Any, answer: tuple) -> None:
+    """Send the child's answer as plain pickle bytes. Connection.send pickles with multiprocessing's pickler,
+    with which torch shares a tensor (the half-precision copies) as a file descriptor to fetch from the sender
+    later: by then the child has exited, and the server got FileNotFoundError instead of the index."""
+    connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def receive_answer(connection: Any) -> tuple:
+    """The answer send_answer sent."""
+    data = connection.recv_bytes()
+    started = time.perf_counter()
+    answer = pickle.loads(data)
+    log.info("index build process answered %.0f MB, unpickled in %.2f s", len(data) / 2**20,
+             time.perf_counter() - started)
+    return answer
+
+
+def refresh_state(session: Session, state: IndexState, build: Any = build_state) -> IndexState:
+    """The state brought up to date: a refresh of the changed rows when few changed, else a rebuild by
+    build(session, model, serial) (build_state, or one that runs it in a child process)."""
     version = index_version(session, state.model)
     if version == state.version:
         return state
@@ -119,7 +213,7 @@ def refresh_state(session: Session, state: IndexState) -> IndexState:
     removed = [i for i in state.snapshot if i not in snapshot]
     limit = max(REFRESH_MIN, int(REFRESH_SHARE * len(snapshot)))
     if state.index is None or len(changed) + len(removed) > limit:
-        return build_state(session, state.model, state.serial + 1)
+        return build(session, state.model, state.serial + 1)
     profiles, vectors, waiting, db_id = _load(session, state.model, changed)
     gone = [state.ext_id[i] for i in (*removed, *changed) if i in state.ext_id]
     ext_id = {i: e for i, e in state.ext_id.items() if i not in set(removed) | set(changed)}
@@ -185,7 +279,8 @@ class MatchingCache:
     """
 
     def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False,
-                 learn_seconds: float = 0.0, check_seconds: float = 0.0, gil_turn_seconds: float = 0.0) -> None:
+                 learn_seconds: float = 0.0, check_seconds: float = 0.0, gil_turn_seconds: float = 0.0,
+                 build_process: bool = False) -> None:
         self.session_factory = session_factory
         self.min_examples = min_examples
         self.inline = inline
@@ -200,6 +295,10 @@ class MatchingCache:
         self.check_seconds = check_seconds
         # While the refresher builds, request threads get the GIL back within this many seconds (web.threads).
         self.gil_turn_seconds = gil_turn_seconds
+        # Full builds in a child process (build_state_in_child) when the database is one another process can open.
+        self.build_process = build_process
+        self._child: Any = None  # the running build's process, stopped by close()
+        self._closed = False
         self._checked: dict[str, tuple[Published, float]] = {}
         self._published: dict[str, Published] = {}
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
@@ -243,7 +342,8 @@ class MatchingCache:
             if old is not None and not self.is_stale(session, old):
                 return old
             started = time.perf_counter()
-            state = build_state(session, model) if old is None else refresh_state(session, old.state)
+            build = self._builder(session)
+            state = build(session, model) if old is None else refresh_state(session, old.state, build)
             feedback = feedback_version(session)
             relearn = old is None or self._relearn(feedback, old)
             if old is not None and state is old.state and not relearn:
@@ -258,6 +358,22 @@ class MatchingCache:
                      state.serial, len(state.index) if state.index is not None else 0,
                      time.perf_counter() - started)
             return published
+
+    def _builder(self, session: Session) -> Any:
+        """How refresh() builds a whole index: in a child process (build_process), else in this thread."""
+        url = child_database_url(session) if self.build_process and not self.inline else None
+        if url is None:
+            return build_state
+
+        def build(session: Session, model: str, serial: int = 0) -> IndexState:
+            return build_state_in_child(url, model, serial, blas_threads(), on_start=self._started)
+
+        return build
+
+    def _started(self, process: Any) -> None:
+        self._child = process
+        if self._closed:  # closed while the child started: stop it too
+            process.kill()
 
     def trigger(self, model: str) -> bool:
         """Ask the background refresher to refresh a model soon; False if one is already queued for it."""
@@ -285,6 +401,8 @@ class MatchingCache:
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the previous state published
             self.last_error = exc
+            if self._closed:
+                return  # stopped by close(): the server is stopping
             log.exception("matching index refresh for %s failed; pages keep the previous recommendations", model)
 
     def wait(self, timeout: float = 60.0) -> None:
@@ -293,7 +411,11 @@ class MatchingCache:
             self._executor.submit(lambda: None).result(timeout=timeout)
 
     def close(self) -> None:
-        """Stop the refresher thread (queued refreshes are dropped)."""
+        """Stop the refresher thread (queued refreshes are dropped) and a build's child process."""
+        self._closed = True
+        child = self._child
+        if child is not None and child.is_alive():
+            child.kill()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
