@@ -41,14 +41,20 @@ def stop_with_supervisor(supervisor: int) -> bool:
     """Have Linux send this process SIGTERM when its parent (the supervisor, pid `supervisor`) dies; if it has died
     already, stop now. SIGTERM is the graceful stop: running requests get the shutdown timeout.
     Returns whether the kernel took the request."""
+    return stop_when_parent_dies(supervisor)
+
+
+def stop_when_parent_dies(parent: int) -> bool:
+    """Have Linux send this process SIGTERM when its parent (pid `parent`; strictly, the thread that started it)
+    dies, or stop now if it has died already. Returns whether the kernel took the request."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         taken = libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
     except (OSError, AttributeError):
         taken = False
     if not taken:
-        logger.warning("This process will not stop by itself if its supervisor dies (prctl refused).")
-    if os.getppid() != supervisor:  # the supervisor died before the request: nobody else would signal it
+        logger.warning("This process will not stop by itself if its parent dies (prctl refused).")
+    if os.getppid() != parent:  # the parent died before the request: nobody else would signal it
         os.kill(os.getpid(), signal.SIGTERM)
     return taken
 

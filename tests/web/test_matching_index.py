@@ -343,3 +343,50 @@ def test_an_index_with_half_precision_copies_arrives_after_its_child_exited():
     assert outcome == "built" and index.half_offer is not None
     query = index.profiles[0].id
     assert recommend(index, query, 5)  # ranks with the copies
+
+
+def _server_that_builds(database_url: str, model: str, pids) -> None:
+    """A spawned stand-in for a server process: it starts a build in a child and reports the child's pid."""
+    from web.services.matching_index import build_state_in_child
+
+    build_state_in_child(database_url, model, on_start=lambda process: pids.put(process.pid))
+
+
+def _harness(database_url: str, model: str, answer) -> None:
+    """Adopts orphans (a subreaper), starts a stand-in server, kills it once its build child runs, and reports how
+    the orphaned child ended (its exit code; minus the signal that stopped it)."""
+    import ctypes
+    import multiprocessing
+    import os
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    context = multiprocessing.get_context("spawn")
+    pids = context.Queue()
+    server = context.Process(target=_server_that_builds, args=(database_url, model, pids))
+    server.start()
+    child = pids.get(timeout=60)
+    os.kill(server.pid, signal.SIGKILL)
+    server.join(10)
+    _pid, status = os.waitpid(child, 0)  # the orphan is ours now
+    answer.put(os.waitstatus_to_exitcode(status))
+
+
+def test_a_build_process_stops_when_its_server_is_killed(session_factory, embedder, database_url):
+    # Before: a server killed outright (SIGKILL, the out-of-memory killer) left its build running with nobody to
+    # answer (it ended with an error only once it had built and could not send), next to the build of the
+    # process that replaced it. Now the kernel stops it as its server dies.
+    import multiprocessing
+    import signal
+
+    with session_factory() as session:
+        make_market(session)
+        session.commit()
+    embed(session_factory, embedder)
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    harness = context.Process(target=_harness, args=(database_url, embedder.name, answer))
+    harness.start()
+    exit_code = answer.get(timeout=90)
+    harness.join(30)
+    assert exit_code == -signal.SIGTERM

@@ -143,7 +143,7 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
     """
     context = multiprocessing.get_context("spawn")  # never fork a server with threads and open connections
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child_build, args=(send, database_url, model, serial, blas),
+    process = context.Process(target=_child_build, args=(send, database_url, model, serial, blas, os.getpid()),
                               name=f"matching-build-{model}", daemon=True)  # ends with the server, even mid-build
     process.start()
     send.close()  # ours: only the child writes, so a child that dies gives EOFError below, not a wait for ever
@@ -166,10 +166,14 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
     return value
 
 
-def _child_build(send: Any, database_url: str, model: str, serial: int, blas: int) -> None:
+def _child_build(send: Any, database_url: str, model: str, serial: int, blas: int, server: int) -> None:
     """The child's side of build_state_in_child: build, send ("built", state) or ("failed", traceback)."""
     from matchmaker.engine import set_blas_threads  # noqa: PLC0415 - the child's own BLAS, as the server's
+    from web.processes import stop_when_parent_dies  # noqa: PLC0415 - the child's only use of it
 
+    # A server killed outright (SIGKILL, the out-of-memory killer) would otherwise leave its build running on
+    # for a minute with nobody to answer, next to the build of the process that replaces it.
+    stop_when_parent_dies(server)
     try:
         os.nice(BUILD_NICENESS)
         set_blas_threads(blas)
