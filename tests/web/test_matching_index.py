@@ -247,10 +247,10 @@ def test_a_full_build_in_a_child_process_publishes_what_a_build_in_the_server_do
 
 
 def test_a_rebuild_after_many_changes_runs_in_a_child_too(session_factory, embedder, monkeypatch):
-    from web.services import matching_index
+    from web.services import matching_build
 
-    monkeypatch.setattr(matching_index, "REFRESH_MIN", 0)  # any change is "many": refresh_state rebuilds
-    monkeypatch.setattr(matching_index, "REFRESH_SHARE", 0.0)
+    monkeypatch.setattr(matching_build, "REFRESH_MIN", 0)  # any change is "many": refresh_state rebuilds
+    monkeypatch.setattr(matching_build, "REFRESH_SHARE", 0.0)
     with session_factory() as session:
         orgs = make_market(session)
         session.commit()
@@ -271,7 +271,7 @@ def test_a_rebuild_after_many_changes_runs_in_a_child_too(session_factory, embed
 def test_a_failed_build_in_a_child_says_why_and_keeps_the_previous_index(session_factory, embedder, tmp_path):
     import pytest
 
-    from web.services.matching_index import build_state_in_child
+    from web.services.matching_build import build_state_in_child
 
     with pytest.raises(RuntimeError, match="index build process failed"):
         build_state_in_child(f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}", embedder.name)
@@ -281,7 +281,7 @@ def test_an_in_memory_database_is_built_in_the_server_process():
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from web.services.matching_index import child_database_url
+    from web.services.matching_build import child_database_url
 
     with Session(create_engine("sqlite://")) as session:
         assert child_database_url(session) is None
@@ -313,7 +313,7 @@ def _send_index_with_half_copies(connection) -> None:
     """A spawned child's side: an index holding half-precision copies (torch tensors), sent as a build sends it."""
     from matchmaker import build_index
     from tests.matchmaker.test_ann import _clustered
-    from web.services.matching_index import send_answer
+    from web.services.matching_build import send_answer
 
     profiles, vectors = _clustered(n=300)
     index = build_index(profiles, vectors, half_threshold=0)
@@ -347,7 +347,7 @@ def test_an_index_with_half_precision_copies_arrives_after_its_child_exited():
 
 def _server_that_builds(database_url: str, model: str, pids) -> None:
     """A spawned stand-in for a server process: it starts a build in a child and reports the child's pid."""
-    from web.services.matching_index import build_state_in_child
+    from web.services.matching_build import build_state_in_child
 
     build_state_in_child(database_url, model, on_start=lambda process: pids.put(process.pid))
 
