@@ -65,6 +65,28 @@ def _cli(env: dict, *args: str) -> str:
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
+def _postgres_template(url: str, *, restore: bool) -> bool:
+    """PostgreSQL: keep the prepared database as the template NAME_prepared, or (restore) recreate the database
+    from it; False when restoring and there is no template. A load run changes its database (accepts, messages),
+    so every run starts from a copy of the same prepared state."""
+    from sqlalchemy import create_engine, make_url, text  # noqa: PLC0415
+
+    target = make_url(url)
+    name, template = target.database, f"{target.database}_prepared"
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": template})
+            if restore and not exists:
+                return False
+            source, copy = (template, name) if restore else (name, template)
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"'))
+    finally:
+        engine.dispose()
+    return True
+
+
 def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
@@ -171,7 +193,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="Seconds before a request counts as a timeout.")
     parser.add_argument("--env", action="append", default=[], help="Extra NAME=VALUE for the server (repeatable).")
     parser.add_argument("--reuse", action="store_true",
-                        help="SQLite: start from the copy of the prepared database an earlier run left in --workdir.")
+                        help="Start from the database an earlier run prepared with the same --workdir: SQLite from "
+                             "its copy there, PostgreSQL from the template database NAME_prepared it left.")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="matchmaker-load-"))
@@ -185,10 +208,13 @@ def main() -> None:
 
     started = time.monotonic()
     snapshot = work / "prepared.db"
-    if args.reuse and not args.database_url and snapshot.exists():
-        shutil.copyfile(snapshot, work / "load.db")
-        emails = (work / "members.txt").read_text().split()
-        print(f"# reusing the database prepared earlier in {work}", flush=True)
+    members_file = work / "members.txt"
+    if args.reuse and members_file.exists() and (snapshot.exists() if not args.database_url
+                                                 else _postgres_template(url, restore=True)):
+        if not args.database_url:
+            shutil.copyfile(snapshot, work / "load.db")
+        emails = members_file.read_text().split()
+        print(f"# reusing the database prepared earlier ({work})", flush=True)
     else:
         _cli(env, "db", "upgrade")
         _cli(env, "seed")
@@ -198,9 +224,11 @@ def main() -> None:
         emails = prepare_members(url, args.users)
         print(f"# prepared in {time.monotonic() - started:.0f} s: {args.organizations} organizations, "
               f"{len(emails)} members with pending requests and matches", flush=True)
-        if not args.database_url:
+        if args.database_url:
+            _postgres_template(url, restore=False)
+        else:
             shutil.copyfile(work / "load.db", snapshot)
-            (work / "members.txt").write_text("\n".join(emails))
+        members_file.write_text("\n".join(emails))
 
     port = _free_port()
     log = open(work / "serve.log", "wb")

@@ -6,28 +6,33 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" for units of work that write.
 BEGIN_OPTION = "sqlite_begin"
+# A database server's pooled connection unused this long is tested before use (make_engine).
+PING_IDLE_SECONDS = 10.0
 
 
 
 def make_engine(url: str, pool_size: int = 40, max_overflow: int = 10, pool_timeout: float = 30.0,
-                busy_timeout: float = 15) -> Engine:
+                busy_timeout: float = 15, ping_idle_seconds: float = PING_IDLE_SECONDS) -> Engine:
     """Create an engine with a pool of pool_size (+ max_overflow) connections; SQLite gets WAL and real transactions.
 
     The web app sizes the pool to its request threads (web.capacity): every request holds at most one connection.
     busy_timeout: seconds an SQLite connection waits for another's write lock before "database is locked".
+    ping_idle_seconds: a database server's connection that sat in the pool longer is tested before use
+    (_ping_after_idle).
     """
     parsed = make_url(url)
     pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
@@ -41,7 +46,35 @@ def make_engine(url: str, pool_size: int = 40, max_overflow: int = 10, pool_time
             if parsed.database and parsed.database != ":memory:" else None
         _use_real_sqlite_transactions(engine, gate)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, **pool)
+    _ping_after_idle(engine, ping_idle_seconds)
+    return engine
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before use only when it sat unused longer than idle_seconds.
+
+    SQLAlchemy's pool_pre_ping tests every checkout: on PostgreSQL one more round trip per request (about a tenth
+    of a page view's statements, with its share of the GIL), though under load a connection comes back to work
+    milliseconds after its last use. A connection the server dropped while it sat idle (a restart, an idle
+    timeout, a proxy) is what the test is for; a dead one raises DisconnectionError here, and the pool replaces
+    it with a fresh connection before the request gets it (SQLAlchemy's documented pessimistic recipe). A
+    connection that dies while in use fails that request, and SQLAlchemy then invalidates the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("checked_in")  # None: a connection opened for this checkout
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection idle {time.monotonic() - since:.0f} s was closed") from exc
 
 
 # Statements that make pysqlite open a transaction (and so take SQLite's write lock).
