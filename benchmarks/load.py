@@ -9,7 +9,8 @@ real commands: `matchmaker db upgrade`, `matchmaker seed` (the demo), `matchmake
 organizations and `matchmaker reindex`, all with MATCHMAKER_EMBEDDING_MODEL=hashing so no model loads. It then
 gives some imported organizations a member (password demo-password-2026, like the demo accounts), each with a
 few pending requests to accept and two matches with message threads, starts `matchmaker serve` on a free port
-of 127.0.0.1 and logs every member in (the demo members among them).
+of 127.0.0.1, logs every member in (the demo members among them) and waits until Pre-Matching shows
+recommendations (each server process builds its match index in the background after a start).
 
 Each step runs that many clients in a closed loop (no think time) for --step-seconds; a client is one member
 on one keep-alive connection, picking from the mix: Pre-Matching, the directory, technologies, the request
@@ -44,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load_client import Client, Stats, http_request, percentile  # noqa: E402
 from load_data import DEMO_MEMBERS, PASSWORD, prepare_members, write_organizations  # noqa: E402
+from pages import PREPARING as PAGES_PREPARING  # noqa: E402
 
 CSRF_RE = re.compile(rb'name="csrf-token" content="([^"]+)"')
+PREPARING = PAGES_PREPARING.encode()
 # (weight, operation) of the logged-in mix.
 MIX = ((3, "prematching"), (2, "directory"), (1, "technologies"), (1, "sent"), (1, "received"), (1, "matches"),
        (1, "thread"), (0.5, "message"), (0.5, "accept"))
@@ -105,6 +108,12 @@ def _cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_times() -> tuple[int, int]:
+    """(all CPU time, the part the hypervisor gave to other guests: steal) of the machine, in clock ticks."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7]
+
+
 def _client_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -124,6 +133,24 @@ async def _login(port: int, email: str) -> dict:
     if "set-cookie" in headers:
         cookie = headers["set-cookie"].split(";", 1)[0]
     return {"email": email, "cookie": cookie, "csrf": CSRF_RE.search(body).group(1).decode()}
+
+
+async def _wait_for_recommendations(port: int, cookie: str, timeout: float = 900) -> float:
+    """Seconds until Pre-Matching shows recommendations. Each server process builds its match index in the
+    background after its first Pre-Matching view and until then answers "being prepared": a cheap page, and the
+    build competes for the cores. Measuring before it ends mixed the two states at random into the steps."""
+    started = time.monotonic()
+    ready = 0
+    while ready < 12:  # a new connection each time: 12 ready answers in a row from any process
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"Pre-Matching still preparing after {timeout:.0f} s")
+        status, _, body = await http_request(port, "GET", "/prematching", {"Cookie": cookie})
+        if status == 200 and PREPARING not in body:
+            ready += 1
+        else:
+            ready = 0
+            await asyncio.sleep(2)
+    return time.monotonic() - started
 
 
 def _operations(member: dict, rng: random.Random):
@@ -271,9 +298,12 @@ async def _run(server: subprocess.Popen, port: int, url: str, emails: list[str],
         for path in ("/prematching", "/directory", "/technologies", "/requests/received"):
             await client.call("GET", path, None, Stats())
         client.close()
+    waited = await _wait_for_recommendations(port, members[0]["cookie"])
+    print(f"# Pre-Matching showed recommendations in every process after {waited:.0f} s", flush=True)
     print(f"# {len(members)} members logged in; load average {os.getloadavg()[0]:.2f}; raw asyncio HTTP/1.1 "
           f"client, one keep-alive connection per client, no think time", flush=True)
     results = []
+    machine_before = _machine_times()
     for i, clients in enumerate(steps):
         server_cpu, client_cpu = _cpu_seconds(server.pid), _client_cpu()
         stats = await _step(port, members, clients, args.step_seconds, args.timeout, seed=i)
@@ -301,7 +331,11 @@ async def _run(server: subprocess.Popen, port: int, url: str, emails: list[str],
                  and last.conn_errors == 0 and last.answered >= 0.5 * first.answered)
     at64 = next((s for c, s in results if c == 64), last)
     lat = sorted(at64.latencies)
-    print(f"# load average {os.getloadavg()[0]:.2f} at the end")
+    total, steal = (after - before for after, before in zip(_machine_times(), machine_before))
+    # On a shared virtual machine the host may run other guests on "our" cores: figures from runs with much
+    # stolen time are not comparable with the others.
+    print(f"# load average {os.getloadavg()[0]:.2f} at the end; CPU time stolen by the host during the steps: "
+          f"{100 * steal / max(total, 1):.1f}%")
     print(f"clients=64 rps={at64.answered / at64.seconds:.1f} p99_ms={percentile(lat, 99):.0f} "
           f"errors_5xx={at64.errors_5xx} timeouts={at64.timeouts} recovered={'yes' if recovered else 'no'}")
 
