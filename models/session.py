@@ -59,7 +59,9 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     milliseconds after its last use. A connection the server dropped while it sat idle (a restart, an idle
     timeout, a proxy) is what the test is for; a dead one raises DisconnectionError here, and the pool replaces
     it with a fresh connection before the request gets it (SQLAlchemy's documented pessimistic recipe). A
-    connection that dies while in use fails that request, and SQLAlchemy then invalidates the whole pool.
+    connection the server closed while in use or within idle_seconds of its last use fails the request that meets
+    it (web.app answers 503 with Retry-After), and SQLAlchemy then drops the pool's older connections, so a
+    restart costs the requests in flight at that moment and no more.
     """
 
     @event.listens_for(engine, "checkin")

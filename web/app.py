@@ -136,9 +136,14 @@ def _is_busy(exc: OperationalError) -> bool:
 
 
 async def handle_operational_error(request: Request, exc: OperationalError) -> Response:
-    if not _is_busy(exc):
+    # connection_invalidated: the database server closed the connection (a restart, a failover, an idle timeout
+    # while the connection was in use or was used moments before: models.session pings only idle ones).
+    # SQLAlchemy has dropped the pool's older connections, the transaction was not committed, and the next
+    # request gets a fresh connection: as temporary as a lock wait.
+    if not (_is_busy(exc) or exc.connection_invalidated):
         raise exc
-    log.warning("busy database answered 503: %s %s: %s", request.method, request.url.path, exc.orig)
+    log.warning("%s answered 503: %s %s: %s", "lost database connection" if exc.connection_invalidated
+                else "busy database", request.method, request.url.path, exc.orig)
     response = _error_response(request, 503, "busy",
                                i18n.gettext("The site is busy. Nothing was changed; please try again in a moment."))
     response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.conftest import CSRF_RE as CSRF
 from tests.factories import PASSWORD, login
@@ -208,3 +208,36 @@ def test_no_connection_is_used_by_two_threads_at_once(settings, engine, clean_db
             client.close()
     assert overlaps == []
     assert set(codes) <= {200, 404} and 200 in codes, sorted(set(codes))
+
+
+def _pooled_backend_pids(engine) -> list[int]:
+    """The server-side process ids of the connections in engine's pool (checked out and back in)."""
+    connections = [engine.connect() for _ in range(engine.pool.checkedin())]
+    try:
+        return [c.execute(text("SELECT pg_backend_pid()")).scalar() for c in connections]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_a_database_connection_lost_under_a_page_is_503_and_the_next_page_serves(settings, engine, clean_db, embedder,
+                                                                                 session, database_url):
+    # A database restart or failover: the pool's connections were used a moment ago, so none is pinged
+    # (models.session) and the first page to use one meets the closed connection.
+    if database_url.startswith("sqlite"):
+        pytest.skip("connections to a database server (PostgreSQL: MATCHMAKER_TEST_DATABASE_URL)")
+    user = member(session, "Alpha")
+    session.commit()
+    app = create_app(settings, embedder=embedder)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, user)
+        assert client.get("/profile").status_code == 200
+        pids = _pooled_backend_pids(app.state.engine)
+        assert pids
+        with engine.connect() as connection:  # what the restart does to the app's connections
+            for pid in pids:
+                assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        response = client.get("/profile")
+        assert response.status_code == 503  # was 500: only lock waits counted as temporary
+        assert int(response.headers["retry-after"]) >= 1
+        assert client.get("/profile").status_code == 200
