@@ -138,7 +138,8 @@ async def _login(port: int, email: str) -> dict:
 async def _wait_for_recommendations(port: int, cookie: str, timeout: float = 900) -> float:
     """Seconds until Pre-Matching shows recommendations. Each server process builds its match index in the
     background after its first Pre-Matching view and until then answers "being prepared": a cheap page, and the
-    build competes for the cores. Measuring before it ends mixed the two states at random into the steps."""
+    build competes for the cores: steps measured before it ends would mix the two states (at 20,000 organizations
+    the warm-up has always outlasted the build; at larger --organizations it may not)."""
     started = time.monotonic()
     ready = 0
     while ready < 12:  # a new connection each time: 12 ready answers in a row from any process
