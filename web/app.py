@@ -140,7 +140,7 @@ async def handle_operational_error(request: Request, exc: OperationalError) -> R
     # while the connection was in use or was used moments before: models.session pings only idle ones).
     # SQLAlchemy has dropped the pool's older connections and the next request gets a fresh connection: as
     # temporary as a lock wait. The server rolls back an open transaction; only a connection lost during COMMIT
-    # itself leaves the outcome unknown (rare; the services' unique keys make a retried write safe).
+    # itself leaves the outcome unknown (rare; a retry of such a write may then repeat it).
     if not (_is_busy(exc) or exc.connection_invalidated):
         raise exc
     log.warning("%s answered 503: %s %s: %s", "lost database connection" if exc.connection_invalidated
