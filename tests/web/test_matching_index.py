@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
+
+import pytest
 
 from matchmaker import DEFAULT_WEIGHTS
 from tests.factories import login
@@ -304,9 +308,46 @@ def test_close_stops_a_running_build_process(session_factory, embedder):
     child = cache._child
     assert child is not None
     cache.close()  # a stopping server: the child (still importing, a second or more) is killed at once
-    child.join(10)
-    assert not child.is_alive() and child.exitcode is not None and child.exitcode < 0
+    # The refresher thread joins the child too. Two threads waiting on one process race (one reaps it, the
+    # other's waitpid fails and reads "still alive" until the first records the code): so poll the exit code.
+    deadline = time.monotonic() + 10
+    while child.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.exitcode is not None and child.exitcode < 0
     assert cache.current(embedder.name) is None
+
+
+_STARTING = threading.Event()
+
+
+class _SlowStartProcess(multiprocessing.get_context("spawn").Process):
+    """A spawned process whose start takes half a second, as a spawn does on a loaded machine."""
+
+    def start(self) -> None:
+        _STARTING.set()
+        time.sleep(0.5)
+        super().start()
+
+
+def test_close_while_a_build_process_starts_stops_it_once_started(session_factory):
+    # Before: close() stopped only a child already started; a server stopping while its refresher was spawning
+    # one exited in the middle, and the child died reading its start-up data (EOFError, a traceback in the log).
+    import signal
+
+    cache = MatchingCache(session_factory, build_process=True)
+    _STARTING.clear()
+    process = _SlowStartProcess(target=time.sleep, args=(60,), daemon=True)
+    starter = threading.Thread(target=cache._start_child, args=(process,))
+    starter.start()
+    assert _STARTING.wait(10)
+    cache.close()  # waits for the start, then stops the child
+    starter.join(10)
+    process.join(10)
+    assert process.exitcode == -signal.SIGKILL
+    later = _SlowStartProcess(target=time.sleep, args=(60,), daemon=True)
+    with pytest.raises(RuntimeError, match="stopping"):
+        cache._start_child(later)  # closed: no child is started any more
+    assert later.pid is None
 
 
 def _send_index_with_half_copies(connection) -> None:
@@ -349,7 +390,11 @@ def _server_that_builds(database_url: str, model: str, pids) -> None:
     """A spawned stand-in for a server process: it starts a build in a child and reports the child's pid."""
     from web.services.matching_build import build_state_in_child
 
-    build_state_in_child(database_url, model, on_start=lambda process: pids.put(process.pid))
+    def start(process) -> None:
+        process.start()
+        pids.put(process.pid)
+
+    build_state_in_child(database_url, model, start=start)
 
 
 def _harness(database_url: str, model: str, answer) -> None:

@@ -117,7 +117,7 @@ def child_database_url(session: Session) -> str | None:
 
 
 def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: int = 1,
-                         on_start: Any = None) -> IndexState:
+                         start: Any = None) -> IndexState:
     """build_state run by a child process of lower priority (BUILD_NICENESS), the result pickled back.
 
     A full build is a minute of pure Python at 100,000 organizations. In a thread of the server it held the GIL
@@ -125,17 +125,23 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
     in a child the pages keep their process's GIL, and the kernel gives the cores to the server first. The
     child reads in a transaction of its own, so the version, the snapshot and the vectors agree as they do in
     one session. The approximate-search structures are built here afterwards (faiss gives the GIL up while it
-    trains). on_start(process) is called once the child runs (MatchingCache keeps it to stop it on close()).
+    trains). start(process) starts the child (default: process.start()); MatchingCache starts it under the lock
+    its close() takes, to stop it there, and raises instead once closed.
     """
     context = multiprocessing.get_context("spawn")  # never fork a server with threads and open connections
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child_build, args=(send, database_url, model, serial, blas, os.getpid()),
                               name=f"matching-build-{model}", daemon=True)  # ends with the server, even mid-build
-    process.start()
-    send.close()  # ours: only the child writes, so a child that dies gives EOFError below, not a wait for ever
+    started = False
     try:
-        if on_start is not None:
-            on_start(process)
+        try:
+            if start is None:
+                process.start()
+            else:
+                start(process)
+            started = True
+        finally:
+            send.close()  # ours: only the child writes, so a child that dies gives EOFError below, not a wait for ever
         try:
             outcome, value = receive_answer(receive)
         except EOFError:
@@ -143,9 +149,10 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
             raise RuntimeError(f"the index build process ended without an answer (exit code {process.exitcode})")
     finally:
         receive.close()
-        process.join(30)
-        if process.is_alive():
-            process.kill()
+        if started:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
     if outcome != "built":
         raise RuntimeError(f"the index build process failed:\n{value}")
     value.index = _prepare_ann(value.index)

@@ -111,6 +111,7 @@ class MatchingCache:
         self.build_process = build_process
         self._child: Any = None  # the running build's process, stopped by close()
         self._closed = False
+        self._child_lock = threading.Lock()  # a child is started, or the cache closed, never both at once
         self._checked: dict[str, tuple[Published, float]] = {}
         self._published: dict[str, Published] = {}
         self._refresh_lock = threading.Lock()  # taken by refresh() only; pages never wait on it
@@ -178,14 +179,19 @@ class MatchingCache:
             return build_state
 
         def build(session: Session, model: str, serial: int = 0) -> IndexState:
-            return build_state_in_child(url, model, serial, blas_threads(), on_start=self._started)
+            return build_state_in_child(url, model, serial, blas_threads(), start=self._start_child)
 
         return build
 
-    def _started(self, process: Any) -> None:
-        self._child = process
-        if self._closed:  # closed while the child started: stop it too
-            process.kill()
+    def _start_child(self, process: Any) -> None:
+        """Start a build's child unless closed, under the lock close() takes. A server stopping while a child
+        was being spawned left it reading its start-up data from a closed pipe (EOFError and a traceback in
+        the server's log); now close() waits the few milliseconds the start takes and then stops it."""
+        with self._child_lock:
+            if self._closed:
+                raise RuntimeError("the server is stopping: no index build started")
+            process.start()
+            self._child = process
 
     def trigger(self, model: str) -> bool:
         """Ask the background refresher to refresh a model soon; False if one is already queued for it."""
@@ -224,8 +230,9 @@ class MatchingCache:
 
     def close(self) -> None:
         """Stop the refresher thread (queued refreshes are dropped) and a build's child process."""
-        self._closed = True
-        child = self._child
+        with self._child_lock:
+            self._closed = True
+            child = self._child
         if child is not None and child.is_alive():
             child.kill()
         if self._executor is not None:
