@@ -50,7 +50,7 @@ def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 30) ->
 
 
 def _children(pid: int) -> list[int]:
-    """Process ids whose parent is pid (from /proc)."""
+    """Process ids of the living processes whose parent is pid (from /proc)."""
     out = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -59,7 +59,7 @@ def _children(pid: int) -> list[int]:
                     fields = stat.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
+            if int(fields[1]) == pid and fields[0] != "Z":  # a zombie is dead, only not yet reaped
                 out.append(int(entry))
     return out
 
