@@ -22,6 +22,7 @@ MATCHMAKER_WORKERS=2 against 1.7 ms with one process.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
 from web.balance import SLOT_ENV, TABLE_ENV, ProcessTable, set_processes
 
 SUPERVISOR_ENV = "MATCHMAKER_SUPERVISOR_PID"  # internal plumbing to the spawned processes, not a setting
+LOG_LEVEL_ENV = "MATCHMAKER_SUPERVISOR_LOG_LEVEL"  # the same: the level the supervisor's own log has
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -66,6 +68,11 @@ class WatchedProcess(Process):
         supervisor = os.environ.get(SUPERVISOR_ENV)
         if supervisor:
             stop_with_supervisor(int(supervisor))
+        level = os.environ.get(LOG_LEVEL_ENV)
+        if level:
+            # A spawned process starts with Python's default log (warnings only): the platform's own INFO lines
+            # (the match index published or read, mail sent) went nowhere with more than one process.
+            logging.basicConfig(level=int(level))
         super().target(sockets)
 
 
@@ -105,6 +112,9 @@ class SpreadMultiprocess(Multiprocess):
         # Spawned processes take the environment as it is when they start, which is right after this.
         os.environ[TABLE_ENV], os.environ[SLOT_ENV] = str(self.table), str(slot)
         os.environ[SUPERVISOR_ENV] = str(os.getpid())
+        root = logging.getLogger()
+        if root.handlers:  # the supervisor's log was set up (`matchmaker serve`): its processes log alike
+            os.environ[LOG_LEVEL_ENV] = str(root.level)
         return WatchedProcess(self.config, [self.sockets[slot]])
 
     def run(self) -> None:
