@@ -24,7 +24,7 @@ def matching_cache_of(app: Any) -> MatchingCache:
             cache = app.state.matching_cache = MatchingCache(
                 app.state.session_factory, settings.matching_min_feedback, settings.matching_inline_refresh,
                 settings.matching_learn_seconds, settings.matching_check_seconds,
-                settings.background_gil_turn_seconds, settings.index_build_process)
+                settings.background_gil_turn_seconds, settings.index_build_process, settings.index_path)
         return cache
 
 

@@ -20,8 +20,8 @@ class Settings(BaseSettings):
         description="Folder for every file the platform writes while it runs: the default SQLite database "
         "(matchmaker.db), uploaded import files waiting for confirmation (imports/), technology images, re-encoded and "
         "served by the app with their own headers (technology-images/: back it up with the database), and files "
-        "derived from the model (models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise). Empty: var/ of the "
-        "project.",
+        "derived from the model (models/, unless MATCHMAKER_MODEL_CACHE_DIR says otherwise), and the kept match "
+        "indexes (match-index/, unless MATCHMAKER_INDEX_DIR says otherwise). Empty: var/ of the project.",
     )
     database_url: str = Field(
         default="",
@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         "process of lower priority, so a minute of pure Python at 100,000 organizations never holds the pages' "
         "interpreter; the result is pickled back. False builds it in a thread of the server process (an in-memory "
         "SQLite database always does).",
+    )
+    index_dir: str = Field(
+        default="",
+        description="Folder where the newest whole match index of each model is kept (a file about the index's "
+        "size in memory, owner-only): the server's other processes, a process that replaces one, and the next start "
+        "read it and bring it up to date instead of building it again. Empty: match-index/ in the data folder; "
+        "\"off\": none kept, each process builds its own. Must be a folder of the server's user that nobody else "
+        "can write to (it is read as a pickle); otherwise it is not used.",
     )
     match_floor: float = Field(
         default=-1.0,
@@ -242,6 +250,14 @@ class Settings(BaseSettings):
     def data_path(self) -> Path:
         """The data folder (MATCHMAKER_DATA_DIR, else var/ of the project)."""
         return Path(self.data_dir).expanduser() if self.data_dir else PROJECT_ROOT / "var"
+
+    @property
+    def index_path(self) -> Path | None:
+        """Where whole match indexes are kept (MATCHMAKER_INDEX_DIR, else match-index/ in the data folder); None:
+        off."""
+        if self.index_dir.strip().lower() == "off":
+            return None
+        return Path(self.index_dir).expanduser() if self.index_dir else self.data_path / "match-index"
 
     @property
     def imports_path(self) -> Path:

@@ -126,6 +126,20 @@ def test_serve_with_two_processes_shares_the_load_runs_jobs_once_and_stops_on_si
             with httpx.Client(base_url=base, cookies=cookies) as client:
                 codes.append(client.get("/requests/sent").status_code)
         assert codes == [200] * 20
+        # The match index is built once for both processes: one builds it in a child and keeps it in the data
+        # folder, the other waits for it and reads it (web.services.matching_share; the processes log at INFO as
+        # the supervisor does).
+        ready, deadline = 0, time.monotonic() + 120
+        while ready < 12 and time.monotonic() < deadline:
+            with httpx.Client(base_url=base, cookies=cookies, timeout=60) as client:
+                page = client.get("/prematching")
+            ready = ready + 1 if page.status_code == 200 and 'hx-trigger="load delay:' not in page.text else 0
+            if not ready:
+                time.sleep(0.5)
+        assert ready == 12, "Pre-Matching was still being prepared after 120 s"
+        assert len(list((tmp_path / "data" / "match-index").glob("*.pickle"))) == 1
+        output = (tmp_path / "serve.log").read_text(errors="replace")
+        assert "index build process answered" in output and "read from" in output, output[-3000:]
         # A burst of new connections is spread over both processes (a listening socket each): with one shared
         # socket, the process that woke first accepted the whole burst and the other core stayed idle.
         burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]

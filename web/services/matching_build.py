@@ -21,6 +21,7 @@ from matchmaker import MatchIndex, build_index, refresh_index
 from matchmaker.index import SIDE_ORDER
 from models import Organization, OrganizationEmbedding
 from models.session import make_engine, make_session_factory, session_scope
+from web.services.matching_share import KeptIndexes
 from web.services.matching_vectors import (
     approved_rows,
     interchange_id,
@@ -117,7 +118,7 @@ def child_database_url(session: Session) -> str | None:
 
 
 def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: int = 1,
-                         start: Any = None) -> IndexState:
+                         start: Any = None, keep: Any = None) -> IndexState:
     """build_state run by a child process of lower priority (BUILD_NICENESS), the result pickled back.
 
     A full build is a minute of pure Python at 100,000 organizations. In a thread of the server it held the GIL
@@ -126,7 +127,8 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
     child reads in a transaction of its own, so the version, the snapshot and the vectors agree as they do in
     one session. The approximate-search structures are built here afterwards (faiss gives the GIL up while it
     trains). start(process) starts the child (default: process.start()); MatchingCache starts it under the lock
-    its close() takes, to stop it there, and raises instead once closed.
+    its close() takes, to stop it there, and raises instead once closed. keep(data), if given, receives the
+    child's pickled answer for KeptIndexes.write.
     """
     context = multiprocessing.get_context("spawn")  # never fork a server with threads and open connections
     receive, send = context.Pipe(duplex=False)
@@ -143,7 +145,7 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
         finally:
             send.close()  # ours: only the child writes, so a child that dies gives EOFError below, not a wait for ever
         try:
-            outcome, value = receive_answer(receive)
+            (outcome, value), data = receive_answer(receive)
         except EOFError:
             process.join(5)
             raise RuntimeError(f"the index build process ended without an answer (exit code {process.exitcode})")
@@ -155,8 +157,35 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
                 process.kill()
     if outcome != "built":
         raise RuntimeError(f"the index build process failed:\n{value}")
+    if keep is not None:
+        keep(data)
     value.index = _prepare_ann(value.index)
     return value
+
+
+def shared_build(kept: KeptIndexes, database_url: str, blas: int, start: Any, stopping: Any) -> Any:
+    """A whole build for MatchingCache that goes through the index kept in a folder (web.services.matching_share).
+
+    Under the model's lock in the folder: the kept index brought up to date (refresh_state: as it is when the
+    organizations did not change, the changed rows when few did), else a whole build in a child process, kept
+    for the server's other processes and its next start. stopping() ends a wait for the lock."""
+
+    def whole(session: Session, model: str, serial: int = 0) -> IndexState:
+        return build_state_in_child(database_url, model, serial, blas, start=start,
+                                    keep=lambda data: kept.write(model, data))
+
+    def shared(session: Session, model: str, serial: int = 0) -> IndexState:
+        with kept.locked(model, stopping):
+            state = kept.read(model)
+            if state is None:
+                return whole(session, model, serial)
+            state.serial = serial
+            current = refresh_state(session, state, whole)
+            if current is state:  # as kept: its approximate search is built here, as after a child's build
+                state.index = _prepare_ann(state.index)
+            return current
+
+    return shared
 
 
 def _child_build(send: Any, database_url: str, model: str, serial: int, blas: int, server: int) -> None:
@@ -189,14 +218,14 @@ def send_answer(connection: Any, answer: tuple) -> None:
     connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def receive_answer(connection: Any) -> tuple:
-    """The answer send_answer sent."""
+def receive_answer(connection: Any) -> tuple[tuple, bytes]:
+    """The answer send_answer sent, and its pickled bytes."""
     data = connection.recv_bytes()
     started = time.perf_counter()
     answer = pickle.loads(data)
     log.info("index build process answered %.0f MB, unpickled in %.2f s", len(data) / 2**20,
              time.perf_counter() - started)
-    return answer
+    return answer, data
 
 
 def refresh_state(session: Session, state: IndexState, build: Any = build_state) -> IndexState:

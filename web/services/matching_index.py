@@ -10,6 +10,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,7 +27,9 @@ from web.services.matching_build import (
     child_database_url,
     index_version,
     refresh_state,
+    shared_build,
 )
+from web.services.matching_share import KeptIndexes, usable_folder
 from web.services.requests import feedback_pairs
 from web.threads import DaemonThreadPool
 
@@ -92,7 +95,7 @@ class MatchingCache:
 
     def __init__(self, session_factory: Any = None, min_examples: int = 30, inline: bool = False,
                  learn_seconds: float = 0.0, check_seconds: float = 0.0, gil_turn_seconds: float = 0.0,
-                 build_process: bool = False) -> None:
+                 build_process: bool = False, index_dir: Path | None = None) -> None:
         self.session_factory = session_factory
         self.min_examples = min_examples
         self.inline = inline
@@ -109,6 +112,9 @@ class MatchingCache:
         self.gil_turn_seconds = gil_turn_seconds
         # Full builds in a child process (build_state_in_child) when the database is one another process can open.
         self.build_process = build_process
+        # Whole builds go through the index kept in this folder, shared with the server's other processes and its
+        # next start (web.services.matching_share); None: this process builds its own.
+        self.index_dir = index_dir
         self._child: Any = None  # the running build's process, stopped by close()
         self._closed = False
         self._child_lock = threading.Lock()  # a child is started, or the cache closed, never both at once
@@ -173,10 +179,14 @@ class MatchingCache:
             return published
 
     def _builder(self, session: Session) -> Any:
-        """How refresh() builds a whole index: in a child process (build_process), else in this thread."""
+        """How refresh() builds a whole index: in a child process (build_process), through the kept index when
+        there is a folder for it (index_dir), else in this thread."""
         url = child_database_url(session) if self.build_process and not self.inline else None
         if url is None:
             return build_state
+        if self.index_dir is not None and usable_folder(self.index_dir):
+            return shared_build(KeptIndexes(self.index_dir, url), url, blas_threads(), self._start_child,
+                                lambda: self._closed)
 
         def build(session: Session, model: str, serial: int = 0) -> IndexState:
             return build_state_in_child(url, model, serial, blas_threads(), start=self._start_child)
