@@ -92,7 +92,9 @@ VARIANTS = {
 
 def measure(variant: str, env: dict, options: argparse.Namespace) -> dict:
     print(f"== {variant}: {' '.join(f'{k}={v}' for k, v in VARIANTS[variant].items())}", flush=True)
-    server = serve("web.main:app", options.port, env | VARIANTS[variant])
+    # No kept index (MATCHMAKER_INDEX_DIR=off): a start would read the one the previous variant built, and this
+    # measures a build.
+    server = serve("web.main:app", options.port, env | {"MATCHMAKER_INDEX_DIR": "off"} | VARIANTS[variant])
     try:
         cookie = login(f"http://127.0.0.1:{options.port}")
         tab = request_bytes(TAB, cookie)
