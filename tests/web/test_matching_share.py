@@ -180,6 +180,9 @@ def test_a_new_file_replaces_the_models_older_ones_and_leaves_other_models_alone
     assert kept.path("hashing-64").read_bytes() == b"new code's index"
     assert not older.exists() and not piece.exists()
     assert other_model.read_bytes() == b"another model"  # "hashing-" begins "hashing-64": not one of its files
+    os.utime(other_model, (time.time() - 8 * 86400, time.time() - 8 * 86400))  # a model not used for a week
+    kept.write("hashing-64", b"the next index")
+    assert not other_model.exists()
 
 
 def test_a_folder_that_cannot_be_locked_still_gets_its_index(session_factory, embedder, market, tmp_path, caplog,

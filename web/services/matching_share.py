@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ _LIBRARIES = ("numpy", "scipy", "scikit-learn")
 _ROOT = Path(__file__).resolve().parents[2]
 _fingerprint: str | None = None
 LOCK_POLL_SECONDS = 0.1
+HOUR_SECONDS, WEEK_SECONDS = 3600, 7 * 24 * 3600
 
 
 def code_fingerprint() -> str:
@@ -103,6 +104,8 @@ class KeptIndexes:
             yield
             return
         with lock:
+            with suppress(OSError):  # owner-only like the index; a lock file someone else made still locks
+                os.fchmod(lock.fileno(), 0o600)
             while True:
                 try:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,15 +162,18 @@ class KeptIndexes:
 
     def _remove_others(self, model: str) -> None:
         """One file per model: the model's files pickled by other code (an upgrade) or for another database
-        sharing the folder go, and so do pieces of writes a killed process left (over an hour old)."""
+        sharing the folder go; so do other models' files not written for a week (a model no longer used: the
+        embedding precision changed, say) and pieces of writes a killed process left (over an hour old)."""
         kept, slug = self.path(model), re.escape(self._stem(model).rsplit("-", 1)[0])
-        pickled, piece = re.compile(rf"{slug}-[0-9a-f]{{24}}\.pickle"), re.compile(rf"{slug}-[0-9a-f]{{24}}.*\.tmp")
-        hour_ago = time.time() - 3600
+        pickled, piece = re.compile(rf"{slug}-[0-9a-f]{{24}}\.pickle"), re.compile(r".+-[0-9a-f]{24}.*\.tmp")
+        now = time.time()
         for path in self.folder.iterdir():
             try:
-                if pickled.fullmatch(path.name) and path != kept:
-                    path.unlink()
-                elif piece.fullmatch(path.name) and path.stat().st_mtime < hour_ago:
+                if path == kept or not path.name.endswith((".pickle", ".tmp")):
+                    continue
+                age = now - path.stat().st_mtime
+                if pickled.fullmatch(path.name) or (path.suffix == ".pickle" and age > WEEK_SECONDS) \
+                        or (piece.fullmatch(path.name) and age > HOUR_SECONDS):
                     path.unlink()
             except OSError:
                 pass  # gone already: another process tidied up
