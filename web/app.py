@@ -209,9 +209,11 @@ def create_app(settings: Settings | None = None, embedder: Any = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from web.jobs import start_scheduler, stop_scheduler
+        from web.matching_state import preload_index
 
         limit_request_threads(settings.request_threads)
         set_blas_threads(settings.blas_threads)  # once, before any request scores: never changed while BLAS runs
+        preload_index(app)  # a kept match index, read before the first request (seconds at 100k; no build)
         scheduler = start_scheduler(app) if settings.run_scheduler else None
         try:
             yield

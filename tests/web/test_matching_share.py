@@ -199,3 +199,48 @@ def test_a_folder_that_cannot_be_locked_still_gets_its_index(session_factory, em
     assert state.index is not None and cache._child.exitcode == 0
     assert _kept_file(folder).stat().st_size > 0
     assert "cannot be locked" in caplog.text
+
+
+def test_a_starting_process_publishes_the_kept_index_before_its_first_page(session_factory, embedder, market,
+                                                                          tmp_path):
+    folder = tmp_path / "match-index"
+    _refresh(_cache(session_factory, folder), session_factory, embedder.name)
+    starting = _cache(session_factory, folder)
+    with session_factory() as session:
+        assert starting.preload(session, embedder.name) is True
+    assert starting.current(embedder.name) is not None and starting._child is None
+
+
+def test_a_start_never_builds_a_whole_index(session_factory, embedder, market, tmp_path, monkeypatch):
+    from web.services import matching_build
+
+    folder = tmp_path / "match-index"
+    nothing_kept = _cache(session_factory, folder)
+    with session_factory() as session:
+        assert nothing_kept.preload(session, embedder.name) is False
+    assert nothing_kept.current(embedder.name) is None and nothing_kept._child is None
+    _refresh(_cache(session_factory, folder), session_factory, embedder.name)
+    monkeypatch.setattr(matching_build, "REFRESH_MIN", 0)  # any change is "many": too much for a refresh
+    monkeypatch.setattr(matching_build, "REFRESH_SHARE", 0.0)
+    with session_factory() as session:
+        session.get(type(market["textile"]), market["textile"].id).country = "VN"
+        session.commit()
+    too_old = _cache(session_factory, folder)
+    with session_factory() as session:
+        assert too_old.preload(session, embedder.name) is False  # left to the background refresher
+    assert too_old.current(embedder.name) is None and too_old._child is None
+
+
+def test_the_app_reads_the_kept_index_as_it_starts(settings, engine, embedder, market, session_factory, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    folder = tmp_path / "match-index"
+    _refresh(_cache(session_factory, folder), session_factory, embedder.name)
+    served = settings.model_copy(update={"matching_inline_refresh": False, "index_dir": str(folder)})
+    app = create_app(served, embedder=embedder)
+    with TestClient(app):
+        published = app.state.matching_cache.current(embedder.name)
+        assert published is not None and len(published.state.index) == len(market)
+        assert app.state.matching_cache._child is None

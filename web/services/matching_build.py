@@ -163,27 +163,45 @@ def build_state_in_child(database_url: str, model: str, serial: int = 0, blas: i
     return value
 
 
+class BuildDeferred(Exception):
+    """The kept index is missing, or too much changed to refresh it: a whole build is needed."""
+
+
+def read_kept(kept: KeptIndexes) -> Any:
+    """A build for MatchingCache that only reads: the kept index brought up to date (refresh_state: as it is when
+    the organizations did not change, the changed rows when few did); BuildDeferred when that cannot be done."""
+
+    def refuse(session: Session, model: str, serial: int = 0) -> IndexState:
+        raise BuildDeferred(model)
+
+    def read(session: Session, model: str, serial: int = 0) -> IndexState:
+        state = kept.read(model)
+        if state is None:
+            raise BuildDeferred(model)
+        state.serial = serial
+        current = refresh_state(session, state, refuse)
+        if current is state:  # as kept: its approximate search is built here, as after a child's build
+            state.index = _prepare_ann(state.index)
+        return current
+
+    return read
+
+
 def shared_build(kept: KeptIndexes, database_url: str, blas: int, start: Any, stopping: Any) -> Any:
     """A whole build for MatchingCache that goes through the index kept in a folder (web.services.matching_share).
 
-    Under the model's lock in the folder: the kept index brought up to date (refresh_state: as it is when the
-    organizations did not change, the changed rows when few did), else a whole build in a child process, kept
-    for the server's other processes and its next start. stopping() ends a wait for the lock."""
-
-    def whole(session: Session, model: str, serial: int = 0) -> IndexState:
-        return build_state_in_child(database_url, model, serial, blas, start=start,
-                                    keep=lambda data: kept.write(model, data))
+    Under the model's lock in the folder: the kept index brought up to date (read_kept), else a whole build in a
+    child process, kept for the server's other processes and its next start. stopping() ends a wait for the
+    lock."""
+    read = read_kept(kept)
 
     def shared(session: Session, model: str, serial: int = 0) -> IndexState:
         with kept.locked(model, stopping):
-            state = kept.read(model)
-            if state is None:
-                return whole(session, model, serial)
-            state.serial = serial
-            current = refresh_state(session, state, whole)
-            if current is state:  # as kept: its approximate search is built here, as after a child's build
-                state.index = _prepare_ann(state.index)
-            return current
+            try:
+                return read(session, model, serial)
+            except BuildDeferred:
+                return build_state_in_child(database_url, model, serial, blas, start=start,
+                                            keep=lambda data: kept.write(model, data))
 
     return shared
 

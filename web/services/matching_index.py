@@ -25,7 +25,9 @@ from web.services.matching_build import (
     build_state,
     build_state_in_child,
     child_database_url,
+    BuildDeferred,
     index_version,
+    read_kept,
     refresh_state,
     shared_build,
 )
@@ -154,14 +156,15 @@ class MatchingCache:
         self.trigger(model)
         return published
 
-    def refresh(self, session: Session, model: str) -> Published:
-        """Build or refresh the model's index and learn its weights if anything changed, then publish both."""
+    def refresh(self, session: Session, model: str, build: Any = None) -> Published:
+        """Build or refresh the model's index and learn its weights if anything changed, then publish both.
+        build(session, model, serial) makes a whole index (default: _builder's)."""
         with self._refresh_lock:
             old = self.current(model)
             if old is not None and not self.is_stale(session, old):
                 return old
             started = time.perf_counter()
-            build = self._builder(session)
+            build = build or self._builder(session)
             state = build(session, model) if old is None else refresh_state(session, old.state, build)
             feedback = feedback_version(session)
             relearn = old is None or self._relearn(feedback, old)
@@ -178,15 +181,35 @@ class MatchingCache:
                      time.perf_counter() - started)
             return published
 
+    def preload(self, session: Session, model: str) -> bool:
+        """Publish the kept index now if it is current or a refresh away (a process starting: its first pages then
+        show recommendations, and a restart's new process takes over with its index ready); never builds a whole
+        index, which the background refresher does as before. Returns whether an index was published."""
+        kept = self._kept(session)
+        if kept is None or self.current(model) is not None:
+            return False
+        try:
+            self.refresh(session, model, read_kept(kept))
+        except BuildDeferred:
+            return False
+        return True
+
+    def _kept(self, session: Session) -> KeptIndexes | None:
+        """The folder of kept indexes for the session's database, when whole builds go through one."""
+        url = child_database_url(session) if self.build_process and not self.inline else None
+        if url is None or self.index_dir is None or not usable_folder(self.index_dir):
+            return None
+        return KeptIndexes(self.index_dir, url)
+
     def _builder(self, session: Session) -> Any:
         """How refresh() builds a whole index: in a child process (build_process), through the kept index when
         there is a folder for it (index_dir), else in this thread."""
         url = child_database_url(session) if self.build_process and not self.inline else None
         if url is None:
             return build_state
-        if self.index_dir is not None and usable_folder(self.index_dir):
-            return shared_build(KeptIndexes(self.index_dir, url), url, blas_threads(), self._start_child,
-                                lambda: self._closed)
+        kept = self._kept(session)
+        if kept is not None:
+            return shared_build(kept, url, blas_threads(), self._start_child, lambda: self._closed)
 
         def build(session: Session, model: str, serial: int = 0) -> IndexState:
             return build_state_in_child(url, model, serial, blas_threads(), start=self._start_child)
