@@ -21,11 +21,11 @@ from matchmaker.engine import blas_threads, score_pairs
 from models import MeetingRequest
 from models.session import session_scope
 from web.services.matching_build import (
+    BuildDeferred,
     IndexState,
     build_state,
     build_state_in_child,
     child_database_url,
-    BuildDeferred,
     index_version,
     read_kept,
     refresh_state,
@@ -185,7 +185,7 @@ class MatchingCache:
         """Publish the kept index now if it is current or a refresh away (a process starting: its first pages then
         show recommendations, and a restart's new process takes over with its index ready); never builds a whole
         index, which the background refresher does as before. Returns whether an index was published."""
-        kept = self._kept(session)
+        kept = self._kept(self._child_url(session))
         if kept is None or self.current(model) is not None:
             return False
         try:
@@ -194,9 +194,12 @@ class MatchingCache:
             return False
         return True
 
-    def _kept(self, session: Session) -> KeptIndexes | None:
-        """The folder of kept indexes for the session's database, when whole builds go through one."""
-        url = child_database_url(session) if self.build_process and not self.inline else None
+    def _child_url(self, session: Session) -> str | None:
+        """The database URL a build's child process opens; None when whole builds stay in this process."""
+        return child_database_url(session) if self.build_process and not self.inline else None
+
+    def _kept(self, url: str | None) -> KeptIndexes | None:
+        """The folder of kept indexes for the database at url, when whole builds go through one."""
         if url is None or self.index_dir is None or not usable_folder(self.index_dir):
             return None
         return KeptIndexes(self.index_dir, url)
@@ -204,10 +207,10 @@ class MatchingCache:
     def _builder(self, session: Session) -> Any:
         """How refresh() builds a whole index: in a child process (build_process), through the kept index when
         there is a folder for it (index_dir), else in this thread."""
-        url = child_database_url(session) if self.build_process and not self.inline else None
+        url = self._child_url(session)
         if url is None:
             return build_state
-        kept = self._kept(session)
+        kept = self._kept(url)
         if kept is not None:
             return shared_build(kept, url, blas_threads(), self._start_child, lambda: self._closed)
 

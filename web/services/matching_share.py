@@ -9,9 +9,10 @@ organizations did not change, the changed rows when few did), and builds only wh
 what it built for the next. The others wait on the lock and then find it.
 
 A kept index is a pickle, which runs code when read: only a folder that this user owns and nobody else can write
-to is used (it is made so), and its files are written owner-only. One file per model and database is kept (the
-newest), about the size of the index in memory. Its name carries a fingerprint of the code and libraries that
-pickled it: after an upgrade an older file is never read; it is removed when the new one is written.
+to is used (it is made so), and its files are written owner-only. One file per model is kept (the newest, for
+the database that wrote last), about the size of the index in memory. Its name carries a fingerprint of the code
+and libraries that pickled it: after an upgrade an older file is never read; it is removed when the new one is
+written.
 """
 
 from __future__ import annotations
