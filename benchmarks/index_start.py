@@ -45,19 +45,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_way(index_dir: str, env: dict, port: int, workers: int) -> tuple[float, float, float]:
-    """(start seconds, restart seconds, CPU seconds) of one server with this MATCHMAKER_INDEX_DIR."""
-    start, restart, cpu, _ = _serve_and_restart(index_dir, env, port, workers)
-    return start, restart, cpu
-
-
-def start_again(index_dir: str, env: dict, port: int, workers: int) -> float:
-    """Seconds until every process is ready when a whole server starts again on a folder the last one filled."""
-    return _serve_and_restart(index_dir, env, port, workers, restart=False)[0]
-
-
-def _serve_and_restart(index_dir: str, env: dict, port: int, workers: int,
-                       restart: bool = True) -> tuple[float, float, float, None]:
+def one_way(index_dir: str, env: dict, port: int, workers: int,
+            restart: bool = True) -> tuple[float, float, float]:
+    """(start seconds, restart seconds, CPU seconds) of one server with this MATCHMAKER_INDEX_DIR; restart=False
+    stops after the start (restart and CPU then 0)."""
     env = env | {"MATCHMAKER_WORKERS": str(workers), "MATCHMAKER_INDEX_DIR": index_dir}
     cpu_before = _children_cpu()
     started = time.monotonic()
@@ -68,7 +59,7 @@ def _serve_and_restart(index_dir: str, env: dict, port: int, workers: int,
         pages.wait_for_recommendations(url, cookie)
         start = time.monotonic() - started
         if not restart:
-            return start, 0.0, 0.0, None
+            return start, 0.0, 0.0
         old = _children(server.pid)
         restarted = time.monotonic()
         server.send_signal(signal.SIGHUP)
@@ -84,7 +75,7 @@ def _serve_and_restart(index_dir: str, env: dict, port: int, workers: int,
     finally:
         server.terminate()
         server.wait(60)
-    return start, restart, _children_cpu() - cpu_before, None
+    return start, restart, _children_cpu() - cpu_before
 
 
 def main() -> None:
@@ -113,7 +104,8 @@ def main() -> None:
                 print(f"round {round_ + 1} {way:5s} start {result[0]:6.1f} s  restart {result[1]:6.1f} s  "
                       f"cpu {result[2]:6.1f} s  (load average {os.getloadavg()[0]:.1f})", flush=True)
                 if way == "kept":
-                    again.append(start_again(kept, env, options.port, options.workers))
+                    # A whole server started again on the folder the last one filled.
+                    again.append(one_way(kept, env, options.port, options.workers, restart=False)[0])
                     print(f"round {round_ + 1} kept  start again on the kept index {again[-1]:6.1f} s", flush=True)
     median = {way: [statistics.median(r[i] for r in rows) for i in range(3)] for way, rows in figures.items()}
     print(f"n={options.size} start_kept_s={median['kept'][0]:.1f} start_own_s={median['own'][0]:.1f} "
