@@ -92,12 +92,15 @@ def _country_name(iso2: str, language: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def country_choices(language: str) -> list[tuple[str, str]]:
-    """All ISO 3166 countries as (code, name), sorted by name in the language."""
+def country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """All ISO 3166 countries as (code, name), sorted by name in the language.
+
+    A tuple, the same one on every call: web.templating.option_tags keeps a select's tags by the tuple itself.
+    """
     locale = Locale.parse(language)
     codes = [code for code in locale.territories
              if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"}]
-    return sorted(((code, locale.territories[code]) for code in codes), key=lambda item: item[1])
+    return tuple(sorted(((code, locale.territories[code]) for code in codes), key=lambda item: item[1]))
 
 
 # --- time zones ------------------------------------------------------------------------------
@@ -206,7 +209,7 @@ def _time_zone_groups(language: str, day: str) -> tuple[tuple[str, str, tuple[tu
 
 
 def time_zone_choices(selected: str = "", language: str | None = None,
-                      featured: tuple[str, ...] | list[str] = ()) -> list[tuple[str, list[tuple[str, str]]]]:
+                      featured: tuple[str, ...] | list[str] = ()) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
     """Time zones for a select, grouped by region: [(region, [(zone, "UTC+09:00 Tokyo (Japan)"), ...]), ...].
 
     Offsets are today's (summer time included). With `featured` country codes, a first group lists Japan's and
@@ -218,18 +221,20 @@ def time_zone_choices(selected: str = "", language: str | None = None,
     language = normalize_language(language or current_language())
     now = datetime.now(timezone.utc)
     groups = _time_zone_groups(language, now.date().isoformat())
-    result = [(label, list(zones)) for _region, label, zones in groups]
+    # The kept tuples themselves, not copies: web.templating.option_tags keeps each group's tags by its tuple.
+    result = [(label, zones) for _region, label, zones in groups]
     if selected and is_time_zone(selected) and not any(selected == zone for _l, zones in result for zone, _t in zones):
         option = (selected, "%s %s" % (_offset_label(selected, now)[0], selected))
         regions = [region for region, _label, _zones in groups]
         region = selected.split("/", 1)[0]
         if region in regions:
-            result[regions.index(region)][1].append(option)
+            label, zones = result[regions.index(region)]
+            result[regions.index(region)] = (label, zones + (option,))
         else:
-            result.append((selected, [option]))
+            result.append((selected, (option,)))
     if featured:
         label, rows = _featured_group(language, tuple(sorted(set(featured) - {"JP"})), now.date().isoformat())
-        result.insert(0, (label, list(rows)))
+        result.insert(0, (label, tuple(rows)))
     return result
 
 

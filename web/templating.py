@@ -87,14 +87,30 @@ def _option_tags(options: tuple[tuple[str, str, bool], ...]) -> tuple[tuple[str,
     return tuple(tags)
 
 
+# Tags kept by the identity of the tuple they were made from: {id(options): (options, tags)}. The entry holds the
+# tuple, so its id cannot pass to another object while the entry lives; a tuple of (value, text) pairs of strings
+# cannot change.
+_TAGS_BY_TUPLE: dict[int, tuple[tuple, tuple[tuple[str, str, str], ...]]] = {}
+_TAGS_BY_TUPLE_SIZE = 64
+
+
 def option_tags(options: Any, selected: Any = None) -> Markup:
     """The <option> tags of a select, the `selected` value's marked.
 
     The profile form alone lists 400 time zones and 250 countries: a template loop escaped and tested each on every
     view. The escaped tags are kept per list (the lists are reference data: countries, zones, kinds), so a view
-    only joins them.
+    only joins them. The reference lists are kept tuples (web.i18n), found here by identity: building the key
+    of 650 options on every view was, after the escaping went, a sixth of /profile (py-spy at 8 clients).
     """
-    tags = _option_tags(tuple((str(value), text, isinstance(text, Markup)) for value, text in options))
+    kept = _TAGS_BY_TUPLE.get(id(options)) if type(options) is tuple else None
+    if kept is not None and kept[0] is options:
+        tags = kept[1]
+    else:
+        tags = _option_tags(tuple((str(value), text, isinstance(text, Markup)) for value, text in options))
+        if type(options) is tuple:
+            if len(_TAGS_BY_TUPLE) >= _TAGS_BY_TUPLE_SIZE:
+                _TAGS_BY_TUPLE.clear()
+            _TAGS_BY_TUPLE[id(options)] = (options, tags)
     selected = None if selected is None else str(selected)
     return Markup("".join(on if value == selected else off for value, off, on in tags))
 

@@ -65,3 +65,23 @@ def test_option_tags_escape_once_and_mark_the_selected_value():
                     '<option value="3">Three</option>')
     assert option_tags(options, 3).count(" selected") == 1 and 'value="3" selected' in option_tags(options, 3)
     assert " selected" not in option_tags(options, None) and option_tags([], "x") == ""
+
+
+def test_option_tags_of_a_kept_tuple_match_those_of_a_list():
+    """Reference lists are kept tuples and their tags are found by the tuple itself: the same markup as a list
+    gives, each view marking its own selected value."""
+    from web.i18n import country_choices, time_zone_choices
+    from web.templating import option_tags
+
+    countries = country_choices("en")
+    assert countries is country_choices("en") and isinstance(countries, tuple)
+    for selected in ("JP", "VN", None, "JP"):
+        assert option_tags(countries, selected) == option_tags(list(countries), selected)
+    assert option_tags(countries, "VN").count(" selected") == 1
+    assert 'value="VN" selected' in option_tags(countries, "VN")
+    groups = time_zone_choices("Asia/Tokyo", language="en")
+    assert all(isinstance(zones, tuple) for _label, zones in groups)
+    assert [zones for _l, zones in groups] == [zones for _l, zones in time_zone_choices("Asia/Tokyo", language="en")]
+    # An old alias not listed is added to a copy of its region, never to the kept tuple.
+    asia = dict(time_zone_choices("Asia/Calcutta", language="en"))["Asia"]
+    assert "Asia/Calcutta" in dict(asia) and "Asia/Calcutta" not in dict(dict(groups)["Asia"])
