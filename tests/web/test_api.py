@@ -38,6 +38,24 @@ def test_create_list_and_accept_flow(client, session, settings):
     assert [m["body"] for m in client.get(f"/api/v1/matches/{body['id']}/messages").json()] == ["Tuesday?"]
 
 
+def test_matches_list_each_partners_contact_from_both_sides_newest_first_and_searched(client, session, settings):
+    alice = member(session, "Alpha")
+    bob, carol, dave = member(session, "Beta"), member(session, "Gamma"), member(session, "Delta")
+    session.get(type(carol.organization), carol.organization_id).contact_email = "carol@gamma.example"
+    first = make_match(session, settings, alice, bob)  # alice asked bob
+    second = make_match(session, settings, carol, alice)  # carol asked alice
+    make_request(session, settings, alice, dave)  # pending: not a match
+    session.commit()
+    _api_login(client, alice)
+    listed = client.get("/api/v1/matches").json()
+    assert [m["request"]["id"] for m in listed] == [second.id, first.id]
+    assert [(m["partner"]["name"], m["contact"]["name"], m["contact"]["email"], m["request"]["direction"])
+            for m in listed] == [("Gamma", "Contact of Gamma", "carol@gamma.example", "received"),
+                                 ("Beta", "Contact of Beta", "contact@example.com", "sent")]
+    assert all(m["contact"]["phone"] == "+81 3 0000 0000" and m["unread_messages"] == 0 for m in listed)
+    assert [m["partner"]["name"] for m in client.get("/api/v1/matches?q=bet").json()] == ["Beta"]
+
+
 def test_decline_with_reason_and_cancel(client, session, settings):
     alice, bob = member(session), member(session)
     first = make_request(session, settings, alice, bob)

@@ -177,15 +177,16 @@ def cancel_request(request: Request, session: DbSession, user: Member, request_i
 @router.get("/matches", response_model=list[MatchOut])
 def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut]:
     """Accepted requests in either direction, with the partner's contact person."""
-    rows, _counts = request_lists.list_requests(session, user, "matches", "", q)
-    unread = messages.unread_counts(session, user, [req.id for req in rows])
+    rows = request_lists.list_request_rows(session, user, "matches", "", q)
+    unread = messages.unread_counts(session, user, [row.id for row in rows])
+    contacts = request_lists.contacts(session, (row.other_org(user.organization_id).id for row in rows))
     result = []
-    for req in rows:
-        partner = req.other_org(user.organization_id)
-        result.append(MatchOut(request=_request_out(req, user), partner=_org(partner),
-                               contact=Contact(name=partner.contact_name, email=partner.contact_email,
-                                               phone=partner.contact_phone),
-                               unread_messages=unread.get(req.id, 0)))
+    for row in rows:
+        partner = row.other_org(user.organization_id)
+        name, email, phone = contacts.get(partner.id, ("", "", ""))
+        result.append(MatchOut(request=_request_out(row, user), partner=_org(partner),
+                               contact=Contact(name=name, email=email, phone=phone),
+                               unread_messages=unread.get(row.id, 0)))
     return result
 
 

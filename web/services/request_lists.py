@@ -62,6 +62,23 @@ def list_request_rows(session: Session, user: User, box: str, status: str = "", 
     return _rows(session, statements, params)
 
 
+def contacts(session: Session, org_ids: Any) -> dict[int, tuple[str, str, str]]:
+    """{organization id: (contact name, email, phone)} of these organizations, for a list of matches.
+
+    The API's matches were list_requests's ORM objects for three contact columns, and the counts it left
+    unused: a fifth of `/api/v1/matches` was loading them (py-spy, 100,000 organizations).
+    """
+    ids = sorted(set(org_ids))
+    if not ids:
+        return {}
+    rows = session.execute(_CONTACTS, {"ids": ids})
+    return {org_id: (name or "", email or "", phone or "") for org_id, name, email, phone in rows}
+
+
+_CONTACTS = select(Organization.id, Organization.contact_name, Organization.contact_email,
+                   Organization.contact_phone).where(Organization.id.in_(bindparam("ids", expanding=True)))
+
+
 def _rows(session: Session, statements: Any, params: dict[str, Any]) -> list[RequestRow]:
     return [RequestRow.of(row) for row in session.execute(statements[2], params)]
 
