@@ -56,6 +56,28 @@ def test_matches_list_each_partners_contact_from_both_sides_newest_first_and_sea
     assert [m["partner"]["name"] for m in client.get("/api/v1/matches?q=bet").json()] == ["Beta"]
 
 
+def test_request_and_match_lists_come_a_page_at_a_time_with_a_link_to_the_next(client, session, settings):
+    # They stopped at 200 rows without a word: an organization with more could not read the rest.
+    alice = member(session, "Alpha")
+    sent = [make_request(session, settings, alice, member(session, f"Sent {n}")) for n in range(3)]
+    matched = [make_match(session, settings, alice, member(session, f"Match {n}")) for n in range(3)]
+    session.commit()
+    _api_login(client, alice)
+    for path, expected in (("/api/v1/requests?box=sent&status=pending", [r.id for r in reversed(sent)]),
+                           ("/api/v1/matches", [r.id for r in reversed(matched)])):
+        first = client.get(path + ("&" if "?" in path else "?") + "limit=2")
+        ids = [row["id"] if "id" in row else row["request"]["id"] for row in first.json()]
+        assert first.status_code == 200 and ids == expected[:2]
+        assert first.headers["link"].endswith('>; rel="next"')
+        following = client.get(first.headers["link"][1:].split(">")[0])
+        assert [row["id"] if "id" in row else row["request"]["id"] for row in following.json()] == expected[2:]
+        assert "link" not in following.headers
+        assert "link" not in client.get(path).headers and len(client.get(path).json()) == 3
+        for bad in ("limit=0", "limit=201", "offset=-1", "limit=x"):
+            refused = client.get(path + ("&" if "?" in path else "?") + bad)
+            assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_failed", bad
+
+
 def test_decline_with_reason_and_cancel(client, session, settings):
     alice, bob = member(session), member(session)
     first = make_request(session, settings, alice, bob)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
@@ -130,11 +130,29 @@ def me(request: Request, user: CurrentUser) -> Me:
               is_organizer=user.is_organizer, csrf_token=ensure_csrf_token(request))
 
 
+# The request lists come a page at a time: newest first, `limit` rows from `offset`. Before, they stopped at 200
+# rows without saying so, and an organization with more could not read the rest.
+Limit = Annotated[int, Query(ge=1, le=request_lists.API_PAGE_MAX, description="Rows per page (at most 200).")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip (newest first).")]
+
+
+def _paged(rows: list, limit: int, offset: int, request: Request, response: Response) -> list:
+    """The page of rows; one more was read to know whether another follows, and then the Link header gives the
+    next page's address (rel="next", RFC 8288), as GitHub's API does."""
+    if len(rows) > limit:
+        following = request.url.include_query_params(limit=limit, offset=offset + limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return rows[:limit]
+
+
 @router.get("/requests", response_model=list[MeetingRequestOut])
-def list_requests(session: DbSession, user: Member, box: Literal["sent", "received"] = "received",
-                  status: str = "", q: str = "") -> list[MeetingRequestOut]:
-    """Requests the caller's organization sent or received, optionally by status and partner name."""
-    rows = request_lists.list_request_rows(session, user, box, status, q)
+def list_requests(request: Request, session: DbSession, user: Member, response: Response,
+                  box: Literal["sent", "received"] = "received", status: str = "", q: str = "",
+                  limit: Limit = request_lists.API_PAGE_MAX, offset: Offset = 0) -> list[MeetingRequestOut]:
+    """Requests the caller's organization sent or received, optionally by status and partner name, newest first;
+    a Link header (rel="next") gives the next page's address when there is one."""
+    rows = _paged(request_lists.list_request_rows(session, user, box, status, q, limit=limit + 1, offset=offset),
+                  limit, offset, request, response)
     unclaimed = invitations.unclaimed_ids(session, {row.recipient_org_id for row in rows})
     return [_request_out(row, user, unclaimed) for row in rows]
 
@@ -175,9 +193,12 @@ def cancel_request(request: Request, session: DbSession, user: Member, request_i
 
 
 @router.get("/matches", response_model=list[MatchOut])
-def list_matches(session: DbSession, user: Member, q: str = "") -> list[MatchOut]:
-    """Accepted requests in either direction, with the partner's contact person."""
-    rows = request_lists.list_request_rows(session, user, "matches", "", q)
+def list_matches(request: Request, session: DbSession, user: Member, response: Response, q: str = "",
+                 limit: Limit = request_lists.API_PAGE_MAX, offset: Offset = 0) -> list[MatchOut]:
+    """Accepted requests in either direction, with the partner's contact person, most recently accepted first;
+    paged as requests are."""
+    rows = _paged(request_lists.list_request_rows(session, user, "matches", "", q, limit=limit + 1, offset=offset),
+                  limit, offset, request, response)
     unread = messages.unread_counts(session, user, [row.id for row in rows])
     contacts = request_lists.contacts(session, (row.other_org(user.organization_id).id for row in rows))
     result = []

@@ -34,6 +34,10 @@ LIST_SKIPS = (Organization.description, Organization.search_text, Organization.o
               Organization.sectors, Organization.technology_categories, Organization.target_countries)
 
 
+# The most rows one API call lists (a page; the API pages with limit and offset).
+API_PAGE_MAX = 200
+
+
 def list_requests(session: Session, user: User, box: str, status: str = "", q: str = "",
                   limit: int = 200, offset: int = 0) -> tuple[list[MeetingRequest], dict[str, int]]:
     """Requests in a tab (sent, received or matches), filtered, newest first from `offset`, with counts per status,
