@@ -10,14 +10,32 @@ its routes. Which route serves a path does not change: the guard only skips rout
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, _IncludedRouter
 from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
+
+from web.deps import commit_in_route_thread
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A path operation whose sync endpoint commits the request's session in its own worker thread (web.deps)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not (inspect.iscoroutinefunction(endpoint) or inspect.isgeneratorfunction(endpoint)
+                or inspect.isasyncgenfunction(endpoint)):
+            endpoint = commit_in_route_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def feature_router(**kwargs: Any) -> APIRouter:
+    """An APIRouter of UnitOfWorkRoute path operations (include_routers accepts no other)."""
+    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)
 
 
 def literal_prefix(path: str) -> str:
@@ -52,6 +70,10 @@ def route_prefixes(included: _IncludedRouter) -> tuple[str, ...] | None:
 def include_routers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Include the routers in order, each behind a guard on its paths' beginnings."""
     for router in routers:
+        plain = [route.path for route in router.routes
+                 if isinstance(route, APIRoute) and not isinstance(route, UnitOfWorkRoute)]
+        if plain:
+            raise TypeError(f"routes {plain} would not commit in their own thread: use feature_router()")
         app.include_router(router)
     routes = app.router.routes
     for index, route in enumerate(routes):

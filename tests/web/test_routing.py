@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
+import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
 from starlette.routing import Match
 
-from web.routing import GuardedRouter, literal_prefix
+from web.routing import GuardedRouter, UnitOfWorkRoute, feature_router, include_routers, literal_prefix
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
@@ -73,3 +76,22 @@ def test_requests_reach_their_routes_through_the_guards(client):
     assert client.get("/directory").status_code == 200
     assert client.get("/no-such-page").status_code == 404
     assert client.get("/technologies.json").status_code == 200
+
+
+def test_every_sync_route_commits_in_its_own_thread_and_a_plain_router_is_refused(app):
+    sync = [context.original_route for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute)
+            and not inspect.iscoroutinefunction(inspect.unwrap(context.original_route.endpoint))]
+    assert len(sync) > 100
+    assert all(isinstance(route, UnitOfWorkRoute) and route.endpoint is not inspect.unwrap(route.endpoint)
+               for route in sync), [route.path for route in sync if not isinstance(route, UnitOfWorkRoute)]
+    # A router made without feature_router() would commit after its routes, one hop later: refused at start.
+    plain = APIRouter()
+
+    @plain.get("/plain")
+    def plain_page() -> dict:
+        return {}
+
+    with pytest.raises(TypeError, match="feature_router"):
+        include_routers(FastAPI(), [plain])
+    include_routers(FastAPI(), [feature_router()])

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from models.base import utcnow
 from web import i18n
 from web.deps import DbSession, Member, OptionalUser
+from web.routing import feature_router
 from web.services import agenda, agenda_calendar
 from web.services.events import get_event
 from web.templating import is_htmx, render
 
-router = APIRouter()
+router = feature_router()
 
 
 def _feed_context(request: Request, session, user, renewed: bool = False) -> dict:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from models import MeetingMessage, MeetingRequest, Organization, User
 from web.deps import CurrentUser, DbSession, Member, ensure_csrf_token, is_prefetch, writes_on_read
+from web.routing import feature_router
 from web.services import invitations, messages, request_lists, requests
 from web.services.request_lists import RequestRow, Side
 from web.values import DbId
@@ -26,7 +27,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422)}
-router = APIRouter(prefix="/api/v1", tags=["meetings"], responses=ERRORS)
+router = feature_router(prefix="/api/v1", tags=["meetings"], responses=ERRORS)
 
 
 class Me(BaseModel):

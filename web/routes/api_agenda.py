@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 
 from web.deps import DbSession, Member
 from web.i18n import current_language
 from web.routes.api import ERRORS, OrganizationRef
 from web.routes.api_event_models import AgendaItemOut, EventFilter, EventRef
+from web.routing import feature_router
 from web.services import agenda
 from web.services.agenda import AgendaItem
 from web.services.events import get_event, local
 
-router = APIRouter(prefix="/api/v1", tags=["agenda"], responses=ERRORS)
+router = feature_router(prefix="/api/v1", tags=["agenda"], responses=ERRORS)
 
 
 def _item_out(item: AgendaItem, language: str) -> AgendaItemOut:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from web.deps import OptionalUser
+from web.routing import feature_router
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 API_PREFIX = "/api/v1/"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
 from models import Event, User
@@ -28,10 +28,11 @@ from web.routes.api_event_models import (
     form_values,
     summary_values,
 )
+from web.routing import feature_router
 from web.services import events, registrations
 from web.services.event_form import blank_values, event_values
 
-router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
+router = feature_router(prefix="/api/v1", tags=["events"], responses=ERRORS)
 T = TypeVar("T")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from web.deps import DbSession, Member, Organizer
 from web.errors import ValidationFailed
@@ -28,9 +28,10 @@ from web.routes.api_event_models import (
     registration_out,
     slot_out,
 )
+from web.routing import feature_router
 from web.services import events, registration_review, registrations
 
-router = APIRouter(prefix="/api/v1", tags=["registrations"], responses=ERRORS)
+router = feature_router(prefix="/api/v1", tags=["registrations"], responses=ERRORS)
 
 
 def _attendees_checked(save):

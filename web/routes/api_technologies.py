@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -15,12 +15,13 @@ from web.i18n import current_language
 from web.matching_state import embedder_of
 from web.routes.api import ERRORS
 from web.routes.technologies import export_response
+from web.routing import feature_router
 from web.services import catalogs, precheck, technologies, technology_catalogue, technology_search
 from web.services.technologies import Filters
 from web.services.technology_export import record
 from web.values import DbId
 
-router = APIRouter(prefix="/api/v1", tags=["technologies"], responses=ERRORS)
+router = feature_router(prefix="/api/v1", tags=["technologies"], responses=ERRORS)
 
 
 class TechnologyOut(BaseModel):

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, OptionalUser
 from web.errors import DomainError, ValidationFailed
 from web.i18n import country_choices, current_language
+from web.routing import feature_router
 from web.services import accounts, sessions
 from web.services.organizations import kind_choices
 from web.templating import render
 from web.urls import safe_next
 
-router = APIRouter()
+router = feature_router()
 
 
 def client_ip(request: Request) -> str:

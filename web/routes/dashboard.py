@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from web.deps import DbSession, Organizer
 from web.i18n import current_language
+from web.routing import feature_router
 from web.services import dashboard, dashboard_event
 from web.services.charts import Chart, chart_csv
 from web.services.events import get_event
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 
 
 def _csv(chart: Chart, name: str) -> Response:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from web.deps import DbSession, Member
 from web.i18n import country_name, current_language
+from web.routing import feature_router
 from web.services import directory, invitations, sectors
 from web.services.organizations import kind_choices
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 
 
 @router.get("/directory", response_class=HTMLResponse)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from web.deps import CurrentUser, DbSession, Embedder, MatchCache
+from web.routing import feature_router
 from web.services import event_matching
 from web.services.events import get_event
 from web.services.matching_index import Published, published_or_empty
 from web.services.organizations import kind_choices
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 
 
 @router.get("/events/{event_id}/participants", response_class=HTMLResponse)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import Event, User
@@ -13,12 +13,13 @@ from web.deps import DbSession, Form, Organizer, OptionalUser
 from web.errors import ValidationFailed
 from web.flash import flash
 from web.i18n import N_, _, current_language, ngettext, time_zone_choices
+from web.routing import feature_router
 from web.services import events, registrations
 from web.services.event_form import MAX_BREAKS, blank_values, edit_breaks, event_values, read_event_form
 from web.services.profile import partner_country_codes
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 # The event's own pages (and the member's agenda), linked from the event page for those who may use them.
 TOOL_LINKS = (
     ("participants", "/events/{id}/participants", N_("Find partners among the participants")),

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from web.deps import OptionalUser
+from web.routing import feature_router
 from web.templating import render
 
-router = APIRouter()
+router = feature_router()
 FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.ico"
 
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, Organizer
 from web.errors import DomainError, ValidationFailed
 from web.i18n import country_time_zone, current_language
 from web.routes.auth import start_session
+from web.routing import feature_router
 from web.services import invitations
 from web.services.organizations import get_organization
 from web.templating import is_htmx, render
 from web.urls import safe_next
 
-router = APIRouter()
+router = feature_router()
 
 
 def invite_context(session, org, **extra) -> dict:

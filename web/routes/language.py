@@ -2,14 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
 from web.deps import DbSession, OptionalUser
 from web.i18n import normalize_language
+from web.routing import feature_router
 from web.urls import safe_next
 
-router = APIRouter()
+router = feature_router()
 
 
 @router.post("/language")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import NOTIFICATION_KINDS
 from web.deps import CurrentUser, DbSession, Form
 from web.flash import flash
 from web.i18n import _
+from web.routing import feature_router
 from web.services import notifications
 from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 
 
 @router.get("/notifications", response_class=HTMLResponse)

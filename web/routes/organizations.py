@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from web.deps import CurrentUser, DbSession
 from web.errors import Forbidden
 from web.i18n import _, current_language
 from web.routes.invitations import invite_context
+from web.routing import feature_router
 from web.services import directory, invitations, requests, sectors, technologies
 from web.services.organizations import STATUS_LABELS, get_visible_organization, kind_label
 from web.templating import render
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 
 
 @router.get("/organizations/{org_id}", response_class=HTMLResponse)

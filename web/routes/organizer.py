@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from models.session import session_scope
@@ -15,6 +15,7 @@ from web.deps import DbSession, Form, Organizer
 from web.errors import ValidationFailed
 from web.flash import flash
 from web.i18n import N_, _, ngettext
+from web.routing import feature_router
 from web.services import interchange
 from web.services.applications import DECISIONS, count_applications, count_by_status, list_applications
 from web.services.invitations import latest_invitations
@@ -29,7 +30,7 @@ from web.services.uploads import UploadStore
 from web.templating import is_htmx, render
 from web.values import MAX_DB_ID, DbId
 
-router = APIRouter(prefix="/organizer")
+router = feature_router(prefix="/organizer")
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 200

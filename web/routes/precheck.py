@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from web.deps import DbSession, OptionalUser
 from web.errors import NotAuthenticated, ValidationFailed
 from web.i18n import _, current_language
 from web.routes.technologies import precheck_form_context
+from web.routing import feature_router
 from web.services import messages, precheck, technologies
 from web.templating import render
 from web.values import parse_id
 
-router = APIRouter()
+router = feature_router()
 INPUTS = ("investment", "reductions", "years", "savings")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Embedder, Form, MatchCache, Member
 from web.i18n import country_name, current_language
+from web.routing import feature_router
 from web.services import prematching
 from web.services.directory import categories as category_rows
 from web.services.matching_index import published_or_empty
@@ -15,7 +16,7 @@ from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 HOME = "/prematching"
 
 

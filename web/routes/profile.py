@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import User
@@ -12,12 +12,13 @@ from web.deps import CurrentUser, DbSession, Form
 from web.errors import Forbidden, ValidationFailed
 from web.flash import flash
 from web.i18n import N_, _, country_choices, country_name, current_language
+from web.routing import feature_router
 from web.services import accounts, directory, profile, sectors, sessions
 from web.services.organizations import STATUS_LABELS, kind_choices, profile_completeness
 from web.templating import render
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 
 FLASHES = {
     "welcome": N_("Welcome! Your account is ready. "

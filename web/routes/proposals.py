@@ -6,16 +6,17 @@ show (bad input, a conflict), gets the panel on a page of its own with everythin
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.deps import DbSession, Form, Member
 from web.errors import ValidationFailed
+from web.routing import feature_router
 from web.services import proposals
 from web.services.messages import get_match_for
 from web.templating import is_htmx, render
 
-router = APIRouter()
+router = feature_router()
 PAGE, FRAGMENT = "proposals/page.html", "proposals/_proposal.html"
 # htmx swaps 2xx and 422 only: let the panel show its own 409 message in place.
 ROWS = range(1, proposals.MAX_OPTIONS + 1)

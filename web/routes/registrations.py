@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from models import REGISTRATION_STATUSES
@@ -14,10 +14,11 @@ from web.errors import ValidationFailed
 from web.i18n import _, current_language
 from web.flash import flash
 from web.routes.events import viewer_zone
+from web.routing import feature_router
 from web.services import events, registration_review, registrations
 from web.templating import is_htmx, render
 
-router = APIRouter()
+router = feature_router()
 # htmx swaps 2xx (and 422) only: let a row show its own 409 message in place.
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from models import MEETING_STATUSES
 from web.deps import DbSession, Form, Member, is_prefetch, writes_on_read
 from web.errors import DomainError, ValidationFailed
 from web.i18n import _, current_language
+from web.routing import feature_router
 from web.services import invitations, messages, notifications, request_lists, requests
 from web.services.directory import categories, parse_page
 from web.services.organizations import get_visible_organization
@@ -16,7 +17,7 @@ from web.templating import is_htmx, render
 from web.urls import safe_next
 from web.values import DbId, parse_id
 
-router = APIRouter()
+router = feature_router()
 TAB_TEMPLATES = {"sent": "requests/sent.html", "received": "requests/received.html", "matches": "requests/matches.html"}
 
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from markupsafe import Markup
 
@@ -19,6 +19,7 @@ from web.deps import DbSession, OptionalUser
 from web.errors import NotFound
 from web.i18n import _, country_name, current_language
 from web.matching_state import embedder_of
+from web.routing import feature_router
 from web.services import catalogs, precheck, technologies, technology_catalogue, technology_search
 from web.services.organizations import kind_label
 from web.services.technologies import AREAS, Filters
@@ -28,7 +29,7 @@ from web.services.technology_images import ImageStore
 from web.templating import render
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 MAX_PAGE = 10_000
 
 

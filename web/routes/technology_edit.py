@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
@@ -12,12 +12,13 @@ from models import FIGURE_BASES, Methodology
 from web.deps import DbSession, Form, Member
 from web.errors import Forbidden, ValidationFailed
 from web.i18n import N_, _, country_choices, current_language
+from web.routing import feature_router
 from web.services import catalogs, technologies, technology_form
 from web.services.technologies import BASIS_LABELS
 from web.templating import render
 from web.values import DbId
 
-router = APIRouter()
+router = feature_router()
 FLASHES = {
     "new": N_("Your technology was saved. An organizer reviews it before it appears in the catalogue."),
     "saved": N_("Your changes were saved."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
@@ -10,11 +10,12 @@ from models import Technology
 from web.deps import DbSession, Form, Organizer
 from web.errors import NotFound, ValidationFailed
 from web.i18n import N_, _, current_language
+from web.routing import feature_router
 from web.services import technologies, technology_review
 from web.templating import is_htmx, render
 from web.values import DbId
 
-router = APIRouter(prefix="/organizer")
+router = feature_router(prefix="/organizer")
 DONE = {
     "publish": N_("%(name)s is published in the catalogue."),
     "unpublish": N_("%(name)s is not published. Its organization sees your reason."),

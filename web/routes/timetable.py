@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.deps import DbSession, Form, Organizer
 from web.errors import DomainError, NotFound
 from web.flash import flash
 from web.i18n import _
+from web.routing import feature_router
 from web.services import timetable, timetable_moves
 from web.services.timetable_view import slot_value, status_label, timetable_csv, timetable_view
 from web.templating import is_htmx, render
 
-router = APIRouter()
+router = feature_router()
 # htmx swaps 2xx and 422 only (base.html): let the timetable show its own 409 answers in place.
 REPORT_KEY = "timetable_report"
 
