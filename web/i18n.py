@@ -210,7 +210,7 @@ def _time_zone_groups(language: str, day: str) -> tuple[tuple[str, str, tuple[tu
 
 def time_zone_choices(selected: str = "", language: str | None = None,
                       featured: tuple[str, ...] | list[str] = ()) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
-    """Time zones for a select, grouped by region: [(region, [(zone, "UTC+09:00 Tokyo (Japan)"), ...]), ...].
+    """Time zones for a select, grouped by region: [(region, ((zone, "UTC+09:00 Tokyo (Japan)"), ...)), ...].
 
     Offsets are today's (summer time included). With `featured` country codes, a first group lists Japan's and
     those countries' zones ("Thailand — UTC+07:00 Bangkok"). A selected zone that is not listed (an old alias
